@@ -1,0 +1,196 @@
+//! Kernel side of the recorder.
+//!
+//! On every `sys_enter` it finds the recording (slot) the current task's cgroup
+//! belongs to, if any, and marks the syscall in that slot's bitmap. Nothing per
+//! syscall leaves the kernel; userspace reads the bitmaps when it wants.
+//!
+//! A cgroup belongs to a recording when it, or one of its ancestors, is a root
+//! in `ROOTS`. The answer is cached per cgroup (`CGROUP_SLOT`) and per CPU
+//! (`CPU_CACHE`), both tagged with the generation userspace bumps on every
+//! change, so the common case costs two array lookups and no hashing.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_task, bpf_probe_read_kernel,
+        generated::bpf_get_current_ancestor_cgroup_id,
+    },
+    macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
+};
+use recorder_common::{
+    AbiRow, CpuCache, MAX_SLOTS, NOT_RECORDED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SYSCALLS_PER_ABI,
+    Slot, cache_entry, control,
+};
+
+#[map]
+static ROOTS: HashMap<u64, u32> = HashMap::with_max_entries(MAX_SLOTS, 0);
+
+#[map]
+static CGROUP_SLOT: LruHashMap<u64, u64> = LruHashMap::with_max_entries(16384, 0);
+
+#[map]
+static SLOTS: Array<Slot> = Array::with_max_entries(MAX_SLOTS, 0);
+
+#[map]
+static CPU_CACHE: PerCpuArray<CpuCache> = PerCpuArray::with_max_entries(1, 0);
+
+#[map]
+static CONTROL: Array<u64> = Array::with_max_entries(control::LEN, 0);
+
+// Load-time constants, see `recorder_common::global`.
+#[unsafe(no_mangle)]
+static EXECVE_NR: u64 = u64::MAX;
+#[unsafe(no_mangle)]
+static EXECVEAT_NR: u64 = u64::MAX;
+#[unsafe(no_mangle)]
+static X32_BIT: u64 = 0;
+#[unsafe(no_mangle)]
+static COMPAT_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static COMPAT_MASK: u64 = 0;
+
+/// Deepest cgroup level searched for a recorded ancestor. systemd and
+/// Kubernetes nest about 6 levels deep; 32 leaves ample room.
+const MAX_CGROUP_DEPTH: i32 = 32;
+
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter_btf(ctx: BtfTracePointContext) -> i32 {
+    // sys_enter(struct pt_regs *regs, long id)
+    record(ctx.arg::<i64>(1));
+    0
+}
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
+    record(ctx.arg::<i64>(1));
+    0
+}
+
+#[tracepoint(category = "raw_syscalls", name = "sys_enter")]
+pub fn sys_enter_classic(ctx: TracePointContext) -> i32 {
+    // struct trace_event_raw_sys_enter { struct trace_entry ent; long id; ... }
+    // with an 8-byte trace_entry on every architecture.
+    if let Ok(id) = unsafe { ctx.read_at::<i64>(8) } {
+        record(id);
+    }
+    0
+}
+
+#[inline(always)]
+fn load(global: &u64) -> u64 {
+    // The loader patches these in .rodata; a volatile read keeps the compiler
+    // from folding the defaults in.
+    unsafe { core::ptr::read_volatile(global) }
+}
+
+#[inline(always)]
+fn record(id: i64) {
+    let Some(generation) = CONTROL.get(control::GENERATION) else {
+        return;
+    };
+    let generation = *generation;
+    let cgroup_id = unsafe { bpf_get_current_cgroup_id() };
+    let Some(cache) = CPU_CACHE.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: a per-CPU value, only touched by this CPU with preemption off.
+    let cache = unsafe { &mut *cache };
+    let slot_plus_one = if cache.cgroup_id == cgroup_id && cache.generation == generation {
+        cache.slot_plus_one
+    } else {
+        let found = slot_of(cgroup_id, generation);
+        cache.cgroup_id = cgroup_id;
+        cache.generation = generation;
+        cache.slot_plus_one = found;
+        found
+    };
+    if slot_plus_one == NOT_RECORDED {
+        return;
+    }
+    let Some(slot) = SLOTS.get_ptr_mut(slot_plus_one - 1) else {
+        return;
+    };
+    // SAFETY: array values live as long as the map; concurrent writers only
+    // store single bytes and set flags to the same value.
+    let slot = unsafe { &mut *slot };
+    mark(slot, id);
+}
+
+/// Finds the slot of `cgroup_id` through the per-cgroup cache, or by walking
+/// its ancestors, and caches the answer.
+#[inline(always)]
+fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
+    if let Some(entry) = unsafe { CGROUP_SLOT.get(&cgroup_id) } {
+        if *entry >> 32 == generation as u32 as u64 {
+            return *entry as u32;
+        }
+    }
+    let mut found = NOT_RECORDED;
+    // Level 0 is the root cgroup, which is never recorded; the deepest match
+    // wins so that a recording nested in another one keeps its own syscalls.
+    let mut level = 1;
+    while level <= MAX_CGROUP_DEPTH {
+        let ancestor = unsafe { bpf_get_current_ancestor_cgroup_id(level) };
+        if ancestor == 0 {
+            break;
+        }
+        if let Some(slot) = unsafe { ROOTS.get(&ancestor) } {
+            found = *slot + 1;
+        }
+        level += 1;
+    }
+    let _ = CGROUP_SLOT.insert(&cgroup_id, &cache_entry(found, generation), 0);
+    found
+}
+
+#[inline(always)]
+fn mark(slot: &mut Slot, id: i64) {
+    let mut nr = id as u64;
+    if slot.flags & SLOT_ACTIVE == 0 {
+        if slot.flags & SLOT_ARM_ON_EXEC == 0
+            || (nr != load(&EXECVE_NR) && nr != load(&EXECVEAT_NR))
+        {
+            return;
+        }
+        slot.flags |= SLOT_ACTIVE;
+    }
+    let mut row = AbiRow::Native;
+    let compat_offset = load(&COMPAT_OFFSET);
+    if compat_offset != 0 && is_compat(compat_offset) {
+        row = AbiRow::Compat;
+    } else {
+        let x32_bit = load(&X32_BIT);
+        if x32_bit != 0 && nr & x32_bit != 0 {
+            row = AbiRow::X32;
+            nr &= !x32_bit;
+        }
+    }
+    if nr >= SYSCALLS_PER_ABI as u64 {
+        slot.out_of_range += 1;
+        return;
+    }
+    let index = row as usize * SYSCALLS_PER_ABI as usize + nr as usize;
+    if let Some(byte) = slot.seen.get_mut(index) {
+        if *byte == 0 {
+            *byte = 1;
+        }
+    }
+}
+
+/// Whether the current syscall entered through the 32-bit compat ABI,
+/// judged by a task_struct word whose offset userspace read from BTF.
+#[inline(always)]
+fn is_compat(offset: u64) -> bool {
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let word = unsafe { bpf_probe_read_kernel(task.wrapping_add(offset as usize) as *const u32) };
+    matches!(word, Ok(word) if word as u64 & load(&COMPAT_MASK) != 0)
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}

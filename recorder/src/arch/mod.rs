@@ -1,0 +1,259 @@
+//! Architectures and their syscall tables.
+//!
+//! Sits between capture and the profile: the kernel side records syscall
+//! *numbers* per ABI row ([`recorder_common::AbiRow`]); this module says which
+//! libseccomp architecture each row of the running host is, and turns numbers
+//! into the names libseccomp understands (runc, crun, containerd and Docker
+//! resolve profile names through libseccomp and silently drop unknown ones).
+
+mod compat;
+mod table;
+
+use std::fmt;
+use std::str::FromStr;
+
+use recorder_common::AbiRow;
+use serde::{Deserialize, Serialize};
+
+pub use compat::{CompatField, compat_field};
+pub use table::SyscallTable;
+
+/// A syscall ABI as libseccomp names it (`SCMP_ARCH_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Arch {
+    #[serde(rename = "SCMP_ARCH_X86")]
+    X86,
+    #[serde(rename = "SCMP_ARCH_X86_64")]
+    X86_64,
+    #[serde(rename = "SCMP_ARCH_X32")]
+    X32,
+    #[serde(rename = "SCMP_ARCH_ARM")]
+    Arm,
+    #[serde(rename = "SCMP_ARCH_AARCH64")]
+    Aarch64,
+    #[serde(rename = "SCMP_ARCH_LOONGARCH64")]
+    Loongarch64,
+    #[serde(rename = "SCMP_ARCH_M68K")]
+    M68k,
+    #[serde(rename = "SCMP_ARCH_MIPS")]
+    Mips,
+    #[serde(rename = "SCMP_ARCH_MIPSEL")]
+    Mipsel,
+    #[serde(rename = "SCMP_ARCH_MIPS64")]
+    Mips64,
+    #[serde(rename = "SCMP_ARCH_MIPSEL64")]
+    Mipsel64,
+    #[serde(rename = "SCMP_ARCH_MIPS64N32")]
+    Mips64n32,
+    #[serde(rename = "SCMP_ARCH_MIPSEL64N32")]
+    Mipsel64n32,
+    #[serde(rename = "SCMP_ARCH_PARISC")]
+    Parisc,
+    #[serde(rename = "SCMP_ARCH_PARISC64")]
+    Parisc64,
+    #[serde(rename = "SCMP_ARCH_PPC")]
+    Ppc,
+    #[serde(rename = "SCMP_ARCH_PPC64")]
+    Ppc64,
+    #[serde(rename = "SCMP_ARCH_PPC64LE")]
+    Ppc64le,
+    #[serde(rename = "SCMP_ARCH_RISCV64")]
+    Riscv64,
+    #[serde(rename = "SCMP_ARCH_S390")]
+    S390,
+    #[serde(rename = "SCMP_ARCH_S390X")]
+    S390x,
+    #[serde(rename = "SCMP_ARCH_SH")]
+    Sh,
+    #[serde(rename = "SCMP_ARCH_SHEB")]
+    Sheb,
+}
+
+impl Arch {
+    /// Every architecture libseccomp (2.5 and 2.6) knows.
+    pub const ALL: [Arch; 23] = [
+        Arch::X86,
+        Arch::X86_64,
+        Arch::X32,
+        Arch::Arm,
+        Arch::Aarch64,
+        Arch::Loongarch64,
+        Arch::M68k,
+        Arch::Mips,
+        Arch::Mipsel,
+        Arch::Mips64,
+        Arch::Mipsel64,
+        Arch::Mips64n32,
+        Arch::Mipsel64n32,
+        Arch::Parisc,
+        Arch::Parisc64,
+        Arch::Ppc,
+        Arch::Ppc64,
+        Arch::Ppc64le,
+        Arch::Riscv64,
+        Arch::S390,
+        Arch::S390x,
+        Arch::Sh,
+        Arch::Sheb,
+    ];
+
+    /// The `SCMP_ARCH_*` name used in OCI and Docker profiles.
+    pub fn scmp_name(self) -> &'static str {
+        match self {
+            Arch::X86 => "SCMP_ARCH_X86",
+            Arch::X86_64 => "SCMP_ARCH_X86_64",
+            Arch::X32 => "SCMP_ARCH_X32",
+            Arch::Arm => "SCMP_ARCH_ARM",
+            Arch::Aarch64 => "SCMP_ARCH_AARCH64",
+            Arch::Loongarch64 => "SCMP_ARCH_LOONGARCH64",
+            Arch::M68k => "SCMP_ARCH_M68K",
+            Arch::Mips => "SCMP_ARCH_MIPS",
+            Arch::Mipsel => "SCMP_ARCH_MIPSEL",
+            Arch::Mips64 => "SCMP_ARCH_MIPS64",
+            Arch::Mipsel64 => "SCMP_ARCH_MIPSEL64",
+            Arch::Mips64n32 => "SCMP_ARCH_MIPS64N32",
+            Arch::Mipsel64n32 => "SCMP_ARCH_MIPSEL64N32",
+            Arch::Parisc => "SCMP_ARCH_PARISC",
+            Arch::Parisc64 => "SCMP_ARCH_PARISC64",
+            Arch::Ppc => "SCMP_ARCH_PPC",
+            Arch::Ppc64 => "SCMP_ARCH_PPC64",
+            Arch::Ppc64le => "SCMP_ARCH_PPC64LE",
+            Arch::Riscv64 => "SCMP_ARCH_RISCV64",
+            Arch::S390 => "SCMP_ARCH_S390",
+            Arch::S390x => "SCMP_ARCH_S390X",
+            Arch::Sh => "SCMP_ARCH_SH",
+            Arch::Sheb => "SCMP_ARCH_SHEB",
+        }
+    }
+
+    /// The short lower-case name (`x86_64`, `aarch64`, ...) that
+    /// `scmp_sys_resolver -a` and `--arch` take.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Arch::X86 => "x86",
+            Arch::X86_64 => "x86_64",
+            Arch::X32 => "x32",
+            Arch::Arm => "arm",
+            Arch::Aarch64 => "aarch64",
+            Arch::Loongarch64 => "loongarch64",
+            Arch::M68k => "m68k",
+            Arch::Mips => "mips",
+            Arch::Mipsel => "mipsel",
+            Arch::Mips64 => "mips64",
+            Arch::Mipsel64 => "mipsel64",
+            Arch::Mips64n32 => "mips64n32",
+            Arch::Mipsel64n32 => "mipsel64n32",
+            Arch::Parisc => "parisc",
+            Arch::Parisc64 => "parisc64",
+            Arch::Ppc => "ppc",
+            Arch::Ppc64 => "ppc64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::Riscv64 => "riscv64",
+            Arch::S390 => "s390",
+            Arch::S390x => "s390x",
+            Arch::Sh => "sh",
+            Arch::Sheb => "sheb",
+        }
+    }
+
+    /// The architecture of the running host's native syscall ABI.
+    pub fn host() -> Arch {
+        match std::env::consts::ARCH {
+            "x86" => Arch::X86,
+            "aarch64" => Arch::Aarch64,
+            "arm" => Arch::Arm,
+            "loongarch64" => Arch::Loongarch64,
+            "riscv64" => Arch::Riscv64,
+            "s390x" => Arch::S390x,
+            "powerpc64" if cfg!(target_endian = "little") => Arch::Ppc64le,
+            "powerpc64" => Arch::Ppc64,
+            "powerpc" => Arch::Ppc,
+            "mips64" if cfg!(target_endian = "little") => Arch::Mipsel64,
+            "mips64" => Arch::Mips64,
+            "mips" if cfg!(target_endian = "little") => Arch::Mipsel,
+            "mips" => Arch::Mips,
+            "m68k" => Arch::M68k,
+            _ => Arch::X86_64,
+        }
+    }
+
+    /// Which architecture the kernel side's ABI row stands for on this host,
+    /// or `None` when the host has no such ABI.
+    pub fn of_host_row(row: AbiRow) -> Option<Arch> {
+        let host = Arch::host();
+        match row {
+            AbiRow::Native => Some(host),
+            AbiRow::Compat => host.compat(),
+            AbiRow::X32 => (host == Arch::X86_64).then_some(Arch::X32),
+        }
+    }
+
+    /// The 32-bit ABI a 64-bit kernel of this architecture also runs.
+    pub fn compat(self) -> Option<Arch> {
+        match self {
+            Arch::X86_64 => Some(Arch::X86),
+            Arch::Aarch64 => Some(Arch::Arm),
+            Arch::S390x => Some(Arch::S390),
+            Arch::Ppc64 => Some(Arch::Ppc),
+            Arch::Parisc64 => Some(Arch::Parisc),
+            _ => None,
+        }
+    }
+
+    /// This architecture's syscall table.
+    pub fn table(self) -> SyscallTable {
+        SyscallTable::of(self)
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short_name())
+    }
+}
+
+/// An architecture name that is neither `SCMP_ARCH_*` nor a short name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown architecture {0:?}: use one of {list}", list = Arch::ALL.map(|a| a.short_name()).join(", "))]
+pub struct UnknownArch(pub String);
+
+impl FromStr for Arch {
+    type Err = UnknownArch;
+
+    /// Accepts `SCMP_ARCH_X86_64`, `x86_64`, and the kernel's `amd64`/`arm64`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        let bare = lower.strip_prefix("scmp_arch_").unwrap_or(&lower);
+        let alias = match bare {
+            "amd64" => "x86_64",
+            "arm64" => "aarch64",
+            "i386" | "i686" | "ia32" => "x86",
+            other => other,
+        };
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.short_name() == alias)
+            .ok_or_else(|| UnknownArch(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for arch in Arch::ALL {
+            assert_eq!(arch.scmp_name().parse::<Arch>().unwrap(), arch);
+            assert_eq!(arch.short_name().parse::<Arch>().unwrap(), arch);
+            let json = serde_json::to_string(&arch).unwrap();
+            assert_eq!(json, format!("\"{}\"", arch.scmp_name()));
+        }
+    }
+
+    #[test]
+    fn unknown_arch_lists_choices() {
+        let err = "sparc".parse::<Arch>().unwrap_err().to_string();
+        assert!(err.contains("sparc") && err.contains("x86_64"), "{err}");
+    }
+}

@@ -1,0 +1,111 @@
+//! Choosing and attaching the `sys_enter` hook.
+//!
+//! Preference order, cheapest first (measured per syscall on 6.18):
+//! `tp_btf` (needs kernel BTF), `raw_tp` (any kernel since 4.17), and the
+//! classic `raw_syscalls/sys_enter` tracepoint (needs tracefs).
+
+use std::fmt;
+use std::str::FromStr;
+
+use aya::programs::{BtfTracePoint, RawTracePoint, TracePoint};
+use aya::{Btf, Ebpf};
+use recorder_common::program;
+
+use super::BpfError;
+
+/// The kind of hook the program runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachKind {
+    /// `tp_btf/sys_enter`.
+    TpBtf,
+    /// `raw_tp/sys_enter`.
+    RawTp,
+    /// `tracepoint/raw_syscalls/sys_enter`.
+    Tracepoint,
+}
+
+impl AttachKind {
+    pub const ALL: [AttachKind; 3] = [AttachKind::TpBtf, AttachKind::RawTp, AttachKind::Tracepoint];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachKind::TpBtf => "tp-btf",
+            AttachKind::RawTp => "raw-tp",
+            AttachKind::Tracepoint => "tracepoint",
+        }
+    }
+
+    fn program(self) -> &'static str {
+        match self {
+            AttachKind::TpBtf => program::BTF,
+            AttachKind::RawTp => program::RAW,
+            AttachKind::Tracepoint => program::CLASSIC,
+        }
+    }
+}
+
+impl fmt::Display for AttachKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for AttachKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AttachKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown hook {s:?}: use tp-btf, raw-tp or tracepoint"))
+    }
+}
+
+/// Attaches `kind`, or the first kind that works when `kind` is `None`.
+pub(super) fn attach(ebpf: &mut Ebpf, kind: Option<AttachKind>) -> Result<AttachKind, BpfError> {
+    let candidates: Vec<AttachKind> = match kind {
+        Some(k) => vec![k],
+        None => AttachKind::ALL.to_vec(),
+    };
+    let mut failures = Vec::new();
+    for candidate in candidates {
+        match attach_one(ebpf, candidate) {
+            Ok(()) => {
+                log::debug!("attached to sys_enter via {candidate}");
+                return Ok(candidate);
+            }
+            Err(e) => {
+                log::debug!("{candidate}: {e}");
+                failures.push(format!("{candidate}: {e}"));
+            }
+        }
+    }
+    Err(BpfError::NoHook(failures.join("; ")))
+}
+
+fn attach_one(ebpf: &mut Ebpf, kind: AttachKind) -> Result<(), String> {
+    let prog = ebpf
+        .program_mut(kind.program())
+        .ok_or_else(|| format!("program {} missing from the object", kind.program()))?;
+    match kind {
+        AttachKind::TpBtf => {
+            let btf = Btf::from_sys_fs().map_err(|e| format!("kernel BTF: {e}"))?;
+            let p: &mut BtfTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
+            p.load("sys_enter", &btf)
+                .map_err(|e| format!("load: {e}"))?;
+            p.attach().map_err(|e| format!("attach: {e}"))?;
+        }
+        AttachKind::RawTp => {
+            let p: &mut RawTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
+            p.load().map_err(|e| format!("load: {e}"))?;
+            p.attach("sys_enter").map_err(|e| format!("attach: {e}"))?;
+        }
+        AttachKind::Tracepoint => {
+            let p: &mut TracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
+            p.load().map_err(|e| format!("load: {e}"))?;
+            p.attach("raw_syscalls", "sys_enter")
+                .map_err(|e| format!("attach: {e}"))?;
+        }
+    }
+    Ok(())
+}

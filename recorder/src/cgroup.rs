@@ -1,0 +1,272 @@
+//! cgroup v2: finding the mount, creating a recording's cgroup, and ids.
+//!
+//! The kernel side keys recordings by cgroup v2 id, which is the inode number
+//! of the cgroup's directory in the cgroup2 mount. The mount is
+//! `/sys/fs/cgroup` on unified hosts and `/sys/fs/cgroup/unified` on hybrid
+//! ones; it is read from /proc/self/mountinfo rather than guessed.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A cgroup v2 id (the directory's inode number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CgroupId(pub u64);
+
+/// Errors of cgroup handling.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error(
+        "no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. `mount -t cgroup2 none /sys/fs/cgroup/unified`"
+    )]
+    NoCgroup2,
+    #[error("reading /proc/self/mountinfo: {0}")]
+    MountInfo(#[source] io::Error),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> CgroupError + 'a {
+    move |source| CgroupError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Where cgroup2 is mounted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cgroup2Mount {
+    pub root: PathBuf,
+}
+
+impl Cgroup2Mount {
+    /// Finds the cgroup2 mount of this mount namespace.
+    pub fn find() -> Result<Cgroup2Mount, CgroupError> {
+        let text = fs::read_to_string("/proc/self/mountinfo").map_err(CgroupError::MountInfo)?;
+        parse_mountinfo(&text).ok_or(CgroupError::NoCgroup2)
+    }
+
+    /// The id of the cgroup at `relative` (e.g. `/docker/<id>`) in this mount.
+    pub fn id_of(&self, relative: &Path) -> Result<CgroupId, CgroupError> {
+        let path = self.path_of(relative);
+        id_of_dir(&path)
+    }
+
+    /// The absolute directory of the cgroup at `relative`.
+    pub fn path_of(&self, relative: &Path) -> PathBuf {
+        self.root
+            .join(relative.strip_prefix("/").unwrap_or(relative))
+    }
+}
+
+/// The cgroup id of a cgroup directory.
+pub fn id_of_dir(path: &Path) -> Result<CgroupId, CgroupError> {
+    let meta = fs::metadata(path).map_err(io_error("reading cgroup", path))?;
+    Ok(CgroupId(meta.ino()))
+}
+
+/// Picks the first cgroup2 mount from mountinfo text. Mount points with
+/// spaces are octal-escaped (`\040`) by the kernel.
+fn parse_mountinfo(text: &str) -> Option<Cgroup2Mount> {
+    text.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let fstype = right.split_whitespace().next()?;
+        if fstype != "cgroup2" {
+            return None;
+        }
+        let mount_point = left.split_whitespace().nth(4)?;
+        Some(Cgroup2Mount {
+            root: PathBuf::from(unescape_octal(mount_point)),
+        })
+    })
+}
+
+fn unescape_octal(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A cgroup this process created; removed again on [`OwnedCgroup::remove`]
+/// or drop. Processes still in it are moved to `parent` first, since a
+/// populated cgroup cannot be removed.
+#[derive(Debug)]
+pub struct OwnedCgroup {
+    path: PathBuf,
+    id: CgroupId,
+    removed: bool,
+}
+
+impl OwnedCgroup {
+    /// Creates `<mount>/recorder/<name>`.
+    pub fn create(mount: &Cgroup2Mount, name: &str) -> Result<OwnedCgroup, CgroupError> {
+        let parent = mount.root.join("recorder");
+        match fs::create_dir(&parent) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error("creating cgroup", &parent)(e)),
+        }
+        let path = parent.join(name);
+        fs::create_dir(&path).map_err(io_error("creating cgroup", &path))?;
+        let id = id_of_dir(&path)?;
+        Ok(OwnedCgroup {
+            path,
+            id,
+            removed: false,
+        })
+    }
+
+    pub fn id(&self) -> CgroupId {
+        self.id
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `cgroup.procs` of this cgroup, for a child to write "0" into.
+    pub fn procs_file(&self) -> PathBuf {
+        self.path.join("cgroup.procs")
+    }
+
+    /// Pids of the processes in this cgroup and every cgroup below it.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        collect_pids(&self.path, &mut pids);
+        pids
+    }
+
+    /// Whether any process is left in this cgroup or below it.
+    pub fn is_populated(&self) -> bool {
+        match fs::read_to_string(self.path.join("cgroup.events")) {
+            Ok(events) => events.lines().any(|l| l.trim() == "populated 1"),
+            Err(_) => !self.pids().is_empty(),
+        }
+    }
+
+    /// Moves any remaining process to the parent of the `recorder` folder
+    /// (so it keeps running, unrecorded) and removes the cgroup tree.
+    pub fn remove(&mut self) -> Result<(), CgroupError> {
+        if self.removed {
+            return Ok(());
+        }
+        let target = self
+            .path
+            .parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("cgroup.procs"));
+        for _ in 0..50 {
+            let pids = self.pids();
+            if pids.is_empty() {
+                break;
+            }
+            if let Some(target) = &target {
+                for pid in pids {
+                    let _ = fs::write(target, pid.to_string());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        remove_tree(&self.path).map_err(io_error("removing cgroup", &self.path))?;
+        self.removed = true;
+        Ok(())
+    }
+}
+
+impl Drop for OwnedCgroup {
+    fn drop(&mut self) {
+        if let Err(e) = self.remove() {
+            log::warn!("{e}");
+        }
+    }
+}
+
+fn collect_pids(dir: &Path, pids: &mut Vec<i32>) {
+    if let Ok(text) = fs::read_to_string(dir.join("cgroup.procs")) {
+        pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                collect_pids(&entry.path(), pids);
+            }
+        }
+    }
+}
+
+/// Removes a cgroup and its descendants, deepest first (cgroupfs only allows
+/// rmdir of empty cgroups, and their control files need no unlinking).
+fn remove_tree(dir: &Path) -> io::Result<()> {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path())?;
+            }
+        }
+    }
+    let mut last = Ok(());
+    // A process that just exited may keep the cgroup busy for a moment.
+    for _ in 0..100 {
+        last = fs::remove_dir(dir);
+        match &last {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_hybrid_and_unified_mounts() {
+        let hybrid = "25 19 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n\
+                      26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,relatime shared:10 - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            parse_mountinfo(hybrid).unwrap().root,
+            PathBuf::from("/sys/fs/cgroup/unified")
+        );
+        let unified = "30 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            parse_mountinfo(unified).unwrap().root,
+            PathBuf::from("/sys/fs/cgroup")
+        );
+        assert!(parse_mountinfo("1 0 0:1 / / rw - ext4 /dev/vda rw\n").is_none());
+    }
+
+    #[test]
+    fn unescapes_mount_points() {
+        assert_eq!(unescape_octal(r"/mnt/a\040b"), "/mnt/a b");
+        assert_eq!(unescape_octal(r"/plain"), "/plain");
+    }
+}

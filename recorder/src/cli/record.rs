@@ -1,0 +1,109 @@
+//! `recorder record`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::print_error;
+use crate::bpf::AttachKind;
+use crate::capture::SyscallSet;
+use crate::errno::parse_errno;
+use crate::profile::oci;
+use crate::profile::output::Output;
+use crate::record::{RecordOptions, record, stderr_is_terminal};
+
+/// Run a command in a fresh cgroup and write the seccomp profile of every
+/// syscall it (and its threads and children) made.
+///
+/// Recording starts at the command's exec, so nothing the recorder does to
+/// set it up is in the profile. The exit status is the command's own.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  recorder record -- ls -l /\n  recorder record -o app.json --wait-all -- ./run-tests.sh"
+)]
+pub struct RecordArgs {
+    /// Write the profile to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Wait until every process the command started has exited, not only the
+    /// command itself (for daemonising children).
+    #[arg(long)]
+    wait_all: bool,
+
+    /// errno returned for syscalls outside the profile. ENOSYS by default:
+    /// libc falls back from syscalls it sees as missing (e.g. clone3 -> clone).
+    #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
+    errno: u32,
+
+    /// No status line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Hook to attach to (default: the best the kernel supports).
+    #[arg(long, value_name = "KIND", hide = true)]
+    attach: Option<AttachKind>,
+
+    /// The command to record, and its arguments.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+pub fn run(args: RecordArgs) -> i32 {
+    let output = match Output::prepare(args.output.as_deref()) {
+        Ok(o) => o,
+        Err(e) => {
+            print_error(e);
+            return 1;
+        }
+    };
+    let options = RecordOptions {
+        command: args.command,
+        wait_all: args.wait_all,
+        attach: args.attach,
+        status_line: !args.quiet && stderr_is_terminal(),
+    };
+    let outcome = match record(&options) {
+        Ok(o) => o,
+        Err(e) => {
+            print_error(&e);
+            return e.exit_code();
+        }
+    };
+    if outcome.seen.out_of_range > 0 {
+        print_error(format_args!(
+            "warning: {} syscalls had numbers beyond the recorder's table and are not in the profile",
+            outcome.seen.out_of_range
+        ));
+    }
+    let set = SyscallSet::from_seen(&outcome.seen);
+    let (profile, unnamed) = set.to_profile(args.errno);
+    for u in &unnamed {
+        print_error(format_args!(
+            "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
+            u.number, u.arch
+        ));
+    }
+    if outcome.interrupted {
+        print_error("interrupted: writing the profile of what was recorded so far");
+    }
+    if let Err(e) = output.write(&oci::to_json(&profile)) {
+        print_error(e);
+        return if outcome.exit_code == 0 {
+            1
+        } else {
+            outcome.exit_code
+        };
+    }
+    if let Some(path) = output.path()
+        && !args.quiet
+    {
+        eprintln!(
+            "recorder: wrote {} ({} syscalls)",
+            path.display(),
+            profile.allowed_names().len()
+        );
+    }
+    outcome.exit_code
+}

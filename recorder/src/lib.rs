@@ -1,0 +1,16 @@
+//! recorder: minimal seccomp profiles from what a program or container really
+//! does.
+//!
+//! Data flows one way: [`bpf`] captures syscall numbers per cgroup in the
+//! kernel -> [`capture`] maps them through the [`arch`] tables to names ->
+//! [`profile`] models the result and writes it in a format. [`record`] and
+//! [`cgroup`] run a command in its own cgroup; [`cli`] is the command line.
+
+pub mod arch;
+pub mod bpf;
+pub mod capture;
+pub mod cgroup;
+pub mod cli;
+pub mod errno;
+pub mod profile;
+pub mod record;

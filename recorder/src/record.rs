@@ -1,0 +1,326 @@
+//! `recorder record`: run a command in a fresh cgroup and capture its syscalls.
+//!
+//! The child joins the new cgroup between fork and exec (it writes "0" to the
+//! cgroup's `cgroup.procs`), and the recording is armed to start at its first
+//! exec, so the recorder's own work in the child is never recorded while the
+//! exec and everything after it (threads, forks, exec chains) is.
+
+use std::ffi::OsString;
+use std::fs::OpenOptions;
+use std::io::{self, IsTerminal, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::Cause;
+
+use crate::bpf::{AttachKind, BpfError, RecordingId, Seen, Start, SyscallRecorder};
+use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
+
+/// Errors of a recording run.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}: command not found")]
+    CommandNotFound(String),
+    #[error("{0}: permission denied (not executable)")]
+    NotExecutable(String),
+    #[error(transparent)]
+    Bpf(#[from] BpfError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("starting {command}: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("waiting for the command: {0}")]
+    Wait(#[source] io::Error),
+}
+
+impl RecordError {
+    /// The exit status a shell would give for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RecordError::CommandNotFound(_) => 127,
+            RecordError::NotExecutable(_) => 126,
+            _ => 1,
+        }
+    }
+}
+
+/// How to run a recording.
+#[derive(Clone, Debug)]
+pub struct RecordOptions {
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+    /// Wait until every process in the cgroup is gone, not only the child.
+    pub wait_all: bool,
+    /// Force a hook kind (tests and benchmarks).
+    pub attach: Option<AttachKind>,
+    /// Show a live status line on stderr.
+    pub status_line: bool,
+}
+
+/// What a recording produced.
+#[derive(Debug)]
+pub struct RecordOutcome {
+    pub seen: Seen,
+    /// The exit code to pass on: the child's, or 128 + signal.
+    pub exit_code: i32,
+    /// The recording was cut short by a signal to the recorder.
+    pub interrupted: bool,
+}
+
+/// Runs `options.command` in a new cgroup and records it.
+pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
+    let program = resolve_program(&options.command[0])?;
+    warn_if_under_seccomp();
+    let mut recorder = SyscallRecorder::load_with(options.attach)?;
+    log::debug!("hook: {}", recorder.attach_kind());
+    let mount = Cgroup2Mount::find()?;
+    let mut cgroup = OwnedCgroup::create(&mount, &format!("rec-{}", std::process::id()))?;
+    let recording = recorder.start(cgroup.id(), Start::AtFirstExec)?;
+
+    // Install the handlers before the child exists so no signal is lost.
+    let signals = forward_signals();
+    let child = spawn_in_cgroup(&program, options, &cgroup)?;
+    let result = supervise(child, &cgroup, &recorder, recording, options, &signals);
+    let seen = recorder.stop(recording)?;
+    if let Err(e) = cgroup.remove() {
+        log::warn!("{e}");
+    }
+    let (exit_code, interrupted) = result?;
+    Ok(RecordOutcome {
+        seen,
+        exit_code,
+        interrupted,
+    })
+}
+
+/// Finds the program like a shell does, so that "not found" is reported
+/// before anything runs and the child execs exactly once.
+fn resolve_program(name: &OsString) -> Result<PathBuf, RecordError> {
+    let shown = name.to_string_lossy().into_owned();
+    let path = if name.to_string_lossy().contains('/') {
+        PathBuf::from(name)
+    } else {
+        which::which(name).map_err(|_| RecordError::CommandNotFound(shown.clone()))?
+    };
+    let meta = std::fs::metadata(&path).map_err(|_| RecordError::CommandNotFound(shown.clone()))?;
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| RecordError::CommandNotFound(shown.clone()))?;
+    // SAFETY: valid NUL-terminated path.
+    if meta.is_dir() || unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+        return Err(RecordError::NotExecutable(shown));
+    }
+    Ok(path)
+}
+
+/// A seccomp filter on the recorder is inherited by the child, and syscalls
+/// it denies never reach the tracepoint.
+fn warn_if_under_seccomp() {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(mode) = status.lines().find_map(|l| l.strip_prefix("Seccomp:"))
+    {
+        let mode = mode.trim();
+        if mode != "0" {
+            eprintln!(
+                "recorder: warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
+            );
+        }
+    }
+}
+
+fn spawn_in_cgroup(
+    program: &PathBuf,
+    options: &RecordOptions,
+    cgroup: &OwnedCgroup,
+) -> Result<Child, RecordError> {
+    let procs = cgroup.procs_file();
+    // Opened here (close-on-exec) so that the child only has to write(2).
+    let procs_fd: OwnedFd = OpenOptions::new()
+        .write(true)
+        .open(&procs)
+        .map_err(|source| CgroupError::Io {
+            action: "opening",
+            path: procs.clone(),
+            source,
+        })?
+        .into();
+    let raw = procs_fd.as_raw_fd();
+    let mut command = Command::new(program);
+    command
+        .arg0(&options.command[0])
+        .args(&options.command[1..]);
+    // SAFETY: the closure only makes async-signal-safe raw syscalls.
+    unsafe {
+        command.pre_exec(move || {
+            let written = libc::write(raw, b"0".as_ptr().cast(), 1);
+            if written != 1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().map_err(|source| RecordError::Spawn {
+        command: options.command[0].to_string_lossy().into_owned(),
+        source,
+    })?;
+    drop(procs_fd);
+    Ok(child)
+}
+
+/// Signals received by the recorder, and whether each should be passed on.
+struct ForwardedSignal {
+    signal: i32,
+    /// A terminal's SIGINT/SIGQUIT/SIGHUP already reached the child's
+    /// process group; passing it on would deliver it twice.
+    from_terminal: bool,
+}
+
+fn forward_signals() -> Receiver<ForwardedSignal> {
+    let (tx, rx) = mpsc::channel();
+    match SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                for origin in signals.forever() {
+                    let from_terminal = matches!(origin.cause, Cause::Kernel);
+                    if tx
+                        .send(ForwardedSignal {
+                            signal: origin.signal,
+                            from_terminal,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        Err(e) => log::warn!("cannot install signal handlers: {e}"),
+    }
+    rx
+}
+
+/// Waits for the child (and with `--wait-all` for the whole cgroup), passing
+/// signals on and drawing the status line. Returns (exit code, interrupted).
+fn supervise(
+    mut child: Child,
+    cgroup: &OwnedCgroup,
+    recorder: &SyscallRecorder,
+    recording: RecordingId,
+    options: &RecordOptions,
+    signals: &Receiver<ForwardedSignal>,
+) -> Result<(i32, bool), RecordError> {
+    let started = Instant::now();
+    let pid = child.id() as i32;
+    let pidfd = pidfd_open(pid);
+    let mut status_line = options.status_line.then(StatusLine::new);
+    let mut interrupted = false;
+    let mut interrupts = 0;
+    let mut exit_code: Option<i32> = None;
+    loop {
+        while let Ok(sig) = signals.try_recv() {
+            interrupted = true;
+            interrupts += 1;
+            if exit_code.is_none() && !sig.from_terminal {
+                // SAFETY: plain kill(2).
+                unsafe { libc::kill(pid, sig.signal) };
+            }
+            if exit_code.is_some() {
+                for p in cgroup.pids() {
+                    // SAFETY: plain kill(2).
+                    unsafe { libc::kill(p, sig.signal) };
+                }
+            }
+        }
+        if exit_code.is_none()
+            && let Some(status) = child.try_wait().map_err(RecordError::Wait)?
+        {
+            exit_code = Some(
+                status
+                    .code()
+                    .or_else(|| status.signal().map(|s| 128 + s))
+                    .unwrap_or(1),
+            );
+        }
+        if let Some(code) = exit_code {
+            let done = !options.wait_all || !cgroup.is_populated() || interrupts >= 2;
+            if done {
+                if let Some(line) = status_line.as_mut() {
+                    line.clear();
+                }
+                return Ok((code, interrupted));
+            }
+        }
+        if let Some(line) = status_line.as_mut() {
+            let count = recorder.seen(recording).map(|s| s.len()).unwrap_or(0);
+            line.draw(started.elapsed(), count);
+        }
+        wait_a_moment(pidfd.as_ref(), exit_code.is_none());
+    }
+}
+
+/// Sleeps until the child exits or 100 ms pass.
+fn wait_a_moment(pidfd: Option<&OwnedFd>, child_running: bool) {
+    match pidfd {
+        Some(fd) if child_running => {
+            let mut pfd = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, 100) };
+        }
+        _ => std::thread::sleep(Duration::from_millis(if child_running { 10 } else { 50 })),
+    }
+}
+
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open(2) with no flags; the fd is owned below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a fresh fd from the kernel.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The live `recording 3.2s, 57 syscalls` line on a terminal's stderr.
+struct StatusLine {
+    drawn: bool,
+}
+
+impl StatusLine {
+    fn new() -> StatusLine {
+        StatusLine { drawn: false }
+    }
+
+    fn draw(&mut self, elapsed: Duration, syscalls: usize) {
+        let mut err = io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Krecording {:.1}s, {syscalls} distinct syscalls",
+            elapsed.as_secs_f64()
+        );
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            let _ = write!(io::stderr().lock(), "\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+}
+
+/// Whether a status line should be drawn: stderr is a terminal.
+pub fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}
