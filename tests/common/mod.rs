@@ -1,0 +1,112 @@
+//! Helpers shared by the end-to-end tests: the recorder binary, root checks,
+//! C test programs built on the fly, and profile inspection.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `recorder` binary cargo built for these tests.
+pub fn recorder() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recorder"))
+}
+
+/// End-to-end tests load eBPF programs and create cgroups: they need root.
+/// They fail loudly instead of passing when run without it; `cargo xtask
+/// test` skips them (and says so) when not root.
+pub fn require_root() {
+    // SAFETY: geteuid never fails.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this end-to-end test needs root (eBPF, cgroups): run `cargo xtask test` as root"
+    );
+}
+
+/// A directory for test artefacts that lives as long as the returned guard.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("recorder-test-")
+        .tempdir()
+        .expect("creating a temp dir")
+}
+
+/// Compiles a C program with gcc into `dir` and returns the binary's path.
+pub fn compile_c(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).expect("writing C source");
+    let bin = dir.join(name);
+    let out = Command::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("running gcc (install it with `cargo xtask setup`)");
+    assert!(
+        out.status.success(),
+        "gcc failed for {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+/// Runs a command and panics with its stderr when it could not start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+}
+
+/// The names of the unconditional SCMP_ACT_ALLOW rules of an OCI profile.
+pub fn allowed_names(profile_json: &str) -> BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_str(profile_json)
+        .unwrap_or_else(|e| panic!("profile is not JSON ({e}):\n{profile_json}"));
+    v["syscalls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["action"] == "SCMP_ACT_ALLOW" && r.get("args").is_none())
+        .flat_map(|r| r["names"].as_array().cloned().unwrap_or_default())
+        .map(|n| n.as_str().expect("syscall name is a string").to_string())
+        .collect()
+}
+
+/// The `architectures` of an OCI profile.
+pub fn architectures(profile_json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(profile_json).expect("profile is JSON");
+    v["architectures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a.as_str().expect("arch is a string").to_string())
+        .collect()
+}
+
+/// Syscall names `strace -f` saw for a command (its own output discarded).
+pub fn strace_names(dir: &Path, args: &[&str]) -> BTreeSet<String> {
+    let log = dir.join("strace.log");
+    let out = run(Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .args(args));
+    assert!(out.status.success(), "strace {args:?} failed");
+    parse_strace_names(&std::fs::read_to_string(&log).expect("strace log"))
+}
+
+/// Extracts syscall names from `strace -f` output lines such as
+/// `123 openat(AT_FDCWD, ...) = 3` and `123 <... read resumed>...`.
+pub fn parse_strace_names(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.split_once(' ').map_or(line, |(_, r)| r).trim_start();
+            let rest = rest.strip_prefix("<... ").unwrap_or(rest);
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let follows = rest[name.len()..].chars().next();
+            (!name.is_empty() && matches!(follows, Some('(') | Some(' '))).then_some(name)
+        })
+        .filter(|n| n != "exited" && n != "killed")
+        .collect()
+}
