@@ -10,5 +10,8 @@ fn records_true() {
     let out = run(recorder().args(["record", "--", "true"]));
     assert!(out.status.success());
     let names = allowed_names(&String::from_utf8_lossy(&out.stdout));
-    assert!(names.contains("execve") && names.contains("exit_group"), "{names:?}");
+    assert!(
+        names.contains("execve") && names.contains("exit_group"),
+        "{names:?}"
+    );
 }

@@ -20,7 +20,7 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 
-use crate::bpf::{AttachKind, BpfError, RecordingId, Seen, Start, SyscallRecorder};
+use crate::bpf::{AttachKind, BpfError, ProgramStats, RecordingId, Seen, Start, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
 
 /// Errors of a recording run.
@@ -76,6 +76,8 @@ pub struct RecordOutcome {
     pub exit_code: i32,
     /// The recording was cut short by a signal to the recorder.
     pub interrupted: bool,
+    /// The kernel's run time and count of the program, when bpf stats are on.
+    pub program_stats: Option<ProgramStats>,
 }
 
 /// Runs `options.command` in a new cgroup and records it.
@@ -93,6 +95,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     let child = spawn_in_cgroup(&program, options, &cgroup)?;
     let result = supervise(child, &cgroup, &recorder, recording, options, &signals);
     let seen = recorder.stop(recording)?;
+    let program_stats = recorder.program_stats();
     if let Err(e) = cgroup.remove() {
         log::warn!("{e}");
     }
@@ -101,6 +104,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         seen,
         exit_code,
         interrupted,
+        program_stats,
     })
 }
 

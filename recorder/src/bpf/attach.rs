@@ -35,7 +35,7 @@ impl AttachKind {
         }
     }
 
-    fn program(self) -> &'static str {
+    pub(super) fn program(self) -> &'static str {
         match self {
             AttachKind::TpBtf => program::BTF,
             AttachKind::RawTp => program::RAW,

@@ -120,10 +120,18 @@ impl Seen {
     }
 }
 
+/// The kernel's accounting of the attached program (kept only while
+/// `kernel.bpf_stats_enabled` is 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramStats {
+    pub run_time_ns: u64,
+    pub run_count: u64,
+}
+
 /// The loaded, attached program and the recordings it serves.
 pub struct SyscallRecorder {
     // Keeps programs and links alive; dropping it detaches.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
     attach: AttachKind,
     roots: HashMap<MapData, u64, u32>,
     slots: Array<MapData, Slot>,
@@ -172,7 +180,7 @@ impl SyscallRecorder {
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
         Ok(SyscallRecorder {
-            _ebpf: ebpf,
+            ebpf,
             attach,
             roots,
             slots,
@@ -185,6 +193,15 @@ impl SyscallRecorder {
     /// The hook the program is attached to.
     pub fn attach_kind(&self) -> AttachKind {
         self.attach
+    }
+
+    /// Run time and count of the attached program so far.
+    pub fn program_stats(&self) -> Option<ProgramStats> {
+        let info = self.ebpf.program(self.attach.program())?.info().ok()?;
+        Some(ProgramStats {
+            run_time_ns: u64::try_from(info.run_time().as_nanos()).unwrap_or(u64::MAX),
+            run_count: info.run_count(),
+        })
     }
 
     /// Starts recording `root` and every cgroup below it.

@@ -45,6 +45,11 @@ pub struct RecordArgs {
     #[arg(long, value_name = "KIND", hide = true)]
     attach: Option<AttachKind>,
 
+    /// Print the kernel's run time and count of the eBPF program on stderr
+    /// (needs `sysctl kernel.bpf_stats_enabled=1`; used by `cargo xtask bench`).
+    #[arg(long, hide = true)]
+    bpf_stats: bool,
+
     /// The command to record, and its arguments.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -71,6 +76,15 @@ pub fn run(args: RecordArgs) -> i32 {
             return e.exit_code();
         }
     };
+    if args.bpf_stats {
+        match outcome.program_stats {
+            Some(s) => eprintln!(
+                "bpf-stats: run_time_ns={} run_count={}",
+                s.run_time_ns, s.run_count
+            ),
+            None => print_error("bpf stats unavailable"),
+        }
+    }
     if outcome.seen.out_of_range > 0 {
         print_error(format_args!(
             "warning: {} syscalls had numbers beyond the recorder's table and are not in the profile",

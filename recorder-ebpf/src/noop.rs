@@ -1,0 +1,18 @@
+//! The floor of what any recorder on `sys_enter` can cost: a program that
+//! does nothing. Never attached by the recorder; `cargo xtask bench` loads it
+//! to compare against the real program's per-syscall run time.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter_noop(_ctx: BtfTracePointContext) -> i32 {
+    0
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}

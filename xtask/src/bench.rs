@@ -1,0 +1,448 @@
+//! `cargo xtask bench`: what recording costs, side by side in one run.
+//!
+//! A small C program makes N `getppid()` calls and prints the mean ns per
+//! call, timed inside the program (vDSO clock, no syscalls), so start-up of
+//! the tools around it is not counted. Every case is pinned to one CPU: this
+//! VM's timings wander otherwise. Each case runs several times; the median
+//! is reported. The kernel's own per-program accounting
+//! (`kernel.bpf_stats_enabled`) is far less noisy than wall time and is
+//! reported for our program and for an empty program on the same hook.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf};
+
+use crate::util::{cargo, describe, exec, is_root, workspace_root};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// getppid() calls per run (strace gets a twentieth of it: it is slow).
+    #[arg(long, default_value_t = 5_000_000)]
+    syscalls: u64,
+    /// Runs per case; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// The CPU every case is pinned to.
+    #[arg(long, default_value_t = 1)]
+    cpu: usize,
+}
+
+const LOOP_SOURCE: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 1000000;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+    printf("ns_per_syscall=%.2f\n", ns / n);
+    return 0;
+}
+"#;
+
+struct Bench {
+    args: BenchArgs,
+    recorder: PathBuf,
+    looper: PathBuf,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if !is_root() {
+        bail!("the benchmark loads eBPF programs: run `cargo xtask bench` as root");
+    }
+    crate::setup::run()?;
+    exec(cargo().args(["build", "--release", "--package", "recorder"]))?;
+    let root = workspace_root();
+    let dir = root.join("target").join("bench");
+    fs::create_dir_all(&dir).context("creating target/bench")?;
+    let src = dir.join("getppid_loop.c");
+    fs::write(&src, LOOP_SOURCE)?;
+    let looper = dir.join("getppid_loop");
+    exec(
+        Command::new("gcc")
+            .args(["-O2", "-o"])
+            .arg(&looper)
+            .arg(&src),
+    )?;
+    let bench = Bench {
+        args,
+        recorder: root.join("target/release/recorder"),
+        looper,
+    };
+    bench.syscall_costs()?;
+    bench.kernel_run_times()?;
+    bench.start_up_cost()?;
+    Ok(())
+}
+
+/// Turns `kernel.bpf_stats_enabled` on and restores it on drop.
+struct BpfStats {
+    previous: String,
+}
+
+const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+impl BpfStats {
+    fn enable() -> anyhow::Result<BpfStats> {
+        let previous = fs::read_to_string(BPF_STATS).context("reading bpf_stats_enabled")?;
+        fs::write(BPF_STATS, "1").context("enabling bpf stats")?;
+        Ok(BpfStats { previous })
+    }
+}
+
+impl Drop for BpfStats {
+    fn drop(&mut self) {
+        let _ = fs::write(BPF_STATS, self.previous.trim());
+    }
+}
+
+/// Mean kernel run time per invocation of a program.
+#[derive(Clone, Copy, Default)]
+struct RunTime {
+    ns: u64,
+    count: u64,
+}
+
+impl RunTime {
+    fn per_call(self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.ns as f64 / self.count as f64
+        }
+    }
+}
+
+impl Bench {
+    fn pinned(&self, program: &Path) -> Command {
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", &self.args.cpu.to_string()]).arg(program);
+        cmd
+    }
+
+    fn looper_args(&self, divisor: u64) -> Vec<String> {
+        vec![(self.args.syscalls / divisor).max(1000).to_string()]
+    }
+
+    /// One pinned run of the loop on its own.
+    fn bare_loop(&self) -> anyhow::Result<f64> {
+        loop_result(self.pinned(&self.looper).args(self.looper_args(1)))
+    }
+
+    /// Runs `make` `runs` times and returns the median ns/syscall.
+    fn median(
+        &self,
+        runs: usize,
+        mut make: impl FnMut() -> anyhow::Result<f64>,
+    ) -> anyhow::Result<f64> {
+        let mut values = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            values.push(make()?);
+        }
+        values.sort_by(f64::total_cmp);
+        Ok(values[values.len() / 2])
+    }
+
+    fn syscall_costs(&self) -> anyhow::Result<()> {
+        let runs = self.args.runs;
+        eprintln!(
+            "bench: {} getppid() per run, {runs} runs per case, pinned to CPU {}",
+            self.args.syscalls, self.args.cpu
+        );
+        let bare = self.median(runs, || self.bare_loop())?;
+
+        let recorded = self.median(runs, || {
+            let mut cmd = self.pinned(&self.recorder);
+            cmd.args(["record", "--quiet", "-o", "/dev/null", "--"])
+                .arg(&self.looper)
+                .args(self.looper_args(1));
+            loop_result(&mut cmd)
+        })?;
+
+        let empty = self.median(runs, || {
+            let (ns, _) = self.with_empty_program(|| self.bare_loop())?;
+            Ok(ns)
+        })?;
+
+        let (other, _) = self.other_cgroup(runs, false)?;
+
+        let bpftrace = self.median(runs.min(3), || {
+            // bpftrace is pinned, and its child inherits the affinity.
+            let inner = format!("{} {}", self.looper.display(), self.looper_args(1)[0]);
+            let mut cmd = self.pinned(Path::new("bpftrace"));
+            cmd.args([
+                "-e",
+                "tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); }",
+                "-c",
+                &inner,
+            ]);
+            loop_result(&mut cmd)
+        })?;
+
+        let strace = self.median(runs.min(3), || {
+            let mut cmd = self.pinned(Path::new("strace"));
+            cmd.args(["-f", "-o", "/dev/null"])
+                .arg(&self.looper)
+                .args(self.looper_args(20));
+            loop_result(&mut cmd)
+        })?;
+
+        println!("\n## Cost per syscall (getppid, ns, median of runs)\n");
+        println!("| case | ns/syscall | added vs bare | x bare |");
+        println!("|---|---:|---:|---:|");
+        for (name, value) in [
+            ("bare", bare),
+            ("recorder record (recorded)", recorded),
+            ("empty BPF program, same hook", empty),
+            ("other cgroup while recording", other),
+            ("bpftrace, same job", bpftrace),
+            ("strace -f", strace),
+        ] {
+            println!(
+                "| {name} | {value:.1} | {:+.1} | {:.2} |",
+                value - bare,
+                value / bare
+            );
+        }
+        let ratio_bpftrace = (recorded - bare) / (bpftrace - bare);
+        println!(
+            "\nrecorder's added cost / bpftrace's added cost: {ratio_bpftrace:.2} (target <= 0.70)"
+        );
+        println!(
+            "recorder's added cost / strace's added cost: {:.4}",
+            (recorded - bare) / (strace - bare)
+        );
+
+        Ok(())
+    }
+
+    /// The kernel's accounting per program run, with bpf stats on (which
+    /// adds its own timing cost, so wall times above are taken with it off).
+    fn kernel_run_times(&self) -> anyhow::Result<()> {
+        let runs = self.args.runs;
+        let _stats = BpfStats::enable()?;
+        let mut ours_recorded = RunTime::default();
+        for _ in 0..runs {
+            let mut cmd = self.pinned(&self.recorder);
+            cmd.args(["record", "--quiet", "--bpf-stats", "-o", "/dev/null", "--"])
+                .arg(&self.looper)
+                .args(self.looper_args(1));
+            let out = cmd.output().with_context(|| describe(&cmd))?;
+            let rt = parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))?;
+            ours_recorded.ns += rt.ns;
+            ours_recorded.count += rt.count;
+        }
+        let mut empty_rt = RunTime::default();
+        for _ in 0..runs {
+            let (_, rt) = self.with_empty_program(|| self.bare_loop())?;
+            empty_rt.ns += rt.ns;
+            empty_rt.count += rt.count;
+        }
+        let (_, ours_unrecorded) = self.other_cgroup(runs, true)?;
+        println!("\n## Kernel run time per invocation (bpf_stats)\n");
+        println!("| program | ns/run | x empty |");
+        println!("|---|---:|---:|");
+        let empty_ns = empty_rt.per_call();
+        for (name, rt) in [
+            ("empty program", empty_rt),
+            ("recorder, recorded process", ours_recorded),
+            ("recorder, process in another cgroup", ours_unrecorded),
+        ] {
+            println!(
+                "| {name} | {:.1} | {:.2} |",
+                rt.per_call(),
+                rt.per_call() / empty_ns
+            );
+        }
+        println!("(target: recorder <= 1.50x empty, recorded and unrecorded alike)");
+        Ok(())
+    }
+
+    /// The cost to a process outside the recording while a recording runs,
+    /// and the recorder program's run time on such unrecorded syscalls.
+    fn other_cgroup(&self, runs: usize, stats: bool) -> anyhow::Result<(f64, RunTime)> {
+        let recorder = Command::new(&self.recorder)
+            .args(["record", "--quiet", "-o", "/dev/null"])
+            .args(stats.then_some("--bpf-stats"))
+            .args(["--", "sleep", "3600"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting a background recording")?;
+        wait_for_recording(&recorder)?;
+        let result = self.median(runs, || self.bare_loop());
+        let stats = stop_recording(recorder, stats);
+        Ok((result?, stats?))
+    }
+
+    /// Attaches the empty program while `f` runs and returns its run time.
+    fn with_empty_program<T>(
+        &self,
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(T, RunTime)> {
+        let object = find_noop_object()?;
+        let mut ebpf =
+            Ebpf::load_file(&object).with_context(|| format!("loading {}", object.display()))?;
+        let btf = Btf::from_sys_fs().context("kernel BTF")?;
+        let prog: &mut BtfTracePoint = ebpf
+            .program_mut("sys_enter_noop")
+            .ok_or_else(|| anyhow!("sys_enter_noop missing from {}", object.display()))?
+            .try_into()?;
+        prog.load("sys_enter", &btf)?;
+        prog.attach()?;
+        let before = run_time(&ebpf)?;
+        let value = f()?;
+        let after = run_time(&ebpf)?;
+        Ok((
+            value,
+            RunTime {
+                ns: after.ns - before.ns,
+                count: after.count - before.count,
+            },
+        ))
+    }
+
+    /// Wall time of `recorder record -- true` against `true`.
+    fn start_up_cost(&self) -> anyhow::Result<()> {
+        let runs = 20;
+        let time = |cmd: &mut Command| -> anyhow::Result<Duration> {
+            let mut total = Duration::ZERO;
+            for _ in 0..runs {
+                let start = Instant::now();
+                let status = cmd.stdout(Stdio::null()).status()?;
+                total += start.elapsed();
+                if !status.success() {
+                    bail!("{} failed", describe(cmd));
+                }
+            }
+            Ok(total / runs)
+        };
+        let bare = time(&mut Command::new("true"))?;
+        let recorded = time(Command::new(&self.recorder).args([
+            "record",
+            "--quiet",
+            "-o",
+            "/dev/null",
+            "--",
+            "true",
+        ]))?;
+        println!("\n## Wall time (mean of {runs})\n");
+        println!("| command | ms |");
+        println!("|---|---:|");
+        println!("| true | {:.2} |", bare.as_secs_f64() * 1e3);
+        println!(
+            "| recorder record -- true | {:.2} |",
+            recorded.as_secs_f64() * 1e3
+        );
+        Ok(())
+    }
+}
+
+fn run_time(ebpf: &Ebpf) -> anyhow::Result<RunTime> {
+    let info = ebpf
+        .program("sys_enter_noop")
+        .ok_or_else(|| anyhow!("program vanished"))?
+        .info()?;
+    Ok(RunTime {
+        ns: info.run_time().as_nanos() as u64,
+        count: info.run_count(),
+    })
+}
+
+/// The empty program's object, built by recorder's build script.
+fn find_noop_object() -> anyhow::Result<PathBuf> {
+    let build = workspace_root().join("target/release/build");
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in fs::read_dir(&build).with_context(|| format!("reading {}", build.display()))? {
+        let path = entry?.path().join("out").join("noop");
+        if let Ok(meta) = fs::metadata(&path) {
+            let modified = meta.modified()?;
+            if newest.as_ref().is_none_or(|(t, _)| modified > *t) {
+                newest = Some((modified, path));
+            }
+        }
+    }
+    newest.map(|(_, p)| p).ok_or_else(|| {
+        anyhow!(
+            "no noop eBPF object under {}: build recorder first",
+            build.display()
+        )
+    })
+}
+
+fn loop_result(cmd: &mut Command) -> anyhow::Result<f64> {
+    let out = cmd.output().with_context(|| describe(cmd))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            describe(cmd),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    parse_loop(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_loop(stdout: &str) -> anyhow::Result<f64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ns_per_syscall="))
+        .ok_or_else(|| anyhow!("no ns_per_syscall line in {stdout:?}"))?
+        .trim()
+        .parse()
+        .context("parsing ns_per_syscall")
+}
+
+fn parse_bpf_stats(stderr: &str) -> anyhow::Result<RunTime> {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("bpf-stats: "))
+        .ok_or_else(|| anyhow!("recorder printed no bpf-stats line: {stderr}"))?;
+    let mut rt = RunTime::default();
+    for field in line.split_whitespace() {
+        if let Some(v) = field.strip_prefix("run_time_ns=") {
+            rt.ns = v.parse()?;
+        } else if let Some(v) = field.strip_prefix("run_count=") {
+            rt.count = v.parse()?;
+        }
+    }
+    Ok(rt)
+}
+
+/// Waits until the background recorder has created its cgroup (it attaches
+/// the program before that).
+fn wait_for_recording(child: &Child) -> anyhow::Result<()> {
+    let dir = Path::new("/sys/fs/cgroup/unified/recorder").join(format!("rec-{}", child.id()));
+    let alt = Path::new("/sys/fs/cgroup/recorder").join(format!("rec-{}", child.id()));
+    let start = Instant::now();
+    while !dir.exists() && !alt.exists() {
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!("the background recording did not start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the child reach exec.
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(())
+}
+
+fn stop_recording(child: Child, stats: bool) -> anyhow::Result<RunTime> {
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child
+        .wait_with_output()
+        .context("waiting for the background recording")?;
+    if !stats {
+        return Ok(RunTime::default());
+    }
+    parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))
+}

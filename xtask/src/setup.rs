@@ -1,0 +1,140 @@
+//! `cargo xtask setup`: installs what a fresh Debian 12 machine lacks, and is
+//! a quick no-op when everything is present.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+use crate::util::{capture, exec, is_root};
+
+/// The nightly that builds the eBPF object: its LLVM (22) matches
+/// bpf-linker's. Keep in step with `recorder/build.rs`.
+pub const EBPF_TOOLCHAIN: &str = "nightly-2026-05-20";
+const BPF_LINKER_VERSION: &str = "0.13.0";
+
+/// Debian packages, each with why it is needed.
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("gcc", "C test programs"),
+    ("libc6-dev", "C test programs"),
+    ("gcc-multilib", "32-bit (ia32) test programs"),
+    ("llvm-22-dev", "building bpf-linker"),
+    ("libpolly-22-dev", "building bpf-linker"),
+    ("libzstd-dev", "building bpf-linker"),
+    ("zlib1g-dev", "building bpf-linker"),
+    (
+        "libseccomp-dev",
+        "the libseccomp crate (profile enforcement)",
+    ),
+    ("seccomp", "scmp_sys_resolver, to check the syscall tables"),
+    ("strace", "comparing recorded sets with strace -f"),
+    ("bpftrace", "benchmark peer"),
+    ("util-linux", "taskset for benchmarks"),
+    ("busybox-static", "container root filesystems"),
+    ("runc", "real containers in tests"),
+];
+
+pub fn run() -> anyhow::Result<()> {
+    apt_packages()?;
+    ebpf_toolchain()?;
+    bpf_linker()?;
+    tracefs()?;
+    eprintln!("setup: everything is in place");
+    Ok(())
+}
+
+fn apt_packages() -> anyhow::Result<()> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !dpkg_installed(name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for (name, why) in APT_PACKAGES.iter().filter(|(n, _)| missing.contains(n)) {
+        eprintln!("setup: installing {name} ({why})");
+    }
+    if !is_root() {
+        bail!(
+            "packages missing: {}; run `cargo xtask setup` as root",
+            missing.join(" ")
+        );
+    }
+    exec(Command::new("apt-get").args(["update", "-qq"]))?;
+    exec(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn dpkg_installed(name: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${db:Status-Abbrev}", name])
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"ii"))
+}
+
+fn ebpf_toolchain() -> anyhow::Result<()> {
+    let installed = capture(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        EBPF_TOOLCHAIN,
+    ]))
+    .unwrap_or_default();
+    if installed.lines().any(|l| l.starts_with("rust-src")) {
+        return Ok(());
+    }
+    eprintln!("setup: installing Rust {EBPF_TOOLCHAIN} with rust-src (builds the eBPF object)");
+    exec(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        EBPF_TOOLCHAIN,
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+    ]))
+}
+
+fn bpf_linker() -> anyhow::Result<()> {
+    let version = capture(Command::new("bpf-linker").arg("--version")).unwrap_or_default();
+    if version.trim() == format!("bpf-linker {BPF_LINKER_VERSION}") {
+        return Ok(());
+    }
+    eprintln!("setup: building bpf-linker {BPF_LINKER_VERSION} for LLVM 22 (about 2 minutes)");
+    exec(
+        Command::new("cargo")
+            .args([
+                "install",
+                "bpf-linker",
+                "--version",
+                BPF_LINKER_VERSION,
+                "--locked",
+                "--no-default-features",
+                "--features",
+                "llvm-22,llvm-link-static",
+            ])
+            .env("LLVM_PREFIX", "/usr/lib/llvm-22"),
+    )
+    .context("installing bpf-linker")
+}
+
+/// The classic tracepoint hook (the last fallback) and bpftrace need tracefs.
+fn tracefs() -> anyhow::Result<()> {
+    if Path::new("/sys/kernel/tracing/events").exists()
+        || Path::new("/sys/kernel/debug/tracing/events").exists()
+    {
+        return Ok(());
+    }
+    if !is_root() {
+        eprintln!("setup: warning: tracefs is not mounted and mounting it needs root");
+        return Ok(());
+    }
+    eprintln!("setup: mounting tracefs at /sys/kernel/tracing");
+    exec(Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]))
+}
