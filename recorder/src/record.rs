@@ -234,11 +234,14 @@ fn supervise(
         while let Ok(sig) = signals.try_recv() {
             interrupted = true;
             interrupts += 1;
-            if exit_code.is_none() && !sig.from_terminal {
-                // SAFETY: plain kill(2).
-                unsafe { libc::kill(pid, sig.signal) };
-            }
-            if exit_code.is_some() {
+            // A terminal's signal already reached the foreground process
+            // group; a signal sent to the recorder alone goes on to the whole
+            // recorded workload, as `timeout` does for its process group.
+            if !sig.from_terminal || exit_code.is_some() {
+                if exit_code.is_none() {
+                    // SAFETY: plain kill(2).
+                    unsafe { libc::kill(pid, sig.signal) };
+                }
                 for p in cgroup.pids() {
                     // SAFETY: plain kill(2).
                     unsafe { libc::kill(p, sig.signal) };

@@ -2,6 +2,8 @@
 //! C test programs built on the fly, and profile inspection.
 #![allow(dead_code)]
 
+pub mod seccomp;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -49,6 +51,16 @@ pub fn compile_c(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBu
         String::from_utf8_lossy(&out.stderr)
     );
     bin
+}
+
+/// Compiles `tests/programs/<name>.c` into `dir` and returns the binary.
+pub fn build_program(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/programs")
+        .join(format!("{name}.c"));
+    let source =
+        std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+    compile_c(dir, name, &source, flags)
 }
 
 /// Runs a command and panics with its stderr when it could not start.
