@@ -429,3 +429,75 @@ fn syscall_name(nr: u32) -> Option<String> {
         .name(nr)
         .map(String::from)
 }
+
+/// Runs the recorder as `nobody` with no capabilities.
+#[test]
+fn unprivileged_user_gets_one_line_error() {
+    require_root();
+    let out = run(Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_recorder"))
+        .args(["record", "--", "true"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("recorder: permission denied loading the eBPF program: run as root"),
+        "{stderr}"
+    );
+}
+
+/// In a mount namespace without a cgroup2 mount the error names the fix.
+#[test]
+fn missing_cgroup2_mount_is_reported() {
+    require_root();
+    let mount = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let cgroup2 = mount
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .expect("the host has a cgroup2 mount")
+        .to_string();
+    let script = format!(
+        "umount {cgroup2} && exec {} record -- true",
+        env!("CARGO_BIN_EXE_recorder")
+    );
+    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no cgroup2 filesystem is mounted"),
+        "{stderr}"
+    );
+}
+
+/// Every hook kind records the same workload identically, and a hook that
+/// cannot be used (the classic tracepoint without tracefs) is reported.
+#[test]
+fn every_hook_kind_records_the_same() {
+    require_root();
+    let dir = temp_dir();
+    let rare = build_program(dir.path(), "rare_syscalls", &["-static", "-O1"]);
+    let rare = rare.to_str().unwrap();
+    let reference = allowed_names(&record_stdout(&["--", rare]));
+    for kind in ["tp-btf", "raw-tp", "tracepoint"] {
+        let names = allowed_names(&record_stdout(&["--attach", kind, "--", rare]));
+        assert_eq!(names, reference, "hook {kind}");
+    }
+    let script = format!(
+        "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; \
+         exec {} record --attach tracepoint -- true",
+        env!("CARGO_BIN_EXE_recorder")
+    );
+    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no usable sys_enter hook"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

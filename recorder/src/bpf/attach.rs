@@ -62,14 +62,18 @@ impl FromStr for AttachKind {
 }
 
 /// Attaches `kind`, or the first kind that works when `kind` is `None`.
-pub(super) fn attach(ebpf: &mut Ebpf, kind: Option<AttachKind>) -> Result<AttachKind, BpfError> {
+pub(super) fn attach(
+    ebpf: &mut Ebpf,
+    btf: Option<&Btf>,
+    kind: Option<AttachKind>,
+) -> Result<AttachKind, BpfError> {
     let candidates: Vec<AttachKind> = match kind {
         Some(k) => vec![k],
         None => AttachKind::ALL.to_vec(),
     };
     let mut failures = Vec::new();
     for candidate in candidates {
-        match attach_one(ebpf, candidate) {
+        match attach_one(ebpf, btf, candidate) {
             Ok(()) => {
                 log::debug!("attached to sys_enter via {candidate}");
                 return Ok(candidate);
@@ -83,16 +87,15 @@ pub(super) fn attach(ebpf: &mut Ebpf, kind: Option<AttachKind>) -> Result<Attach
     Err(BpfError::NoHook(failures.join("; ")))
 }
 
-fn attach_one(ebpf: &mut Ebpf, kind: AttachKind) -> Result<(), String> {
+fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), String> {
     let prog = ebpf
         .program_mut(kind.program())
         .ok_or_else(|| format!("program {} missing from the object", kind.program()))?;
     match kind {
         AttachKind::TpBtf => {
-            let btf = Btf::from_sys_fs().map_err(|e| format!("kernel BTF: {e}"))?;
+            let btf = btf.ok_or("no kernel BTF (/sys/kernel/btf/vmlinux)")?;
             let p: &mut BtfTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load("sys_enter", &btf)
-                .map_err(|e| format!("load: {e}"))?;
+            p.load("sys_enter", btf).map_err(|e| format!("load: {e}"))?;
             p.attach().map_err(|e| format!("attach: {e}"))?;
         }
         AttachKind::RawTp => {

@@ -161,7 +161,11 @@ impl SyscallRecorder {
         };
         let compat = crate::arch::compat_field();
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
+        // Parsing the kernel's BTF (megabytes) is the largest start-up cost:
+        // do it once for loading and attaching.
+        let btf = aya::Btf::from_sys_fs().ok();
         let mut ebpf = EbpfLoader::new()
+            .btf(btf.as_ref())
             .override_global(global::EXECVE_NR, &execve, true)
             .override_global(global::EXECVEAT_NR, &execveat, true)
             .override_global(global::X32_BIT, &x32_bit, true)
@@ -175,7 +179,7 @@ impl SyscallRecorder {
                     BpfError::Load(Box::new(e))
                 }
             })?;
-        let attach = attach::attach(&mut ebpf, kind)?;
+        let attach = attach::attach(&mut ebpf, btf.as_ref(), kind)?;
         let roots = take_map(&mut ebpf, map::ROOTS)?;
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
