@@ -14,3 +14,4 @@ pub mod cli;
 pub mod errno;
 pub mod profile;
 pub mod record;
+pub mod spawn;

@@ -6,12 +6,9 @@
 //! exec and everything after it (threads, forks, exec chains) is.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
 use std::io::{self, IsTerminal, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -22,6 +19,7 @@ use signal_hook::low_level::siginfo::Cause;
 
 use crate::bpf::{AttachKind, BpfError, ProgramStats, RecordingId, Seen, Start, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
+use crate::spawn::{Spawned, spawn_in_cgroup, try_wait};
 
 /// Errors of a recording run.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +90,20 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
 
     // Install the handlers before the child exists so no signal is lost.
     let signals = forward_signals();
-    let child = spawn_in_cgroup(&program, options, &cgroup)?;
+    let child = spawn_in_cgroup(
+        &program,
+        &options.command,
+        cgroup.path(),
+        &cgroup.procs_file(),
+    )
+    .map_err(|source| match source.raw_os_error() {
+        Some(libc::ENOENT) => RecordError::CommandNotFound(shown(options)),
+        Some(libc::EACCES) => RecordError::NotExecutable(shown(options)),
+        _ => RecordError::Spawn {
+            command: shown(options),
+            source,
+        },
+    })?;
     let result = supervise(child, &cgroup, &recorder, recording, options, &signals);
     let seen = recorder.stop(recording)?;
     let program_stats = recorder.program_stats();
@@ -106,6 +117,10 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         interrupted,
         program_stats,
     })
+}
+
+fn shown(options: &RecordOptions) -> String {
+    options.command[0].to_string_lossy().into_owned()
 }
 
 /// Finds the program like a shell does, so that "not found" is reported
@@ -140,45 +155,6 @@ fn warn_if_under_seccomp() {
             );
         }
     }
-}
-
-fn spawn_in_cgroup(
-    program: &PathBuf,
-    options: &RecordOptions,
-    cgroup: &OwnedCgroup,
-) -> Result<Child, RecordError> {
-    let procs = cgroup.procs_file();
-    // Opened here (close-on-exec) so that the child only has to write(2).
-    let procs_fd: OwnedFd = OpenOptions::new()
-        .write(true)
-        .open(&procs)
-        .map_err(|source| CgroupError::Io {
-            action: "opening",
-            path: procs.clone(),
-            source,
-        })?
-        .into();
-    let raw = procs_fd.as_raw_fd();
-    let mut command = Command::new(program);
-    command
-        .arg0(&options.command[0])
-        .args(&options.command[1..]);
-    // SAFETY: the closure only makes async-signal-safe raw syscalls.
-    unsafe {
-        command.pre_exec(move || {
-            let written = libc::write(raw, b"0".as_ptr().cast(), 1);
-            if written != 1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = command.spawn().map_err(|source| RecordError::Spawn {
-        command: options.command[0].to_string_lossy().into_owned(),
-        source,
-    })?;
-    drop(procs_fd);
-    Ok(child)
 }
 
 /// Signals received by the recorder, and whether each should be passed on.
@@ -216,7 +192,7 @@ fn forward_signals() -> Receiver<ForwardedSignal> {
 /// Waits for the child (and with `--wait-all` for the whole cgroup), passing
 /// signals on and drawing the status line. Returns (exit code, interrupted).
 fn supervise(
-    mut child: Child,
+    child: Spawned,
     cgroup: &OwnedCgroup,
     recorder: &SyscallRecorder,
     recording: RecordingId,
@@ -224,8 +200,7 @@ fn supervise(
     signals: &Receiver<ForwardedSignal>,
 ) -> Result<(i32, bool), RecordError> {
     let started = Instant::now();
-    let pid = child.id() as i32;
-    let pidfd = pidfd_open(pid);
+    let pid = child.pid;
     let mut status_line = options.status_line.then(StatusLine::new);
     let mut interrupted = false;
     let mut interrupts = 0;
@@ -248,15 +223,8 @@ fn supervise(
                 }
             }
         }
-        if exit_code.is_none()
-            && let Some(status) = child.try_wait().map_err(RecordError::Wait)?
-        {
-            exit_code = Some(
-                status
-                    .code()
-                    .or_else(|| status.signal().map(|s| 128 + s))
-                    .unwrap_or(1),
-            );
+        if exit_code.is_none() {
+            exit_code = try_wait(pid).map_err(RecordError::Wait)?;
         }
         if let Some(code) = exit_code {
             let done = !options.wait_all || !cgroup.is_populated() || interrupts >= 2;
@@ -271,7 +239,7 @@ fn supervise(
             let count = recorder.seen(recording).map(|s| s.len()).unwrap_or(0);
             line.draw(started.elapsed(), count);
         }
-        wait_a_moment(pidfd.as_ref(), exit_code.is_none());
+        wait_a_moment(child.pidfd.as_ref(), exit_code.is_none());
     }
 }
 
@@ -289,13 +257,6 @@ fn wait_a_moment(pidfd: Option<&OwnedFd>, child_running: bool) {
         }
         _ => std::thread::sleep(Duration::from_millis(if child_running { 10 } else { 50 })),
     }
-}
-
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open(2) with no flags; the fd is owned below.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: a fresh fd from the kernel.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// The live `recording 3.2s, 57 syscalls` line on a terminal's stderr.
