@@ -501,3 +501,34 @@ fn every_hook_kind_records_the_same() {
     assert!(stderr.contains("no usable sys_enter hook"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// The live status line is drawn on a terminal only (here one made by
+/// script(1)), never when stderr is a pipe or with --quiet.
+#[test]
+fn status_line_only_on_a_terminal() {
+    require_root();
+    let dir = temp_dir();
+    let typescript = dir.path().join("typescript");
+    let inner = format!(
+        "{} record -o /dev/null -- sleep 0.3",
+        env!("CARGO_BIN_EXE_recorder")
+    );
+    let out = run(Command::new("script")
+        .args(["-qc", &inner])
+        .arg(&typescript)
+        .stdin(Stdio::null()));
+    assert!(out.status.success(), "{out:?}");
+    let screen = std::fs::read_to_string(&typescript).unwrap();
+    assert!(screen.contains("\r\x1b[2Krecording 0."), "{screen:?}");
+    assert!(screen.contains("distinct syscalls"), "{screen:?}");
+
+    let piped = run(recorder().args(["record", "-o", "/dev/null", "--", "sleep", "0.3"]));
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains('\r'));
+    let quiet = run(Command::new("script")
+        .args(["-qc", &inner.replace("record ", "record --quiet ")])
+        .arg(dir.path().join("quiet"))
+        .stdin(Stdio::null()));
+    assert!(quiet.status.success());
+    let screen = std::fs::read_to_string(dir.path().join("quiet")).unwrap();
+    assert!(!screen.contains("recording "), "{screen:?}");
+}
