@@ -532,3 +532,31 @@ fn status_line_only_on_a_terminal() {
     let screen = std::fs::read_to_string(dir.path().join("quiet")).unwrap();
     assert!(!screen.contains("recording "), "{screen:?}");
 }
+
+/// Syscall numbers beyond the bitmap (here 5000 and -1) are counted and
+/// reported, never written out of bounds or silently lost.
+#[test]
+fn out_of_range_numbers_are_reported() {
+    require_root();
+    let dir = temp_dir();
+    let prog = compile_c(
+        dir.path(),
+        "out_of_range",
+        "#include <unistd.h>\n#include <sys/syscall.h>\n\
+         int main(void) { syscall(5000); syscall(-1); return 0; }\n",
+        &["-static", "-O1"],
+    );
+    let out = run(recorder().args(["record", "-q", "--"]).arg(&prog));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: 2 syscalls had numbers beyond the recorder's table"),
+        "{stderr}"
+    );
+    let names = allowed_names(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        names,
+        set(STATIC_RUNTIME),
+        "only the runtime's own syscalls have names"
+    );
+}
