@@ -363,12 +363,10 @@ fn unwritable_output_fails_before_running_the_command() {
     let out = run(recorder()
         .args(["record", "-o", "/nonexistent-dir/p.json", "--", "touch"])
         .arg(&marker));
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
-    assert!(
-        stderr.contains("/nonexistent-dir") && stderr.contains("does not exist"),
-        "{stderr}"
+    assert_one_line_error(
+        &out,
+        1,
+        "cannot write /nonexistent-dir/p.json: directory /nonexistent-dir does not exist",
     );
     assert!(!marker.exists(), "the command must not run");
 }
@@ -443,13 +441,21 @@ fn unprivileged_user_gets_one_line_error() {
         ])
         .arg(env!("CARGO_BIN_EXE_recorder"))
         .args(["record", "--", "true"]));
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with("recorder: permission denied loading the eBPF program: run as root"),
-        "{stderr}"
+    assert_one_line_error(
+        &out,
+        1,
+        "permission denied loading the eBPF program: run as root",
     );
+}
+
+/// Runs `prepare` (e.g. unmounting something) in a new mount namespace, then
+/// `recorder record <args>` there: the host's mounts stay as they are.
+fn record_in_mount_namespace(prepare: &str, args: &str) -> std::process::Output {
+    let script = format!(
+        "{prepare} && exec {} record {args}",
+        env!("CARGO_BIN_EXE_recorder")
+    );
+    run(Command::new("unshare").args(["-m", "sh", "-c", &script]))
 }
 
 /// In a mount namespace without a cgroup2 mount the error names the fix.
@@ -463,18 +469,8 @@ fn missing_cgroup2_mount_is_reported() {
         .and_then(|l| l.split_whitespace().nth(4))
         .expect("the host has a cgroup2 mount")
         .to_string();
-    let script = format!(
-        "umount {cgroup2} && exec {} record -- true",
-        env!("CARGO_BIN_EXE_recorder")
-    );
-    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("no cgroup2 filesystem is mounted"),
-        "{stderr}"
-    );
+    let out = record_in_mount_namespace(&format!("umount {cgroup2}"), "-- true");
+    assert_one_line_error(&out, 1, "no cgroup2 filesystem is mounted");
 }
 
 /// Every hook kind records the same workload identically, and a hook that
@@ -490,16 +486,11 @@ fn every_hook_kind_records_the_same() {
         let names = allowed_names(&record_stdout(&["--attach", kind, "--", rare]));
         assert_eq!(names, reference, "hook {kind}");
     }
-    let script = format!(
-        "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; \
-         exec {} record --attach tracepoint -- true",
-        env!("CARGO_BIN_EXE_recorder")
+    let out = record_in_mount_namespace(
+        "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; true",
+        "--attach tracepoint -- true",
     );
-    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no usable sys_enter hook"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line_error(&out, 1, "no usable sys_enter hook");
 }
 
 /// The live status line is drawn on a terminal only (here one made by

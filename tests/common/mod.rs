@@ -69,6 +69,24 @@ pub fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
 }
 
+/// Asserts that a command failed with `code` and exactly one line on stderr
+/// containing `needle`: the project's error form.
+pub fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status; stderr: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one-line error expected: {stderr}"
+    );
+    assert!(stderr.starts_with("recorder: "), "{stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in: {stderr}");
+}
+
 /// The names of the unconditional SCMP_ACT_ALLOW rules of an OCI profile.
 pub fn allowed_names(profile_json: &str) -> BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_str(profile_json)
