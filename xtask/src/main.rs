@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod gen_tables;
 mod setup;
 mod test;
 mod util;
@@ -26,6 +27,9 @@ enum Command {
     /// Measure the recorder's cost against bare runs, an empty eBPF program,
     /// bpftrace and strace.
     Bench(bench::BenchArgs),
+    /// Regenerate recorder/src/arch/generated.rs (syscall tables of every
+    /// architecture) from a libseccomp git clone.
+    GenTables(gen_tables::GenTablesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Demo => demo::run(),
         Command::Test => test::run(),
         Command::Bench(args) => bench::run(args),
+        Command::GenTables(args) => gen_tables::run(args),
     }
 }

@@ -6,8 +6,14 @@
 //! into the names libseccomp understands (runc, crun, containerd and Docker
 //! resolve profile names through libseccomp and silently drop unknown ones).
 
+mod aarch64;
 mod compat;
+mod generated;
+pub mod libseccomp;
+mod policy;
+pub mod suggest;
 mod table;
+mod x86;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,7 +22,10 @@ use recorder_common::AbiRow;
 use serde::{Deserialize, Serialize};
 
 pub use compat::{CompatField, compat_field};
+pub use libseccomp::LibseccompVersion;
+pub use policy::ArchPolicy;
 pub use table::SyscallTable;
+pub use x86::{X32_SYSCALL_BIT, x32_bit_of_host};
 
 /// A syscall ABI as libseccomp names it (`SCMP_ARCH_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -156,6 +165,66 @@ impl Arch {
         }
     }
 
+    /// The `AUDIT_ARCH_*` value the kernel writes in audit and seccomp log
+    /// records (`arch=c000003e`) and passes to seccomp filters. x32 shares
+    /// x86_64's: the kernel tells x32 apart by bit 0x40000000 of the syscall
+    /// number (see [`Arch::from_audit_arch`]).
+    pub fn audit_arch(self) -> u32 {
+        // EM_* machine numbers with __AUDIT_ARCH_64BIT (0x80000000),
+        // __AUDIT_ARCH_LE (0x40000000) and, for MIPS n32,
+        // __AUDIT_ARCH_CONVENTION_MIPS64_N32 (0x20000000).
+        match self {
+            Arch::X86 => 0x4000_0003,
+            Arch::X86_64 | Arch::X32 => 0xc000_003e,
+            Arch::Arm => 0x4000_0028,
+            Arch::Aarch64 => 0xc000_00b7,
+            Arch::Loongarch64 => 0xc000_0102,
+            Arch::M68k => 0x0000_0004,
+            Arch::Mips => 0x0000_0008,
+            Arch::Mipsel => 0x4000_0008,
+            Arch::Mips64 => 0x8000_0008,
+            Arch::Mipsel64 => 0xc000_0008,
+            Arch::Mips64n32 => 0xa000_0008,
+            Arch::Mipsel64n32 => 0xe000_0008,
+            Arch::Parisc => 0x0000_000f,
+            Arch::Parisc64 => 0x8000_000f,
+            Arch::Ppc => 0x0000_0014,
+            Arch::Ppc64 => 0x8000_0015,
+            Arch::Ppc64le => 0xc000_0015,
+            Arch::Riscv64 => 0xc000_00f3,
+            Arch::S390 => 0x0000_0016,
+            Arch::S390x => 0x8000_0016,
+            // libseccomp's SCMP_ARCH_SH is little-endian SH (AUDIT_ARCH_SHEL).
+            Arch::Sh => 0x4000_002a,
+            Arch::Sheb => 0x0000_002a,
+        }
+    }
+
+    /// libseccomp's token for the architecture (`SCMP_ARCH_*`'s value):
+    /// the audit value, except x32's 0x4000003e, which no kernel reports.
+    pub fn scmp_token(self) -> u32 {
+        match self {
+            Arch::X32 => 0x4000_003e,
+            other => other.audit_arch(),
+        }
+    }
+
+    /// The architecture of a log record's `arch=` value and syscall number:
+    /// an x86_64 record with bit 0x40000000 in the number is x32.
+    pub fn from_audit_arch(audit_arch: u32, syscall_nr: u32) -> Option<Arch> {
+        if audit_arch == Arch::X86_64.audit_arch() {
+            return Some(x86::x86_64_or_x32(syscall_nr));
+        }
+        Arch::ALL
+            .into_iter()
+            .find(|a| *a != Arch::X32 && a.audit_arch() == audit_arch)
+    }
+
+    /// The first libseccomp release that knows this architecture.
+    pub fn libseccomp_since(self) -> LibseccompVersion {
+        self.table().arch_since()
+    }
+
     /// The architecture of the running host's native syscall ABI.
     pub fn host() -> Arch {
         match std::env::consts::ARCH {
@@ -200,6 +269,30 @@ impl Arch {
         }
     }
 
+    /// The architectures Docker's default profile lists on a host of this
+    /// native architecture (moby's `archMap`): the ABIs such a kernel runs.
+    pub fn docker_arches(self) -> Vec<Arch> {
+        match self {
+            Arch::X86_64 => vec![Arch::X86_64, Arch::X86, Arch::X32],
+            Arch::Aarch64 => vec![Arch::Aarch64, Arch::Arm],
+            Arch::Mips64 => vec![Arch::Mips64, Arch::Mips, Arch::Mips64n32],
+            Arch::Mips64n32 => vec![Arch::Mips64n32, Arch::Mips, Arch::Mips64],
+            Arch::Mipsel64 => vec![Arch::Mipsel64, Arch::Mipsel, Arch::Mipsel64n32],
+            Arch::Mipsel64n32 => vec![Arch::Mipsel64n32, Arch::Mipsel, Arch::Mipsel64],
+            Arch::S390x => vec![Arch::S390x, Arch::S390],
+            other => vec![other],
+        }
+    }
+
+    /// The number the kernel reported for a syscall the kernel side stored
+    /// in `row` as `stored` (x32 numbers are stored without the x32 bit).
+    pub fn reported_number(row: AbiRow, stored: u32) -> u32 {
+        match row {
+            AbiRow::X32 => stored | X32_SYSCALL_BIT,
+            AbiRow::Native | AbiRow::Compat => stored,
+        }
+    }
+
     /// This architecture's syscall table.
     pub fn table(self) -> SyscallTable {
         SyscallTable::of(self)
@@ -214,8 +307,20 @@ impl fmt::Display for Arch {
 
 /// An architecture name that is neither `SCMP_ARCH_*` nor a short name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown architecture {0:?}: use one of {list}", list = Arch::ALL.map(|a| a.short_name()).join(", "))]
+#[error("unknown architecture {0:?}: {hint}", hint = UnknownArch::hint(&self.0))]
 pub struct UnknownArch(pub String);
+
+impl UnknownArch {
+    fn hint(input: &str) -> String {
+        let names = Arch::ALL.map(|a| a.short_name());
+        let bare = input.trim().to_ascii_lowercase();
+        let bare = bare.strip_prefix("scmp_arch_").unwrap_or(&bare);
+        match suggest::closest(bare, names) {
+            Some(name) => format!("did you mean {name}? (known: {})", names.join(", ")),
+            None => format!("use one of {}", names.join(", ")),
+        }
+    }
+}
 
 impl FromStr for Arch {
     type Err = UnknownArch;
