@@ -27,6 +27,16 @@ pub enum AbiRow {
     X32 = 2,
 }
 
+/// The ARM private syscalls (`__ARM_NR_BASE` + 1 ..= + 6: breakpoint,
+/// cacheflush, usr26, usr32, set_tls, get_tls) have numbers far beyond the
+/// bitmap. When [`global::ARM_PRIVATE_BASE`] is set, syscall
+/// `ARM_PRIVATE_BASE + k` (k < [`ARM_PRIVATE_COUNT`]) is stored as
+/// `ARM_PRIVATE_SLOT + k` instead, at the top of the row, which no arm syscall
+/// number comes near (the highest is about 470).
+pub const ARM_PRIVATE_SLOT: u32 = SYSCALLS_PER_ABI - ARM_PRIVATE_COUNT;
+/// Number of ARM private syscall numbers kept (0x0f0000..0x0f000f).
+pub const ARM_PRIVATE_COUNT: u32 = 16;
+
 /// Number of ABI rows in a [`Slot`].
 pub const ABI_ROWS: usize = 3;
 /// Length of [`Slot::seen`].
@@ -127,10 +137,14 @@ pub mod global {
     pub const EXECVEAT_NR: &str = "EXECVEAT_NR";
     /// Bit that marks x32 syscall numbers (0x40000000 on x86_64, 0 elsewhere).
     pub const X32_BIT: &str = "X32_BIT";
+    /// `__ARM_NR_BASE` (0x0f0000) on hosts that run arm programs (arm,
+    /// aarch64), 0 elsewhere; see [`super::ARM_PRIVATE_SLOT`].
+    pub const ARM_PRIVATE_BASE: &str = "ARM_PRIVATE_BASE";
     /// Byte offset in `task_struct` of the word that tells a compat syscall,
-    /// read from the kernel's BTF; 0 disables compat detection.
+    /// read from the kernel's BTF.
     pub const COMPAT_OFFSET: &str = "COMPAT_OFFSET";
-    /// Mask of the compat bit in that (32-bit) word (TS_COMPAT on x86_64).
+    /// Mask of the compat bit in that (32-bit) word (TS_COMPAT on x86_64,
+    /// 1 << TIF_32BIT on aarch64); 0 disables compat detection.
     pub const COMPAT_MASK: &str = "COMPAT_MASK";
 }
 

@@ -21,8 +21,8 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use recorder_common::{
-    AbiRow, CpuCache, MAX_SLOTS, NOT_RECORDED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SYSCALLS_PER_ABI,
-    Slot, cache_entry, control,
+    ARM_PRIVATE_COUNT, ARM_PRIVATE_SLOT, AbiRow, CpuCache, MAX_SLOTS, NOT_RECORDED, SLOT_ACTIVE,
+    SLOT_ARM_ON_EXEC, SYSCALLS_PER_ABI, Slot, cache_entry, control,
 };
 
 #[map]
@@ -47,6 +47,8 @@ static EXECVE_NR: u64 = u64::MAX;
 static EXECVEAT_NR: u64 = u64::MAX;
 #[unsafe(no_mangle)]
 static X32_BIT: u64 = 0;
+#[unsafe(no_mangle)]
+static ARM_PRIVATE_BASE: u64 = 0;
 #[unsafe(no_mangle)]
 static COMPAT_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
@@ -158,8 +160,10 @@ fn mark(slot: &mut Slot, id: i64) {
         slot.flags |= SLOT_ACTIVE;
     }
     let mut row = AbiRow::Native;
-    let compat_offset = load(&COMPAT_OFFSET);
-    if compat_offset != 0 && is_compat(compat_offset) {
+    // A zero mask disables compat detection; offset 0 is a valid place
+    // (aarch64's thread_info.flags opens task_struct).
+    let compat_mask = load(&COMPAT_MASK);
+    if compat_mask != 0 && is_compat(load(&COMPAT_OFFSET), compat_mask) {
         row = AbiRow::Compat;
     } else {
         let x32_bit = load(&X32_BIT);
@@ -167,6 +171,13 @@ fn mark(slot: &mut Slot, id: i64) {
             row = AbiRow::X32;
             nr &= !x32_bit;
         }
+    }
+    let arm_private_base = load(&ARM_PRIVATE_BASE);
+    if arm_private_base != 0
+        && nr >= arm_private_base
+        && nr < arm_private_base + ARM_PRIVATE_COUNT as u64
+    {
+        nr = nr - arm_private_base + ARM_PRIVATE_SLOT as u64;
     }
     if nr >= SYSCALLS_PER_ABI as u64 {
         slot.out_of_range += 1;
@@ -183,10 +194,10 @@ fn mark(slot: &mut Slot, id: i64) {
 /// Whether the current syscall entered through the 32-bit compat ABI,
 /// judged by a task_struct word whose offset userspace read from BTF.
 #[inline(always)]
-fn is_compat(offset: u64) -> bool {
+fn is_compat(offset: u64, mask: u64) -> bool {
     let task = unsafe { bpf_get_current_task() } as *const u8;
     let word = unsafe { bpf_probe_read_kernel(task.wrapping_add(offset as usize) as *const u32) };
-    matches!(word, Ok(word) if word as u64 & load(&COMPAT_MASK) != 0)
+    matches!(word, Ok(word) if word as u64 & mask != 0)
 }
 
 #[cfg(not(test))]

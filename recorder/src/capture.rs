@@ -1,11 +1,18 @@
 //! From the kernel's per-ABI syscall numbers to named syscalls per
 //! architecture: the step between capture and the profile model.
+//!
+//! Numbers are kept as the kernel reports them (x32 with its bit, ARM
+//! private calls at 0x0f0000 + k), so that each maps through its own
+//! architecture's table. Building a profile also chooses its architectures
+//! ([`ArchPolicy`]) and checks the names against the libseccomp release the
+//! profile is meant for ([`LibseccompVersion`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use recorder_common::AbiRow;
 
-use crate::arch::Arch;
+use crate::arch::{Arch, ArchPolicy, LibseccompVersion};
 use crate::bpf::Seen;
 use crate::profile::Profile;
 
@@ -32,7 +39,11 @@ impl SyscallSet {
                 continue;
             }
             match Arch::of_host_row(row) {
-                Some(arch) => set.by_arch.entry(arch).or_default().extend(numbers),
+                Some(arch) => set
+                    .by_arch
+                    .entry(arch)
+                    .or_default()
+                    .extend(numbers.iter().map(|&nr| Arch::reported_number(row, nr))),
                 None => log::warn!("syscalls seen in ABI row {row:?}, which this host lacks"),
             }
         }
@@ -84,12 +95,181 @@ impl SyscallSet {
     /// An allow-list profile of these syscalls. `architectures` always has
     /// the host's native ABI, plus every other ABI the workload used.
     pub fn to_profile(&self, errno: u32) -> (Profile, Vec<UnnamedSyscall>) {
-        let (names, unnamed) = self.names();
-        let mut arches: BTreeSet<Arch> = self.architectures().collect();
-        arches.insert(Arch::host());
-        let profile = Profile::allow_list(arches, names.into_iter().map(String::from), errno);
-        (profile, unnamed)
+        let built = self.build_profile(&ProfileOptions::new(errno));
+        (built.profile, built.unnamed)
     }
+
+    /// An allow-list profile of these syscalls, with the architectures
+    /// `options.arch_policy` chooses, for the libseccomp release
+    /// `options.libseccomp` (names and architectures it lacks are left out).
+    pub fn build_profile(&self, options: &ProfileOptions) -> BuiltProfile {
+        let host = Arch::host();
+        let mut unnamed = Vec::new();
+        // Name -> the (arch, release) pairs it was made on.
+        let mut uses: BTreeMap<&'static str, Vec<(Arch, LibseccompVersion)>> = BTreeMap::new();
+        for (&arch, numbers) in &self.by_arch {
+            let table = arch.table();
+            for &number in numbers {
+                match (table.name(number), table.since(number)) {
+                    (Some(name), Some(since)) => uses.entry(name).or_default().push((arch, since)),
+                    _ => unnamed.push(UnnamedSyscall { arch, number }),
+                }
+            }
+        }
+        let mut arches = options
+            .arch_policy
+            .architectures(host, self.architectures());
+        let mut left_out_arches = Vec::new();
+        let mut names = BTreeSet::new();
+        let mut newer = Vec::new();
+        let mut left_out = Vec::new();
+        for (name, made_on) in uses {
+            // The release from which every ABI it was made on resolves it.
+            let since = made_on
+                .iter()
+                .map(|&(_, v)| v)
+                .max()
+                .unwrap_or(LibseccompVersion::OLDEST);
+            match options.libseccomp {
+                // Kept when the target release resolves it on at least one
+                // of those ABIs: that rule still loads and works there.
+                Some(target) if made_on.iter().all(|&(_, v)| v > target) => {
+                    left_out.push(NewerName { name, since });
+                }
+                Some(_) => {
+                    names.insert(name);
+                }
+                None => {
+                    if since > LibseccompVersion::OLDEST {
+                        newer.push(NewerName { name, since });
+                    }
+                    names.insert(name);
+                }
+            }
+        }
+        if let Some(target) = options.libseccomp {
+            arches.retain(|arch| {
+                let known = arch.libseccomp_since() <= target;
+                if !known {
+                    left_out_arches.push(*arch);
+                }
+                known
+            });
+        }
+        let profile =
+            Profile::allow_list(arches, names.into_iter().map(String::from), options.errno);
+        BuiltProfile {
+            profile,
+            unnamed,
+            newer_names: newer,
+            left_out,
+            left_out_arches,
+        }
+    }
+}
+
+/// What a profile is built for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileOptions {
+    /// errno for syscalls outside the profile.
+    pub errno: u32,
+    /// Which architectures the profile lists.
+    pub arch_policy: ArchPolicy,
+    /// The libseccomp release the profile must load with: names and
+    /// architectures it does not know are left out. `None`: keep everything
+    /// (and report names older releases lack).
+    pub libseccomp: Option<LibseccompVersion>,
+}
+
+impl ProfileOptions {
+    /// Observed architectures, every name kept.
+    pub fn new(errno: u32) -> ProfileOptions {
+        ProfileOptions {
+            errno,
+            arch_policy: ArchPolicy::default(),
+            libseccomp: None,
+        }
+    }
+}
+
+/// A profile and what the caller should tell the user about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltProfile {
+    pub profile: Profile,
+    /// Numbers no table names: not in the profile.
+    pub unnamed: Vec<UnnamedSyscall>,
+    /// Names in the profile that releases older than `since` do not resolve
+    /// (only without a target release).
+    pub newer_names: Vec<NewerName>,
+    /// Names the target release does not resolve: not in the profile.
+    pub left_out: Vec<NewerName>,
+    /// Architectures the target release does not know: not in the profile.
+    pub left_out_arches: Vec<Arch>,
+}
+
+/// A syscall name and the first libseccomp release that resolves it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewerName {
+    pub name: &'static str,
+    pub since: LibseccompVersion,
+}
+
+impl BuiltProfile {
+    /// The one-line warning about names older libseccomp releases do not
+    /// know, or `None` when every name is known since the oldest release.
+    pub fn newer_names_warning(&self) -> Option<String> {
+        if self.newer_names.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "warning: libseccomp releases before {} do not know some names in this profile and runtimes built with them drop those rules, so the syscalls are denied ({}); Debian 12 ships 2.5.4. Use --libseccomp VERSION to leave them out",
+            self.newer_names
+                .iter()
+                .map(|n| n.since)
+                .max()
+                .unwrap_or(LibseccompVersion::NEWEST),
+            by_release(&self.newer_names)
+        ))
+    }
+
+    /// The one-line note about what `--libseccomp` left out, or `None`.
+    pub fn left_out_note(&self, target: LibseccompVersion) -> Option<String> {
+        if self.left_out.is_empty() && self.left_out_arches.is_empty() {
+            return None;
+        }
+        let mut note = format!("libseccomp {target} does not know");
+        if !self.left_out.is_empty() {
+            let _ = write!(note, " {}", by_release(&self.left_out));
+        }
+        if !self.left_out_arches.is_empty() {
+            let arches: Vec<&str> = self.left_out_arches.iter().map(|a| a.scmp_name()).collect();
+            let _ = write!(
+                note,
+                "{}architectures {}",
+                if self.left_out.is_empty() {
+                    " "
+                } else {
+                    "; nor the "
+                },
+                arches.join(", ")
+            );
+        }
+        note.push_str(": left out of the profile, so those syscalls will be denied");
+        Some(note)
+    }
+}
+
+/// `mseal, statmount (2.5.6+); listns (2.6.1+)`: names grouped by release.
+fn by_release(names: &[NewerName]) -> String {
+    let mut groups: BTreeMap<LibseccompVersion, Vec<&str>> = BTreeMap::new();
+    for n in names {
+        groups.entry(n.since).or_default().push(n.name);
+    }
+    groups
+        .iter()
+        .map(|(since, names)| format!("{} ({since}+)", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -107,6 +287,107 @@ mod tests {
             assert_eq!(names, BTreeSet::from(["execve", "read", "write"]));
         }
         assert!(unnamed.is_empty());
+    }
+
+    #[test]
+    fn x32_row_numbers_get_the_x32_bit() {
+        if Arch::host() != Arch::X86_64 {
+            return;
+        }
+        let mut seen = Seen::default();
+        seen.native.insert(59);
+        seen.x32.insert(521);
+        seen.compat.insert(140);
+        let set = SyscallSet::from_seen(&seen);
+        assert_eq!(
+            set.numbers(Arch::X32),
+            Some(&BTreeSet::from([0x4000_0000 | 521]))
+        );
+        assert_eq!(set.numbers(Arch::X86), Some(&BTreeSet::from([140])));
+        let (names, unnamed) = set.names();
+        assert_eq!(names, BTreeSet::from(["_llseek", "execve", "ptrace"]));
+        assert!(unnamed.is_empty());
+    }
+
+    fn set_of(entries: &[(Arch, &str)]) -> SyscallSet {
+        let mut set = SyscallSet::default();
+        for &(arch, name) in entries {
+            set.insert(arch, arch.table().number(name).unwrap());
+        }
+        set
+    }
+
+    #[test]
+    fn arch_policies() {
+        let set = set_of(&[(Arch::X86_64, "read")]);
+        let observed = set.build_profile(&ProfileOptions::new(38)).profile;
+        assert_eq!(observed.architectures, [Arch::host()]);
+        let docker = set
+            .build_profile(&ProfileOptions {
+                arch_policy: ArchPolicy::Docker,
+                ..ProfileOptions::new(38)
+            })
+            .profile;
+        let expected: BTreeSet<Arch> = Arch::host().docker_arches().into_iter().collect();
+        assert_eq!(
+            docker.architectures,
+            expected.into_iter().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn newer_names_are_reported_or_left_out() {
+        let set = set_of(&[
+            (Arch::X86_64, "read"),
+            (Arch::X86_64, "close_range"),
+            (Arch::X86_64, "mseal"),
+            (Arch::X86_64, "listns"),
+        ]);
+        let built = set.build_profile(&ProfileOptions::new(38));
+        assert_eq!(
+            built.profile.allowed_names(),
+            BTreeSet::from(["close_range", "listns", "mseal", "read"])
+        );
+        assert_eq!(
+            built.newer_names_warning().unwrap(),
+            "warning: libseccomp releases before 2.6.1 do not know some names in this profile and runtimes built with them drop those rules, so the syscalls are denied (close_range (2.5.2+); mseal (2.5.6+); listns (2.6.1+)); Debian 12 ships 2.5.4. Use --libseccomp VERSION to leave them out"
+        );
+        let target: LibseccompVersion = "2.5.4".parse().unwrap();
+        let built = set.build_profile(&ProfileOptions {
+            libseccomp: Some(target),
+            ..ProfileOptions::new(38)
+        });
+        assert_eq!(
+            built.profile.allowed_names(),
+            BTreeSet::from(["close_range", "read"])
+        );
+        assert!(built.newer_names.is_empty());
+        assert_eq!(
+            built.left_out_note(target).unwrap(),
+            "libseccomp 2.5.4 does not know mseal (2.5.6+); listns (2.6.1+): left out of the profile, so those syscalls will be denied"
+        );
+        let plain = set_of(&[(Arch::X86_64, "read")]).build_profile(&ProfileOptions::new(38));
+        assert_eq!(plain.newer_names_warning(), None);
+    }
+
+    #[test]
+    fn architectures_a_release_lacks_are_left_out() {
+        let set = set_of(&[(Arch::X86_64, "read"), (Arch::M68k, "read")]);
+        let target: LibseccompVersion = "2.5".parse().unwrap();
+        let built = set.build_profile(&ProfileOptions {
+            libseccomp: Some(target),
+            ..ProfileOptions::new(38)
+        });
+        assert_eq!(built.left_out_arches, [Arch::M68k]);
+        assert!(!built.profile.architectures.contains(&Arch::M68k));
+        // read is still known on x86_64, so it stays.
+        assert_eq!(built.profile.allowed_names(), BTreeSet::from(["read"]));
+        assert!(
+            built
+                .left_out_note(target)
+                .unwrap()
+                .contains("architectures SCMP_ARCH_M68K")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod x86;
 use std::fmt;
 use std::str::FromStr;
 
-use recorder_common::AbiRow;
+use recorder_common::{ARM_PRIVATE_SLOT, AbiRow};
 use serde::{Deserialize, Serialize};
 
 pub use compat::{CompatField, compat_field};
@@ -26,6 +26,18 @@ pub use libseccomp::LibseccompVersion;
 pub use policy::ArchPolicy;
 pub use table::SyscallTable;
 pub use x86::{X32_SYSCALL_BIT, x32_bit_of_host};
+
+/// `__ARM_NR_BASE`: the ARM private syscalls are 0x0f0001..0x0f0006.
+pub const ARM_NR_BASE: u32 = 0x0f_0000;
+
+/// `__ARM_NR_BASE` on hosts that run arm programs (arm, and aarch64 with its
+/// compat ABI), 0 elsewhere: tells the kernel side to keep those calls.
+pub fn arm_private_base_of_host() -> u32 {
+    match Arch::host() {
+        Arch::Arm | Arch::Aarch64 => ARM_NR_BASE,
+        _ => 0,
+    }
+}
 
 /// A syscall ABI as libseccomp names it (`SCMP_ARCH_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -285,11 +297,15 @@ impl Arch {
     }
 
     /// The number the kernel reported for a syscall the kernel side stored
-    /// in `row` as `stored` (x32 numbers are stored without the x32 bit).
+    /// in `row` as `stored`: x32 numbers are stored without the x32 bit, ARM
+    /// private calls folded to the top of the row.
     pub fn reported_number(row: AbiRow, stored: u32) -> u32 {
-        match row {
-            AbiRow::X32 => stored | X32_SYSCALL_BIT,
-            AbiRow::Native | AbiRow::Compat => stored,
+        match (row, Arch::of_host_row(row)) {
+            (AbiRow::X32, _) => stored | X32_SYSCALL_BIT,
+            (_, Some(Arch::Arm)) if stored >= ARM_PRIVATE_SLOT => {
+                ARM_NR_BASE + (stored - ARM_PRIVATE_SLOT)
+            }
+            _ => stored,
         }
     }
 

@@ -154,11 +154,8 @@ impl SyscallRecorder {
         let table = host.table();
         let execve = u64::from(table.number("execve").unwrap_or(u32::MAX));
         let execveat = u64::from(table.number("execveat").unwrap_or(u32::MAX));
-        let x32_bit: u64 = if host == crate::arch::Arch::X86_64 {
-            0x4000_0000
-        } else {
-            0
-        };
+        let x32_bit = u64::from(crate::arch::x32_bit_of_host());
+        let arm_private_base = u64::from(crate::arch::arm_private_base_of_host());
         let compat = crate::arch::compat_field();
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         // Parsing the kernel's BTF (megabytes) is the largest start-up cost:
@@ -169,6 +166,7 @@ impl SyscallRecorder {
             .override_global(global::EXECVE_NR, &execve, true)
             .override_global(global::EXECVEAT_NR, &execveat, true)
             .override_global(global::X32_BIT, &x32_bit, true)
+            .override_global(global::ARM_PRIVATE_BASE, &arm_private_base, true)
             .override_global(global::COMPAT_OFFSET, &compat_offset, true)
             .override_global(global::COMPAT_MASK, &compat_mask, true)
             .load(PROGRAM_OBJECT)

@@ -3,6 +3,7 @@
 //! exit codes.
 
 mod record;
+mod syscalls;
 
 use clap::{Parser, Subcommand};
 
@@ -22,12 +23,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Record(record::RecordArgs),
+    Syscalls(syscalls::SyscallsArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Record(args) => record::run(args),
+        Command::Syscalls(args) => syscalls::run(args),
     }
 }
 

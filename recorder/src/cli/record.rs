@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::print_error;
+use crate::arch::{ArchPolicy, LibseccompVersion};
 use crate::bpf::AttachKind;
-use crate::capture::SyscallSet;
+use crate::capture::{ProfileOptions, SyscallSet};
 use crate::errno::parse_errno;
 use crate::profile::oci;
 use crate::profile::output::Output;
@@ -36,6 +37,21 @@ pub struct RecordArgs {
     /// libc falls back from syscalls it sees as missing (e.g. clone3 -> clone).
     #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
     errno: u32,
+
+    /// Which architectures the profile lists. `observed`: the host's native
+    /// ABI and every ABI the command used, so the 32-bit and x32 entry points
+    /// stay closed unless needed. `docker`: Docker's list for the host
+    /// (x86_64: X86_64, X86, X32; aarch64: AARCH64, ARM; s390x: S390X, S390).
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
+    arch_policy: ArchPolicy,
+
+    /// The oldest libseccomp the profile must load with (e.g. 2.5.4, Debian
+    /// 12's; 2.5 means 2.5.0). Names it does not know are left out, and
+    /// stderr says which; runtimes built with it would drop them anyway.
+    /// Without this flag every name is kept and stderr names those that
+    /// older releases lack.
+    #[arg(long, value_name = "VERSION")]
+    libseccomp: Option<LibseccompVersion>,
 
     /// No status line on stderr.
     #[arg(short, long)]
@@ -92,8 +108,19 @@ pub fn run(args: RecordArgs) -> i32 {
         ));
     }
     let set = SyscallSet::from_seen(&outcome.seen);
-    let (profile, unnamed) = set.to_profile(args.errno);
-    for u in &unnamed {
+    let built = set.build_profile(&ProfileOptions {
+        errno: args.errno,
+        arch_policy: args.arch_policy,
+        libseccomp: args.libseccomp,
+    });
+    let profile = &built.profile;
+    if let Some(warning) = built.newer_names_warning() {
+        print_error(warning);
+    }
+    if let Some(note) = args.libseccomp.and_then(|v| built.left_out_note(v)) {
+        print_error(note);
+    }
+    for u in &built.unnamed {
         print_error(format_args!(
             "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
             u.number, u.arch
@@ -102,7 +129,7 @@ pub fn run(args: RecordArgs) -> i32 {
     if outcome.interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
-    if let Err(e) = output.write(&oci::to_json(&profile)) {
+    if let Err(e) = output.write(&oci::to_json(profile)) {
         print_error(e);
         return if outcome.exit_code == 0 {
             1
