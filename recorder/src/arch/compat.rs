@@ -8,8 +8,7 @@
 
 use std::path::Path;
 
-use btfparse::{Offset, Readable, TypeInformation};
-
+use super::btf::Btf;
 use super::{Arch, aarch64, x86};
 
 /// Where the compat bit lives in `struct task_struct`.
@@ -30,7 +29,7 @@ const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 pub fn compat_field() -> Option<CompatField> {
     let host = Arch::host();
     host.compat()?;
-    let btf = match KernelBtf::read(Path::new(VMLINUX_BTF)) {
+    let btf = match Btf::read(Path::new(VMLINUX_BTF)) {
         Ok(btf) => btf,
         Err(e) => {
             log::warn!(
@@ -40,7 +39,7 @@ pub fn compat_field() -> Option<CompatField> {
             return None;
         }
     };
-    let offset_of = |ty: &str, path: &str| btf.byte_offset(ty, path);
+    let offset_of = |ty: &str, path: &str| btf.member_offset(ty, path);
     let field = match host {
         Arch::X86_64 => x86::compat_field(offset_of),
         Arch::Aarch64 => aarch64::compat_field(kernel_release(), offset_of),
@@ -68,59 +67,6 @@ fn parse_release(release: &str) -> (u32, u32) {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
-/// Parsed BTF of the running kernel.
-struct KernelBtf {
-    types: TypeInformation,
-}
-
-/// BTF bytes held in memory (one read of the file instead of many small
-/// reads while parsing).
-struct Bytes(Vec<u8>);
-
-impl Readable for Bytes {
-    fn read(&self, offset: u64, buffer: &mut [u8]) -> btfparse::Result<()> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        match start
-            .checked_add(buffer.len())
-            .and_then(|end| self.0.get(start..end))
-        {
-            Some(src) => {
-                buffer.copy_from_slice(src);
-                Ok(())
-            }
-            None => Err(btfparse::Error::new(
-                btfparse::ErrorKind::IOError,
-                "read past the end of the BTF data",
-            )),
-        }
-    }
-}
-
-impl KernelBtf {
-    fn read(path: &Path) -> Result<KernelBtf, String> {
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        let types = TypeInformation::new(&Bytes(bytes)).map_err(|e| format!("{e:?}"))?;
-        Ok(KernelBtf { types })
-    }
-
-    /// Byte offset of `path` (`member.member`) in struct `ty`, or `None` when
-    /// the kernel has no such member or it is a bit field.
-    fn byte_offset(&self, ty: &str, path: &str) -> Option<u64> {
-        let id = self.types.id_of(ty)?;
-        match self.types.offset_of(id, path) {
-            Ok((_, Offset::ByteOffset(offset))) => Some(u64::from(offset)),
-            Ok((_, Offset::BitOffsetAndSize(bits, _))) if bits % 8 == 0 => {
-                Some(u64::from(bits / 8))
-            }
-            Ok(_) => None,
-            Err(e) => {
-                log::debug!("BTF: {ty}.{path}: {e:?}");
-                None
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,22 +78,12 @@ mod tests {
         assert_eq!(parse_release(""), (0, 0));
     }
 
-    /// Reads this machine's BTF: the test machines' kernels have it.
     #[test]
     fn host_compat_field_comes_from_btf() {
         if Arch::host() != Arch::X86_64 {
             return;
         }
-        let btf =
-            KernelBtf::read(Path::new(VMLINUX_BTF)).expect("kernel BTF (CONFIG_DEBUG_INFO_BTF)");
-        // thread_info is task_struct's first member on x86_64; status
-        // follows flags and syscall_work.
-        assert_eq!(
-            btf.byte_offset("task_struct", "thread_info.status"),
-            Some(16)
-        );
-        assert_eq!(btf.byte_offset("task_struct", "no_such_member"), None);
-        let field = compat_field().expect("x86_64 compat field");
+        let field = compat_field().expect("x86_64 compat field from the kernel's BTF");
         assert_eq!(
             field,
             CompatField {
