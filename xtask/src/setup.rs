@@ -27,6 +27,14 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "the libseccomp crate (profile enforcement)",
     ),
     ("seccomp", "scmp_sys_resolver, to check the syscall tables"),
+    (
+        "linux-libc-dev-m68k-cross",
+        "the kernel's m68k syscall table, to check ours",
+    ),
+    (
+        "linux-libc-dev-sh4-cross",
+        "the kernel's sh syscall table, to check ours",
+    ),
     ("strace", "comparing recorded sets with strace -f"),
     ("bpftrace", "benchmark peer"),
     ("util-linux", "taskset for benchmarks"),

@@ -1,0 +1,269 @@
+//! End-to-end tests of syscall ABIs on an x86_64 host: ia32 programs, x32
+//! syscalls, and which architectures a profile lists. Real kernel, real
+//! eBPF program, real libseccomp filters.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Read as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
+
+/// A static 32-bit program that makes calls only the ia32 ABI has:
+/// `_llseek` (lseek64), `mmap2` and, through glibc, `socketcall`.
+const IA32_PROGRAM: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(void) {
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0) return 2;
+    if (lseek64(fd, 1, SEEK_SET) != 1) return 3;
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 4;
+    if (socket(AF_UNIX, SOCK_STREAM, 0) < 0) return 5;
+    if (write(1, "ok\n", 3) != 3) return 6;
+    return 0;
+}
+"#;
+
+fn require_x86_64() {
+    assert!(
+        cfg!(target_arch = "x86_64"),
+        "these ABI tests need an x86_64 host with IA32 emulation"
+    );
+}
+
+/// Records `args` and returns the profile JSON (written to a file: the
+/// program's own output goes to stdout).
+fn record(extra: &[&str], args: &[&str]) -> String {
+    let dir = temp_dir();
+    let file = dir.path().join("profile.json");
+    let out = run(recorder()
+        .args(["record", "-q", "-o"])
+        .arg(&file)
+        .args(extra)
+        .arg("--")
+        .args(args));
+    assert!(
+        out.status.success(),
+        "recorder record {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&file).expect("profile written")
+}
+
+/// Runs `program` under a seccomp filter built from the profile by
+/// libseccomp, as runc does: every name through `seccomp_rule_add` (which
+/// maps each name to each listed architecture), default action from the
+/// profile. Returns the program's exit code and stdout.
+fn run_under_profile(profile: &str, program: &Path, drop: &[&str]) -> (i32, String) {
+    let v: serde_json::Value = serde_json::from_str(profile).unwrap();
+    let errno = v["defaultErrnoRet"].as_i64().expect("defaultErrnoRet") as i32;
+    let mut filter = ScmpFilterContext::new(ScmpAction::Errno(errno)).unwrap();
+    for arch in architectures(profile) {
+        let arch: ScmpArch = arch.parse().unwrap();
+        filter.add_arch(arch).unwrap();
+    }
+    for name in allowed_names(profile) {
+        if drop.contains(&name.as_str()) {
+            continue;
+        }
+        let syscall = ScmpSyscall::from_name(&name)
+            .unwrap_or_else(|e| panic!("libseccomp does not know {name}: {e}"));
+        filter.add_rule(ScmpAction::Allow, syscall).unwrap();
+    }
+    // The filter goes in as raw BPF between fork and exec: nothing there may
+    // allocate, so libseccomp compiles it here.
+    let mut bpf = tempfile::tempfile().unwrap();
+    filter.export_bpf(&bpf).unwrap();
+    let mut code = Vec::new();
+    std::io::Seek::rewind(&mut bpf).unwrap();
+    bpf.read_to_end(&mut code).unwrap();
+    let mut command = Command::new(program);
+    // SAFETY: the closure makes only raw prctl/seccomp syscalls on memory
+    // prepared before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: (code.len() / std::mem::size_of::<libc::sock_filter>()) as u16,
+                filter: code.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::syscall(libc::SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &prog) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command
+        .output()
+        .expect("running the program under the filter");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn ia32_program_gets_x86_arch_and_ia32_names_and_runs_under_them() {
+    require_root();
+    require_x86_64();
+    let dir = temp_dir();
+    let program = compile_c(
+        dir.path(),
+        "ia32",
+        IA32_PROGRAM,
+        &["-m32", "-static", "-O2"],
+    );
+    let path = program.to_str().unwrap();
+    let profile = record(&[], &[path]);
+
+    assert_eq!(
+        architectures(&profile),
+        ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64"],
+        "{profile}"
+    );
+    // Exactly what strace sees (the exec itself is the 64-bit parent's
+    // execve), except that strace shows glibc's socketcall(SYS_SOCKET, ...)
+    // as `socket`: the kernel, and so the profile, has `socketcall`.
+    let mut expected = strace_names(dir.path(), &[path]);
+    assert!(expected.remove("socket"), "strace saw {expected:?}");
+    expected.insert("socketcall".to_string());
+    let names = allowed_names(&profile);
+    assert_eq!(names, expected);
+    for ia32_only in [
+        "_llseek",
+        "mmap2",
+        "socketcall",
+        "set_thread_area",
+        "ugetrlimit",
+    ] {
+        assert!(names.contains(ia32_only), "{ia32_only} missing: {names:?}");
+    }
+
+    // Applied through libseccomp, the profile lets the program run...
+    assert_eq!(
+        run_under_profile(&profile, &program, &[]),
+        (0, "ok\n".to_string())
+    );
+    // ... and it is the profile doing it: without _llseek, lseek64 fails
+    // with the profile's ENOSYS and the program says so in its exit code.
+    assert_eq!(run_under_profile(&profile, &program, &["_llseek"]).0, 3);
+}
+
+#[test]
+fn x32_syscall_gets_x32_arch_and_name() {
+    require_root();
+    require_x86_64();
+    let dir = temp_dir();
+    // x32 syscall 521 is ptrace; the kernel here has no x32 ABI and answers
+    // ENOSYS, but the tracepoint still sees the number with the x32 bit.
+    let program = compile_c(
+        dir.path(),
+        "x32call",
+        r#"
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    long r = syscall(0x40000000 | 521, 0, 0, 0, 0);
+    return (r == -1 && errno == ENOSYS) ? 0 : 1;
+}
+"#,
+        &["-O2"],
+    );
+    let profile = record(&[], &[program.to_str().unwrap()]);
+    assert_eq!(
+        architectures(&profile),
+        ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
+        "{profile}"
+    );
+    let names = allowed_names(&profile);
+    assert!(names.contains("ptrace"), "{names:?}");
+    // ptrace is the x32 call's name: the same program without it makes no
+    // ptrace call.
+    let plain = strace_names(dir.path(), &["/bin/true"]);
+    assert!(!plain.contains("ptrace"));
+}
+
+#[test]
+fn plain_64_bit_program_lists_x86_64_or_dockers_three() {
+    require_root();
+    require_x86_64();
+    let observed = record(&[], &["/bin/true"]);
+    assert_eq!(architectures(&observed), ["SCMP_ARCH_X86_64"]);
+    let docker = record(&["--arch-policy", "docker"], &["/bin/true"]);
+    assert_eq!(
+        architectures(&docker),
+        ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]
+    );
+    assert_eq!(allowed_names(&observed), allowed_names(&docker));
+}
+
+/// A program using a syscall libseccomp 2.5.4 lacks (close_range is there
+/// since 2.5.2; mseal since 2.5.6): warned about by default, left out with
+/// --libseccomp 2.5.4.
+#[test]
+fn names_older_libseccomp_lacks_are_warned_about_or_left_out() {
+    require_root();
+    require_x86_64();
+    let dir = temp_dir();
+    let program = compile_c(
+        dir.path(),
+        "mseal",
+        r#"
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    syscall(462, 0, 0, 0); /* mseal (x86_64 462) */
+    return 0;
+}
+"#,
+        &["-O2"],
+    );
+    let path = program.to_str().unwrap();
+    let out = run(recorder().args(["record", "-q", "--", path]));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("libseccomp"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with("recorder: warning: libseccomp releases before 2.5.6")
+            && warnings[0].contains("mseal (2.5.6+)"),
+        "{stderr}"
+    );
+    assert!(allowed_names(&String::from_utf8_lossy(&out.stdout)).contains("mseal"));
+
+    let out = run(recorder().args(["record", "-q", "--libseccomp", "2.5.4", "--", path]));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "recorder: libseccomp 2.5.4 does not know mseal (2.5.6+): left out of the profile, so those syscalls will be denied"
+    );
+    let names: BTreeSet<String> = allowed_names(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !names.contains("mseal") && names.contains("execve"),
+        "{names:?}"
+    );
+
+    let out = run(recorder().args(["record", "--libseccomp", "2.4", "--", path]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("libseccomp 2.4.0 is older than 2.5.0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
