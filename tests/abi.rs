@@ -35,8 +35,9 @@ int main(void) {
 "#;
 
 fn require_x86_64() {
-    assert!(
-        cfg!(target_arch = "x86_64"),
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
         "these ABI tests need an x86_64 host with IA32 emulation"
     );
 }

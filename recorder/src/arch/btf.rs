@@ -152,7 +152,7 @@ impl Btf {
             offset_bits += bits;
             id = member_type;
         }
-        (offset_bits % 8 == 0).then_some(offset_bits / 8)
+        offset_bits.is_multiple_of(8).then_some(offset_bits / 8)
     }
 
     /// The id of the struct named `name` with members (not a forward
