@@ -13,27 +13,6 @@ use std::process::Command;
 use common::*;
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
 
-/// A static 32-bit program that makes calls only the ia32 ABI has:
-/// `_llseek` (lseek64), `mmap2` and, through glibc, `socketcall`.
-const IA32_PROGRAM: &str = r#"
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-int main(void) {
-    int fd = open("/proc/self/status", O_RDONLY);
-    if (fd < 0) return 2;
-    if (lseek64(fd, 1, SEEK_SET) != 1) return 3;
-    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return 4;
-    if (socket(AF_UNIX, SOCK_STREAM, 0) < 0) return 5;
-    if (write(1, "ok\n", 3) != 3) return 6;
-    return 0;
-}
-"#;
-
 fn require_x86_64() {
     assert_eq!(
         std::env::consts::ARCH,
@@ -119,12 +98,7 @@ fn ia32_program_gets_x86_arch_and_ia32_names_and_runs_under_them() {
     require_root();
     require_x86_64();
     let dir = temp_dir();
-    let program = compile_c(
-        dir.path(),
-        "ia32",
-        IA32_PROGRAM,
-        &["-m32", "-static", "-O2"],
-    );
+    let program = build_program(dir.path(), "ia32_calls", &["-m32", "-static", "-O2"]);
     let path = program.to_str().unwrap();
     let profile = record(&[], &[path]);
 
@@ -168,20 +142,7 @@ fn x32_syscall_gets_x32_arch_and_name() {
     let dir = temp_dir();
     // x32 syscall 521 is ptrace; the kernel here has no x32 ABI and answers
     // ENOSYS, but the tracepoint still sees the number with the x32 bit.
-    let program = compile_c(
-        dir.path(),
-        "x32call",
-        r#"
-#include <errno.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-    long r = syscall(0x40000000 | 521, 0, 0, 0, 0);
-    return (r == -1 && errno == ENOSYS) ? 0 : 1;
-}
-"#,
-        &["-O2"],
-    );
+    let program = build_program(dir.path(), "x32_call", &["-O2"]);
     let profile = record(&[], &[program.to_str().unwrap()]);
     assert_eq!(
         architectures(&profile),
@@ -218,19 +179,7 @@ fn names_older_libseccomp_lacks_are_warned_about_or_left_out() {
     require_root();
     require_x86_64();
     let dir = temp_dir();
-    let program = compile_c(
-        dir.path(),
-        "mseal",
-        r#"
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-    syscall(462, 0, 0, 0); /* mseal (x86_64 462) */
-    return 0;
-}
-"#,
-        &["-O2"],
-    );
+    let program = build_program(dir.path(), "mseal_call", &["-O2"]);
     let path = program.to_str().unwrap();
     let out = run(recorder().args(["record", "-q", "--", path]));
     assert!(out.status.success());
@@ -262,9 +211,13 @@ int main(void) {
 
     let out = run(recorder().args(["record", "--libseccomp", "2.4", "--", path]));
     assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("libseccomp 2.4.0 is older than 2.5.0"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("libseccomp 2.4.0 is older than 2.5.0"),
+        "{stderr}"
     );
 }

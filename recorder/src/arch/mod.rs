@@ -262,7 +262,12 @@ impl Arch {
     /// Which architecture the kernel side's ABI row stands for on this host,
     /// or `None` when the host has no such ABI.
     pub fn of_host_row(row: AbiRow) -> Option<Arch> {
-        let host = Arch::host();
+        Arch::host().row_arch(row)
+    }
+
+    /// Which architecture `row` stands for on a host of this architecture.
+    fn row_arch(self, row: AbiRow) -> Option<Arch> {
+        let host = self;
         match row {
             AbiRow::Native => Some(host),
             AbiRow::Compat => host.compat(),
@@ -301,7 +306,11 @@ impl Arch {
     /// in `row` as `stored`: x32 numbers are stored without the x32 bit, ARM
     /// private calls folded to the top of the row.
     pub fn reported_number(row: AbiRow, stored: u32) -> u32 {
-        match (row, Arch::of_host_row(row)) {
+        Arch::host().reported_number_on_host(row, stored)
+    }
+
+    fn reported_number_on_host(self, row: AbiRow, stored: u32) -> u32 {
+        match (row, self.row_arch(row)) {
             (AbiRow::X32, _) => stored | X32_SYSCALL_BIT,
             (_, Some(Arch::Arm)) if stored >= ARM_PRIVATE_SLOT => {
                 ARM_NR_BASE + (stored - ARM_PRIVATE_SLOT)
@@ -371,6 +380,67 @@ mod tests {
             let json = serde_json::to_string(&arch).unwrap();
             assert_eq!(json, format!("\"{}\"", arch.scmp_name()));
         }
+    }
+
+    #[test]
+    fn audit_arch_values_round_trip() {
+        for arch in Arch::ALL {
+            let nr = if arch == Arch::X32 {
+                0x4000_0000 | 59
+            } else {
+                59
+            };
+            assert_eq!(
+                Arch::from_audit_arch(arch.audit_arch(), nr),
+                Some(arch),
+                "{arch}"
+            );
+        }
+        // Log records: `arch=c000003e` (x86_64, x32 by the number's bit),
+        // `arch=40000003` (ia32).
+        assert_eq!(Arch::from_audit_arch(0xc000_003e, 1), Some(Arch::X86_64));
+        assert_eq!(
+            Arch::from_audit_arch(0xc000_003e, 0x4000_0001),
+            Some(Arch::X32)
+        );
+        assert_eq!(Arch::from_audit_arch(0x4000_0003, 1), Some(Arch::X86));
+        assert_eq!(Arch::from_audit_arch(0x1234, 1), None);
+        let mut tokens: Vec<u32> = Arch::ALL.map(Arch::scmp_token).to_vec();
+        tokens.sort();
+        tokens.dedup();
+        assert_eq!(
+            tokens.len(),
+            Arch::ALL.len(),
+            "SCMP_ARCH_* tokens are distinct"
+        );
+        assert_eq!(Arch::X32.scmp_token(), 0x4000_003e);
+    }
+
+    #[test]
+    fn rows_give_back_the_numbers_the_kernel_reported() {
+        assert_eq!(Arch::reported_number(AbiRow::X32, 521), 0x4000_0000 | 521);
+        assert_eq!(Arch::reported_number(AbiRow::Native, 59), 59);
+        // ARM private calls come back from the top of the arm row.
+        let set_tls = ARM_PRIVATE_SLOT + 5;
+        let on_aarch64 = Arch::Aarch64.reported_number_on_host(AbiRow::Compat, set_tls);
+        assert_eq!(on_aarch64, 0x0f_0005);
+        assert_eq!(Arch::Arm.table().name(on_aarch64), Some("set_tls"));
+        let on_arm = Arch::Arm.reported_number_on_host(AbiRow::Native, set_tls);
+        assert_eq!(on_arm, 0x0f_0005);
+        // Other hosts' rows are left alone.
+        let on_x86 = Arch::X86_64.reported_number_on_host(AbiRow::Compat, set_tls);
+        assert_eq!(on_x86, set_tls);
+    }
+
+    #[test]
+    fn unknown_arch_suggests_the_closest() {
+        let err = "x68_64".parse::<Arch>().unwrap_err().to_string();
+        assert!(
+            err.starts_with("unknown architecture \"x68_64\": did you mean x86_64?"),
+            "{err}"
+        );
+        let err = "SCMP_ARCH_AARCH46".parse::<Arch>().unwrap_err().to_string();
+        assert!(err.contains("did you mean aarch64?"), "{err}");
     }
 
     #[test]
