@@ -38,10 +38,9 @@ pub struct RecordArgs {
     #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
     errno: u32,
 
-    /// Which architectures the profile lists. `observed`: the host's native
-    /// ABI and every ABI the command used, so the 32-bit and x32 entry points
-    /// stay closed unless needed. `docker`: Docker's list for the host
-    /// (x86_64: X86_64, X86, X32; aarch64: AARCH64, ARM; s390x: S390X, S390).
+    /// Which architectures (syscall ABIs) the profile lists; an ABI not
+    /// listed is refused outright, so `observed` keeps the 32-bit and x32
+    /// entry points closed unless the command used them.
     #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
     arch_policy: ArchPolicy,
 
