@@ -4,8 +4,12 @@
 //! builds one from a [`crate::capture::SyscallSet`], output formats are
 //! functions of it, and readers parse into it.
 
+pub mod effective;
+pub mod format;
 mod model;
 pub mod oci;
 pub mod output;
+pub mod read;
+pub mod syscall_names;
 
 pub use model::{Action, ArgCondition, ArgOp, Profile, SyscallRule};

@@ -40,10 +40,14 @@ pub struct SyscallRule {
 }
 
 /// A condition on one syscall argument (`linux.seccomp.syscalls[].args[]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// `value` defaults to 0 when absent, as Docker and the Kubernetes operator
+/// (which omits zero values) read it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ArgCondition {
     pub index: u32,
+    #[serde(default)]
     pub value: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub value_two: u64,
@@ -55,7 +59,7 @@ fn is_zero(v: &u64) -> bool {
 }
 
 /// Comparison operators of an [`ArgCondition`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ArgOp {
     #[serde(rename = "SCMP_CMP_NE")]
     NotEqual,
@@ -92,6 +96,48 @@ pub enum Action {
     Log,
     #[serde(rename = "SCMP_ACT_ALLOW")]
     Allow,
+}
+
+impl Action {
+    /// The `SCMP_ACT_*` name profiles use.
+    pub fn scmp_name(self) -> &'static str {
+        match self {
+            Action::KillThread => "SCMP_ACT_KILL",
+            Action::KillProcess => "SCMP_ACT_KILL_PROCESS",
+            Action::Trap => "SCMP_ACT_TRAP",
+            Action::Errno => "SCMP_ACT_ERRNO",
+            Action::Trace => "SCMP_ACT_TRACE",
+            Action::Notify => "SCMP_ACT_NOTIFY",
+            Action::Log => "SCMP_ACT_LOG",
+            Action::Allow => "SCMP_ACT_ALLOW",
+        }
+    }
+
+    /// Whether the syscall runs (`SCMP_ACT_ALLOW`, `SCMP_ACT_LOG`).
+    pub fn lets_run(self) -> bool {
+        matches!(self, Action::Allow | Action::Log)
+    }
+
+    /// Whether `errnoRet` means something for this action (the errno of
+    /// `SCMP_ACT_ERRNO`, the message of `SCMP_ACT_TRACE`).
+    pub fn takes_errno(self) -> bool {
+        matches!(self, Action::Errno | Action::Trace)
+    }
+}
+
+impl ArgOp {
+    /// The `SCMP_CMP_*` name profiles use.
+    pub fn scmp_name(self) -> &'static str {
+        match self {
+            ArgOp::NotEqual => "SCMP_CMP_NE",
+            ArgOp::LessThan => "SCMP_CMP_LT",
+            ArgOp::LessOrEqual => "SCMP_CMP_LE",
+            ArgOp::Equal => "SCMP_CMP_EQ",
+            ArgOp::GreaterOrEqual => "SCMP_CMP_GE",
+            ArgOp::GreaterThan => "SCMP_CMP_GT",
+            ArgOp::MaskedEqual => "SCMP_CMP_MASKED_EQ",
+        }
+    }
 }
 
 impl Profile {

@@ -1,0 +1,702 @@
+//! JSON profiles: the OCI runtime-spec object and Docker's superset of it.
+//!
+//! Docker's format adds `archMap` (architectures per host), rules that apply
+//! only for some architectures, capabilities or kernel versions
+//! (`includes`/`excludes`), a `comment`, and the old form with one `name`
+//! per rule. Docker resolves all of that for the container it starts; the
+//! same resolution here ([`Target`]) turns the file into a plain [`Profile`].
+//! podman's `defaultErrno`/`errno` (errno names) are read too.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::{Document, InputFormat, Location, ReadError, ReadWarning, located};
+use crate::arch::Arch;
+use crate::errno::parse_errno;
+use crate::profile::{Action, ArgCondition, ArgOp, Profile, SyscallRule};
+
+/// The capabilities Docker gives a container unless told otherwise.
+pub const DEFAULT_CAPABILITIES: [&str; 14] = [
+    "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_MKNOD",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_RAW",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+/// Every Linux capability (6.18).
+const ALL_CAPABILITIES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// A kernel version as Docker compares it: major and minor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KernelVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl KernelVersion {
+    /// The running kernel's version.
+    pub fn host() -> KernelVersion {
+        let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+        // SAFETY: uname fills the struct it is given.
+        if unsafe { libc::uname(&mut uts) } != 0 {
+            return KernelVersion { major: 0, minor: 0 };
+        }
+        // SAFETY: release is NUL-terminated by the kernel.
+        let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) };
+        release
+            .to_string_lossy()
+            .parse()
+            .unwrap_or(KernelVersion { major: 0, minor: 0 })
+    }
+}
+
+impl std::str::FromStr for KernelVersion {
+    type Err = String;
+
+    /// Accepts `6.1`, `6.1.0` and `6.1.0-13-amd64`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid kernel version {s:?}: expected MAJOR.MINOR such as 5.8");
+        let mut parts = s.trim().splitn(3, '.');
+        let major = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let minor: String = parts
+            .next()
+            .ok_or_else(bad)?
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let minor = minor.parse().map_err(|_| bad())?;
+        Ok(KernelVersion { major, minor })
+    }
+}
+
+impl fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// What Docker's conditional rules are resolved for: the container's
+/// architecture, capabilities and kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub arch: Arch,
+    /// `CAP_*` names.
+    pub caps: BTreeSet<String>,
+    pub kernel: KernelVersion,
+}
+
+/// A `--caps` list that names no capability.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown capability {0:?}: use names such as CAP_SYS_ADMIN or sys_admin, or ALL")]
+pub struct TargetError(pub String);
+
+impl Target {
+    /// This host, Docker's default capabilities.
+    pub fn host() -> Target {
+        Target {
+            arch: Arch::host(),
+            caps: DEFAULT_CAPABILITIES.map(String::from).into(),
+            kernel: KernelVersion::host(),
+        }
+    }
+
+    /// `arch`, Docker's default capabilities, this host's kernel.
+    pub fn for_arch(arch: Arch) -> Target {
+        Target {
+            arch,
+            ..Target::host()
+        }
+    }
+
+    /// Parses a comma-separated capability list (`CAP_SYS_ADMIN,net_admin`,
+    /// `ALL`, or empty for none).
+    pub fn parse_caps(list: &str) -> Result<BTreeSet<String>, TargetError> {
+        let mut caps = BTreeSet::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if item.eq_ignore_ascii_case("all") {
+                caps.extend(ALL_CAPABILITIES.map(String::from));
+                continue;
+            }
+            let upper = item.to_ascii_uppercase();
+            let name = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            if !ALL_CAPABILITIES.contains(&name.as_str()) {
+                return Err(TargetError(item.to_string()));
+            }
+            caps.insert(name);
+        }
+        Ok(caps)
+    }
+
+    /// The names `includes.arches`/`excludes.arches` use for this
+    /// architecture: Go's GOARCH, which Docker compares, and libseccomp's
+    /// short name.
+    fn arch_names(&self) -> [&'static str; 2] {
+        let go = match self.arch {
+            Arch::X86_64 => "amd64",
+            Arch::X86 => "386",
+            Arch::Aarch64 => "arm64",
+            Arch::Loongarch64 => "loong64",
+            Arch::Mipsel => "mipsle",
+            Arch::Mipsel64 => "mips64le",
+            Arch::Mips64n32 => "mips64p32",
+            Arch::Mipsel64n32 => "mips64p32le",
+            other => other.short_name(),
+        };
+        [go, self.arch.short_name()]
+    }
+}
+
+/// An architecture name as profiles spell it; `SCMP_ARCH_NATIVE` is the host.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ArchName(pub Arch);
+
+const ARCH_NAMES: [&str; 24] = [
+    "SCMP_ARCH_NATIVE",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",
+    "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPSEL",
+    "SCMP_ARCH_MIPS64",
+    "SCMP_ARCH_MIPSEL64",
+    "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL64N32",
+    "SCMP_ARCH_PARISC",
+    "SCMP_ARCH_PARISC64",
+    "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",
+    "SCMP_ARCH_PPC64LE",
+    "SCMP_ARCH_RISCV64",
+    "SCMP_ARCH_S390",
+    "SCMP_ARCH_S390X",
+    "SCMP_ARCH_SH",
+    "SCMP_ARCH_SHEB",
+];
+
+impl<'de> Deserialize<'de> for ArchName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(NameVisitor(|name: &str| {
+            if name == "SCMP_ARCH_NATIVE" {
+                return Ok(ArchName(Arch::host()));
+            }
+            Arch::ALL
+                .into_iter()
+                .find(|a| a.scmp_name() == name)
+                .map(ArchName)
+                .ok_or_else(|| {
+                    <serde::de::value::Error as serde::de::Error>::unknown_variant(
+                        name,
+                        &ARCH_NAMES,
+                    )
+                    .to_string()
+                })
+        }))
+    }
+}
+
+/// An enum value given by name (`SCMP_ACT_ALLOW`, `SCMP_CMP_EQ`): a string
+/// first, so that a number or a list is reported as "expected a string".
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Named<T>(pub T);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Named<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(NameVisitor(|name: &str| {
+            T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name))
+                .map(Named)
+                .map_err(|e| e.to_string())
+        }))
+    }
+}
+
+/// Reads a string and maps it with the function; errors raised inside the
+/// visitor get the string's location from serde_json and serde_yaml.
+struct NameVisitor<F>(F);
+
+impl<'de, T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'de> for NameVisitor<F> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        (self.0)(v).map_err(E::custom)
+    }
+}
+
+/// One argument condition as written in a file.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct RawArg {
+    index: u32,
+    #[serde(default)]
+    value: u64,
+    #[serde(default)]
+    value_two: u64,
+    op: Named<ArgOp>,
+}
+
+impl RawArg {
+    pub(super) fn into_condition(self) -> ArgCondition {
+        ArgCondition {
+            index: self.index,
+            value: self.value,
+            value_two: self.value_two,
+            op: self.op.0,
+        }
+    }
+}
+
+/// An errno given as a number or a name (`38`, `"ENOSYS"`, `"38"`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Errno(pub u32);
+
+impl<'de> Deserialize<'de> for Errno {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ErrnoVisitor;
+        impl serde::de::Visitor<'_> for ErrnoVisitor {
+            type Value = Errno;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an errno number or a name such as EPERM")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Errno, E> {
+                u32::try_from(v)
+                    .map(Errno)
+                    .map_err(|_| E::custom(format!("errno {v} is out of range")))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Errno, E> {
+                u32::try_from(v)
+                    .map(Errno)
+                    .map_err(|_| E::custom(format!("errno {v} is out of range")))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Errno, E> {
+                parse_errno(v).map(Errno).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(ErrnoVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawProfile {
+    default_action: Named<Action>,
+    default_errno_ret: Option<u32>,
+    default_errno: Option<Errno>,
+    architectures: Option<Vec<ArchName>>,
+    arch_map: Option<Vec<RawArchMap>>,
+    flags: Option<Vec<String>>,
+    listener_path: Option<String>,
+    listener_metadata: Option<String>,
+    syscalls: Option<Vec<RawRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawArchMap {
+    architecture: ArchName,
+    sub_architectures: Option<Vec<ArchName>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawRuleFields")]
+struct RawRule {
+    names: Vec<String>,
+    action: Action,
+    errno_ret: Option<u32>,
+    args: Vec<ArgCondition>,
+    includes: Condition,
+    excludes: Condition,
+    /// Written in the old one-`name` form.
+    old_form: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawRuleFields {
+    name: Option<String>,
+    names: Option<Vec<String>>,
+    action: Named<Action>,
+    errno_ret: Option<u32>,
+    errno: Option<Errno>,
+    args: Option<Vec<RawArg>>,
+    #[serde(rename = "comment")]
+    _comment: Option<String>,
+    includes: Option<RawCondition>,
+    excludes: Option<RawCondition>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawCondition {
+    caps: Option<Vec<String>>,
+    arches: Option<Vec<String>>,
+    min_kernel: Option<String>,
+}
+
+/// A resolved `includes`/`excludes` object.
+#[derive(Debug, Default)]
+struct Condition {
+    caps: Vec<String>,
+    arches: Vec<String>,
+    min_kernel: Option<KernelVersion>,
+}
+
+impl Condition {
+    fn is_empty(&self) -> bool {
+        self.caps.is_empty() && self.arches.is_empty() && self.min_kernel.is_none()
+    }
+}
+
+impl TryFrom<RawCondition> for Condition {
+    type Error = String;
+
+    fn try_from(raw: RawCondition) -> Result<Self, String> {
+        let min_kernel = raw
+            .min_kernel
+            .map(|k| k.parse::<KernelVersion>())
+            .transpose()?;
+        Ok(Condition {
+            caps: raw.caps.unwrap_or_default(),
+            arches: raw.arches.unwrap_or_default(),
+            min_kernel,
+        })
+    }
+}
+
+impl TryFrom<RawRuleFields> for RawRule {
+    type Error = String;
+
+    fn try_from(raw: RawRuleFields) -> Result<Self, String> {
+        let old_form = raw.name.is_some();
+        let names = match (raw.name, raw.names) {
+            (Some(_), Some(names)) if !names.is_empty() => {
+                return Err("a rule has both \"name\" and \"names\": use one of them".into());
+            }
+            (Some(name), _) => vec![name],
+            (None, Some(names)) => names,
+            (None, None) => {
+                return Err("a rule has neither \"names\" nor \"name\": list the syscalls it applies to".into());
+            }
+        };
+        if raw.errno_ret.is_some() && raw.errno.is_some() {
+            return Err("a rule has both \"errnoRet\" and \"errno\": use one of them".into());
+        }
+        Ok(RawRule {
+            names,
+            action: raw.action.0,
+            errno_ret: raw.errno_ret.or(raw.errno.map(|e| e.0)),
+            args: raw
+                .args
+                .unwrap_or_default()
+                .into_iter()
+                .map(RawArg::into_condition)
+                .collect(),
+            includes: raw.includes.unwrap_or_default().try_into()?,
+            excludes: raw.excludes.unwrap_or_default().try_into()?,
+            old_form,
+        })
+    }
+}
+
+/// Reads an OCI or Docker JSON profile and resolves it for `target`.
+pub(super) fn read(
+    text: &str,
+    path: &str,
+    target: &Target,
+    warnings: &mut Vec<ReadWarning>,
+) -> Result<Document, ReadError> {
+    let raw: RawProfile = serde_json::from_str(text).map_err(|e| {
+        let location = Location {
+            line: e.line().max(1),
+            column: e.column().max(1),
+        };
+        located(path, location, &e.to_string())
+    })?;
+    let is_docker = raw.arch_map.is_some()
+        || raw.syscalls.iter().flatten().any(|r| {
+            r.old_form || !r.includes.is_empty() || !r.excludes.is_empty()
+        })
+        || text.contains("\"comment\"");
+    let at = |token: &str| Location::of_token(text, token).unwrap_or(Location::START);
+    for cap in raw
+        .syscalls
+        .iter()
+        .flatten()
+        .flat_map(|r| r.includes.caps.iter().chain(&r.excludes.caps))
+    {
+        if !ALL_CAPABILITIES.contains(&cap.as_str()) {
+            warnings.push(ReadWarning {
+                path: path.to_string(),
+                location: Some(at(cap)),
+                message: format!("unknown capability {cap:?}: the condition never matches"),
+            });
+        }
+    }
+    let profile = resolve(raw, target).map_err(|(token, message)| ReadError::At {
+        path: path.to_string(),
+        location: at(token),
+        message,
+    })?;
+    Ok(Document {
+        profile,
+        format: if is_docker {
+            InputFormat::Docker
+        } else {
+            InputFormat::Oci
+        },
+        name: None,
+        namespace: None,
+    })
+}
+
+/// Docker's resolution of a profile for a container; errors name the key
+/// they are about.
+fn resolve(raw: RawProfile, target: &Target) -> Result<Profile, (&'static str, String)> {
+    if raw.default_errno_ret.is_some() && raw.default_errno.is_some() {
+        return Err((
+            "defaultErrno",
+            "both \"defaultErrnoRet\" and \"defaultErrno\" are set: use one of them".into(),
+        ));
+    }
+    let listed: Vec<Arch> = raw.architectures.unwrap_or_default().iter().map(|a| a.0).collect();
+    let architectures = match raw.arch_map {
+        Some(map) if !map.is_empty() => {
+            if !listed.is_empty() {
+                return Err((
+                    "archMap",
+                    "both \"architectures\" and \"archMap\" are set: use one of them".into(),
+                ));
+            }
+            map.iter()
+                .filter(|m| m.architecture.0 == target.arch)
+                .flat_map(|m| {
+                    std::iter::once(m.architecture.0)
+                        .chain(m.sub_architectures.iter().flatten().map(|a| a.0))
+                })
+                .collect()
+        }
+        _ => listed,
+    };
+    let arch_names = target.arch_names();
+    let in_arches = |arches: &[String]| arches.iter().any(|a| arch_names.contains(&a.as_str()));
+    let mut syscalls = Vec::new();
+    for rule in raw.syscalls.into_iter().flatten() {
+        let ex = &rule.excludes;
+        let inc = &rule.includes;
+        let excluded = in_arches(&ex.arches)
+            || ex.caps.iter().any(|c| target.caps.contains(c))
+            || ex.min_kernel.is_some_and(|k| target.kernel >= k);
+        let included = (inc.arches.is_empty() || in_arches(&inc.arches))
+            && inc.caps.iter().all(|c| target.caps.contains(c))
+            && inc.min_kernel.is_none_or(|k| target.kernel >= k);
+        if excluded || !included {
+            continue;
+        }
+        syscalls.push(SyscallRule {
+            names: rule.names,
+            action: rule.action,
+            errno_ret: rule.errno_ret,
+            args: rule.args,
+        });
+    }
+    Ok(Profile {
+        default_action: raw.default_action.0,
+        default_errno_ret: raw.default_errno_ret.or(raw.default_errno.map(|e| e.0)),
+        architectures,
+        flags: raw.flags.unwrap_or_default(),
+        listener_path: raw.listener_path,
+        listener_metadata: raw.listener_metadata,
+        syscalls,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::read::read_str;
+
+    fn target(arch: Arch, caps: &str) -> Target {
+        Target {
+            arch,
+            caps: Target::parse_caps(caps).unwrap(),
+            kernel: KernelVersion { major: 6, minor: 1 },
+        }
+    }
+
+    fn read_with(text: &str, target: &Target) -> Result<Document, ReadError> {
+        read_str(text, "p.json", target).map(|f| f.single().unwrap())
+    }
+
+    fn names(doc: &Document) -> Vec<&str> {
+        doc.profile
+            .syscalls
+            .iter()
+            .flat_map(|r| r.names.iter().map(String::as_str))
+            .collect()
+    }
+
+    const CONDITIONAL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "archMap": [
+    {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+    {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}
+  ],
+  "syscalls": [
+    {"names": ["read"], "action": "SCMP_ACT_ALLOW", "comment": "always"},
+    {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64", "x32"]}},
+    {"names": ["syslog"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYSLOG"]}},
+    {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}},
+    {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+    {"name": "kcmp", "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "6.0"}}
+  ]
+}"#;
+
+    #[test]
+    fn docker_conditions_resolve_per_target() {
+        let doc = read_with(CONDITIONAL, &target(Arch::X86_64, "")).unwrap();
+        assert_eq!(doc.format, InputFormat::Docker);
+        assert_eq!(
+            doc.profile.architectures,
+            [Arch::X86_64, Arch::X86, Arch::X32]
+        );
+        assert_eq!(names(&doc), ["read", "arch_prctl", "ptrace", "clone3"]);
+        assert_eq!(doc.profile.syscalls[3].errno_ret, Some(38));
+
+        let arm = read_with(CONDITIONAL, &target(Arch::Aarch64, "sys_admin,CAP_SYSLOG")).unwrap();
+        assert_eq!(arm.profile.architectures, [Arch::Aarch64, Arch::Arm]);
+        assert_eq!(names(&arm), ["read", "syslog", "ptrace"]);
+
+        let old = Target {
+            kernel: KernelVersion { major: 4, minor: 4 },
+            ..target(Arch::Riscv64, "")
+        };
+        let doc = read_with(CONDITIONAL, &old).unwrap();
+        assert!(doc.profile.architectures.is_empty());
+        assert_eq!(names(&doc), ["read", "clone3", "kcmp"]);
+    }
+
+    #[test]
+    fn oci_profiles_are_read_as_is() {
+        let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+                          "args": [{"index": 0, "op": "SCMP_CMP_EQ"}]}]}"#;
+        let doc = read_with(text, &target(Arch::Aarch64, "")).unwrap();
+        assert_eq!(doc.format, InputFormat::Oci);
+        assert_eq!(doc.profile.architectures, [Arch::X86_64]);
+        assert_eq!(doc.profile.default_errno_ret, Some(38));
+        assert_eq!(doc.profile.syscalls[0].args[0].value, 0);
+    }
+
+    #[test]
+    fn podman_errno_names() {
+        let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errno": "EACCES"}]}"#;
+        let doc = read_with(text, &target(Arch::X86_64, "")).unwrap();
+        assert_eq!(doc.profile.default_errno_ret, Some(38));
+        assert_eq!(doc.profile.syscalls[0].errno_ret, Some(13));
+    }
+
+    #[test]
+    fn malformed_json_is_located() {
+        let cases = [
+            ("{\"defaultAction\": \"SCMP_ACT_ERRNO\",", "p.json:1:35: EOF while parsing a value"),
+            ("{\n  \"defaultAction\": \"SCMP_ACT_FOO\"\n}", "p.json:2:33: unknown variant `SCMP_ACT_FOO`, expected one of"),
+            ("{\"defaultAction\": 3}", "p.json:1:19: invalid type: integer `3`, expected a string"),
+            ("{\"syscalls\": []}", "p.json:1:16: missing field `defaultAction`"),
+            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_VAX\"]}", "p.json:1:67: unknown variant `SCMP_ARCH_VAX`, expected one of `SCMP_ARCH_NATIVE`"),
+            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscals\": []}", "p.json:1:43: unknown field `syscals`, expected one of"),
+            ("{\"defaultAction\": \"SCMP_ACT_LOG\",\n \"syscalls\": [{\"name\": \"a\", \"names\": [\"b\"], \"action\": \"SCMP_ACT_LOG\"}]}", "p.json:2:70: a rule has both \"name\" and \"names\""),
+            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EWHAT\"}]}", "p.json:1:111: unknown errno \"EWHAT\""),
+            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_X86\"],\n \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\"}]}", "p.json:2:3: both \"architectures\" and \"archMap\" are set"),
+        ];
+        for (text, expected) in cases {
+            let err = read_with(text, &target(Arch::X86_64, "")).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{text}\n got: {err}\nwant: {expected}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn caps_and_kernels_parse() {
+        assert_eq!(
+            Target::parse_caps("sys_admin, CAP_NET_RAW").unwrap(),
+            BTreeSet::from(["CAP_NET_RAW".to_string(), "CAP_SYS_ADMIN".to_string()])
+        );
+        assert_eq!(Target::parse_caps("all").unwrap().len(), 41);
+        assert!(Target::parse_caps("cap_fly").is_err());
+        assert_eq!(
+            "6.18.44-amd64".parse::<KernelVersion>(),
+            Ok(KernelVersion { major: 6, minor: 18 })
+        );
+        assert!("six".parse::<KernelVersion>().is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! Reading profiles in every format people have them in, into the one
+//! [`Profile`] model.
+//!
+//! - OCI runtime-spec `linux.seccomp` JSON (what runc, crun and the kubelet load),
+//! - Docker's JSON (`archMap`, `includes`/`excludes` by architecture,
+//!   capability and kernel version, `comment`, the old one-`name` rules),
+//!   resolved for a [`Target`] as Docker does when it loads a profile,
+//! - Kubernetes `SeccompProfile` objects of the Security Profiles Operator
+//!   (YAML, several documents per file),
+//! - systemd `SystemCallFilter=` drop-ins (what [`super::format`] writes).
+//!
+//! Errors name the file, line and column and what was expected; unknown
+//! syscall names are warnings with the closest valid spelling, since
+//! runtimes skip them.
+//!
+//! ```no_run
+//! use recorder::profile::read::{read_path, Target};
+//! let read = read_path("app.json", &Target::host()).unwrap();
+//! for w in &read.warnings {
+//!     eprintln!("recorder: warning: {w}");
+//! }
+//! let profile = read.single().unwrap().profile;
+//! ```
+
+mod crd;
+mod docker;
+mod location;
+mod systemd;
+
+use std::fmt;
+use std::io::Read as _;
+use std::path::Path;
+
+pub use crd::{API_GROUP as CRD_API_GROUP, DEFAULT_ERRNO_ANNOTATION};
+pub use docker::{DEFAULT_CAPABILITIES, KernelVersion, Target, TargetError};
+pub use location::Location;
+pub use systemd::systemd_arch_name;
+
+use super::{Profile, syscall_names};
+
+/// The format a profile was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    Oci,
+    /// Docker's format with `archMap` or conditional rules.
+    Docker,
+    Crd,
+    Systemd,
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InputFormat::Oci => "OCI JSON",
+            InputFormat::Docker => "Docker JSON",
+            InputFormat::Crd => "SeccompProfile YAML",
+            InputFormat::Systemd => "systemd drop-in",
+        })
+    }
+}
+
+/// One profile of a file (a file of SeccompProfile objects holds several).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    pub profile: Profile,
+    pub format: InputFormat,
+    /// `metadata.name` of a SeccompProfile.
+    pub name: Option<String>,
+    /// `metadata.namespace` of a SeccompProfile.
+    pub namespace: Option<String>,
+}
+
+/// Something in a file that runtimes accept but that is probably a mistake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadWarning {
+    pub path: String,
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl fmt::Display for ReadWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Some(at) => write!(f, "{}:{at}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Everything read from one file.
+#[derive(Clone, Debug)]
+pub struct ReadFile {
+    pub path: String,
+    pub documents: Vec<Document>,
+    pub warnings: Vec<ReadWarning>,
+}
+
+/// Why a file could not be read as a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}:1:1: the file is empty: expected a seccomp profile (OCI or Docker JSON, SeccompProfile YAML, or systemd SystemCallFilter= lines)"
+    )]
+    Empty { path: String },
+    #[error("{path}:{location}: {message}")]
+    At {
+        path: String,
+        location: Location,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{path} holds {count} profiles ({names}): choose one with {path}#NAME")]
+    Several {
+        path: String,
+        count: usize,
+        names: String,
+    },
+    #[error("{path}: no profile named {name:?} in the file (it has: {names})")]
+    NoSuchName {
+        path: String,
+        name: String,
+        names: String,
+    },
+}
+
+impl ReadFile {
+    /// The one profile of the file; an error when it holds several.
+    pub fn single(self) -> Result<Document, ReadError> {
+        let count = self.documents.len();
+        let names = names_of(&self.documents);
+        let mut documents = self.documents;
+        match documents.pop() {
+            Some(doc) if count == 1 => Ok(doc),
+            _ => Err(ReadError::Several {
+                names,
+                path: self.path,
+                count,
+            }),
+        }
+    }
+
+    /// The profile named `name` (a SeccompProfile's `metadata.name`).
+    pub fn named(self, name: &str) -> Result<Document, ReadError> {
+        let names = names_of(&self.documents);
+        self.documents
+            .into_iter()
+            .find(|d| d.name.as_deref() == Some(name))
+            .ok_or_else(|| ReadError::NoSuchName {
+                path: self.path,
+                name: name.to_string(),
+                names,
+            })
+    }
+}
+
+fn names_of(documents: &[Document]) -> String {
+    documents
+        .iter()
+        .map(|d| d.name.as_deref().unwrap_or("unnamed"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads every profile in the file at `path` (`-` is standard input).
+pub fn read_path(path: impl AsRef<Path>, target: &Target) -> Result<ReadFile, ReadError> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let text = if shown == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| ReadError::Io {
+                path: shown.clone(),
+                source,
+            })?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+            path: shown.clone(),
+            source,
+        })?
+    };
+    read_str(&text, &shown, target)
+}
+
+/// Reads one profile named by `spec`: a path, or `path#NAME` to pick one
+/// SeccompProfile of a file that holds several.
+pub fn read_one(spec: &str, target: &Target) -> Result<(Document, Vec<ReadWarning>), ReadError> {
+    let (path, name) = match spec.rsplit_once('#') {
+        Some((path, name)) if !Path::new(spec).exists() => (path, Some(name)),
+        _ => (spec, None),
+    };
+    let file = read_path(path, target)?;
+    let warnings = file.warnings.clone();
+    let doc = match name {
+        Some(name) => file.named(name)?,
+        None => file.single()?,
+    };
+    Ok((doc, warnings))
+}
+
+/// Reads every profile in `text`; `path` is used in messages.
+pub fn read_str(text: &str, path: &str, target: &Target) -> Result<ReadFile, ReadError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(ReadError::Empty {
+            path: path.to_string(),
+        });
+    }
+    let mut warnings = Vec::new();
+    let documents = if trimmed.starts_with('{') {
+        vec![docker::read(text, path, target, &mut warnings)?]
+    } else if systemd::looks_like(text) {
+        vec![systemd::read(text, path, &mut warnings)?]
+    } else {
+        crd::read(text, path, &mut warnings)?
+    };
+    check_names(text, path, &documents, &mut warnings);
+    check_conflicts(text, path, &documents, &mut warnings);
+    Ok(ReadFile {
+        path: path.to_string(),
+        documents,
+        warnings,
+    })
+}
+
+/// Warns about syscall names no table and no libseccomp knows: runtimes skip
+/// them, so the syscall the author meant stays denied.
+fn check_names(text: &str, path: &str, documents: &[Document], warnings: &mut Vec<ReadWarning>) {
+    let mut seen = std::collections::BTreeSet::new();
+    for name in documents
+        .iter()
+        .flat_map(|d| &d.profile.syscalls)
+        .flat_map(|r| &r.names)
+    {
+        if !seen.insert(name.as_str()) || syscall_names::is_known(name) {
+            continue;
+        }
+        let hint = match syscall_names::closest(name) {
+            Some(close) => format!(" (did you mean {close:?}?)"),
+            None => String::new(),
+        };
+        warnings.push(ReadWarning {
+            path: path.to_string(),
+            location: Location::of_token(text, name),
+            message: format!(
+                "unknown syscall {name:?}{hint}: runtimes skip names they do not know"
+            ),
+        });
+    }
+}
+
+/// Warns about a name with two different unconditional actions: libseccomp
+/// refuses the second rule, so runc fails to start the container.
+fn check_conflicts(
+    text: &str,
+    path: &str,
+    documents: &[Document],
+    warnings: &mut Vec<ReadWarning>,
+) {
+    for doc in documents {
+        for (name, first, second) in super::effective::conflicting_rules(&doc.profile) {
+            warnings.push(ReadWarning {
+                path: path.to_string(),
+                location: Location::of_token(text, &name),
+                message: format!(
+                    "syscall {name:?} has rules with different actions ({first}, then {second}): libseccomp refuses this, so runc will not start the container"
+                ),
+            });
+        }
+    }
+}
+
+/// A serde error as a located [`ReadError`].
+fn located(path: &str, location: Location, message: &str) -> ReadError {
+    ReadError::At {
+        path: path.to_string(),
+        location,
+        message: location::strip_location_suffix(message).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+    use crate::profile::Action;
+
+    fn read(text: &str) -> Result<ReadFile, ReadError> {
+        read_str(text, "p.json", &Target::for_arch(Arch::X86_64))
+    }
+
+    #[test]
+    fn empty_files_are_errors() {
+        for text in ["", "  \n\n", "\u{feff}"] {
+            let err = read(text).unwrap_err().to_string();
+            assert!(err.starts_with("p.json:1:1: the file is empty"), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_warn_with_suggestion_and_place() {
+        let text = "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [{\"names\": [\"read\", \"opneat\"], \"action\": \"SCMP_ACT_ALLOW\"}]\n}";
+        let file = read(text).unwrap();
+        assert_eq!(file.warnings.len(), 1);
+        assert_eq!(
+            file.warnings[0].to_string(),
+            "p.json:3:36: unknown syscall \"opneat\" (did you mean \"openat\"?): runtimes skip names they do not know"
+        );
+        assert_eq!(file.documents[0].profile.default_action, Action::Errno);
+    }
+
+    #[test]
+    fn several_documents_need_a_name() {
+        let text = "kind: SeccompProfile\napiVersion: security-profiles-operator.x-k8s.io/v1beta1\nmetadata: {name: a}\nspec: {defaultAction: SCMP_ACT_LOG}\n---\nkind: SeccompProfile\napiVersion: security-profiles-operator.x-k8s.io/v1beta1\nmetadata: {name: b}\nspec: {defaultAction: SCMP_ACT_ALLOW}\n";
+        let err = read(text).unwrap().single().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "p.json holds 2 profiles (a, b): choose one with p.json#NAME"
+        );
+        let b = read(text).unwrap().named("b").unwrap();
+        assert_eq!(b.profile.default_action, Action::Allow);
+        let err = read(text).unwrap().named("c").unwrap_err().to_string();
+        assert!(err.contains("no profile named \"c\""), "{err}");
+    }
+}

@@ -1,0 +1,188 @@
+//! Which syscall names exist, on which architectures, and the closest
+//! spelling of a name that does not.
+//!
+//! A name counts when the recorder's own tables ([`crate::arch`]) or
+//! libseccomp know it: runc, crun, containerd and Docker resolve profile
+//! names through libseccomp and silently drop the ones it does not know, while
+//! the recorder's tables also know syscalls newer than the installed
+//! libseccomp.
+//!
+//! ```
+//! use recorder::arch::Arch;
+//! use recorder::profile::syscall_names;
+//! assert!(syscall_names::is_known("openat"));
+//! assert_eq!(syscall_names::closest("opnat"), Some("openat"));
+//! assert!(!syscall_names::applies(Arch::X86_64, "mmap2"));
+//! ```
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
+
+use libseccomp::{ScmpArch, ScmpSyscall};
+
+use crate::arch::Arch;
+
+/// libseccomp's token for `arch`.
+pub fn scmp_arch(arch: Arch) -> ScmpArch {
+    match arch {
+        Arch::X86 => ScmpArch::X86,
+        Arch::X86_64 => ScmpArch::X8664,
+        Arch::X32 => ScmpArch::X32,
+        Arch::Arm => ScmpArch::Arm,
+        Arch::Aarch64 => ScmpArch::Aarch64,
+        Arch::Loongarch64 => ScmpArch::Loongarch64,
+        Arch::M68k => ScmpArch::M68k,
+        Arch::Mips => ScmpArch::Mips,
+        Arch::Mipsel => ScmpArch::Mipsel,
+        Arch::Mips64 => ScmpArch::Mips64,
+        Arch::Mipsel64 => ScmpArch::Mipsel64,
+        Arch::Mips64n32 => ScmpArch::Mips64N32,
+        Arch::Mipsel64n32 => ScmpArch::Mipsel64N32,
+        Arch::Parisc => ScmpArch::Parisc,
+        Arch::Parisc64 => ScmpArch::Parisc64,
+        Arch::Ppc => ScmpArch::Ppc,
+        Arch::Ppc64 => ScmpArch::Ppc64,
+        Arch::Ppc64le => ScmpArch::Ppc64Le,
+        Arch::Riscv64 => ScmpArch::Riscv64,
+        Arch::S390 => ScmpArch::S390,
+        Arch::S390x => ScmpArch::S390X,
+        Arch::Sh => ScmpArch::Sh,
+        Arch::Sheb => ScmpArch::Sheb,
+    }
+}
+
+/// Whether the installed libseccomp supports `arch` (2.5 lacks loongarch64,
+/// m68k and sh).
+pub fn libseccomp_supports(arch: Arch) -> bool {
+    static SUPPORTED: OnceLock<HashSet<Arch>> = OnceLock::new();
+    SUPPORTED
+        .get_or_init(|| {
+            Arch::ALL
+                .into_iter()
+                .filter(|&a| ScmpSyscall::from_name_by_arch("close", scmp_arch(a)).is_ok())
+                .collect()
+        })
+        .contains(&arch)
+}
+
+/// Names in the recorder's own table of each architecture (empty for an
+/// architecture without one).
+fn table_names() -> &'static HashMap<Arch, HashSet<&'static str>> {
+    static TABLES: OnceLock<HashMap<Arch, HashSet<&'static str>>> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        Arch::ALL
+            .into_iter()
+            .map(|a| (a, a.table().entries().map(|(_, name)| name).collect()))
+            .collect()
+    })
+}
+
+/// Whether `name` is a syscall on any architecture.
+pub fn is_known(name: &str) -> bool {
+    table_names().values().any(|t| t.contains(name))
+        || ScmpSyscall::from_name_by_arch(name, ScmpArch::X8664).is_ok()
+}
+
+/// Whether a rule naming `name` has an effect on `arch`: the syscall exists
+/// there. Without any table for `arch`, every known name is assumed to.
+pub fn applies(arch: Arch, name: &str) -> bool {
+    let table = &table_names()[&arch];
+    if table.contains(name) {
+        return true;
+    }
+    if libseccomp_supports(arch) {
+        return ScmpSyscall::from_name_by_arch(name, scmp_arch(arch))
+            .is_ok_and(|s| s.as_raw_syscall() >= 0);
+    }
+    table.is_empty()
+}
+
+/// The name of syscall `number` on `arch` as the kernel reports it (x32
+/// numbers with their 0x40000000 bit).
+pub fn name_of(arch: Arch, number: u32) -> Option<String> {
+    if let Some(name) = arch.table().name(number) {
+        return Some(name.to_string());
+    }
+    let raw = i32::try_from(number).ok()?;
+    libseccomp_supports(arch)
+        .then(|| ScmpSyscall::from(raw).get_name_by_arch(scmp_arch(arch)).ok())
+        .flatten()
+}
+
+/// Every name on every architecture, for suggestions.
+fn all_names() -> &'static BTreeSet<String> {
+    static ALL: OnceLock<BTreeSet<String>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: BTreeSet<String> = table_names()
+            .values()
+            .flatten()
+            .map(|n| n.to_string())
+            .collect();
+        for arch in Arch::ALL.into_iter().filter(|&a| libseccomp_supports(a)) {
+            // The MIPS ABIs number from 4000, 5000 and 6000; x32 sets bit 30.
+            let base: i32 = match arch {
+                Arch::Mips | Arch::Mipsel => 4000,
+                Arch::Mips64 | Arch::Mipsel64 => 5000,
+                Arch::Mips64n32 | Arch::Mipsel64n32 => 6000,
+                Arch::X32 => 0x4000_0000,
+                _ => 0,
+            };
+            for nr in base..base + 1100 {
+                if let Ok(name) = ScmpSyscall::from(nr).get_name_by_arch(scmp_arch(arch)) {
+                    all.insert(name);
+                }
+            }
+        }
+        all
+    })
+}
+
+/// The known name closest to `name`, when one is close enough to be a typo.
+pub fn closest(name: &str) -> Option<&'static str> {
+    let limit = (name.len() / 3).max(2);
+    all_names()
+        .iter()
+        .map(|known| (strsim::damerau_levenshtein(name, known), known))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_names_from_tables_and_libseccomp() {
+        assert!(is_known("openat"));
+        assert!(is_known("mmap2"));
+        // ARM-private, known only to libseccomp.
+        assert!(is_known("breakpoint"));
+        assert!(!is_known("opneat"));
+        assert!(!is_known("syscall_1f4"));
+    }
+
+    #[test]
+    fn names_apply_per_arch() {
+        assert!(applies(Arch::X86_64, "openat"));
+        assert!(!applies(Arch::X86_64, "mmap2"));
+        assert!(applies(Arch::X86, "mmap2"));
+        assert!(applies(Arch::X86, "socket"));
+        assert!(applies(Arch::Aarch64, "newfstatat"));
+        assert!(!applies(Arch::Aarch64, "open"));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("opneat"), Some("openat"));
+        assert_eq!(closest("exit_grup"), Some("exit_group"));
+        assert_eq!(closest("completely_different_thing"), None);
+    }
+
+    #[test]
+    fn numbers_to_names() {
+        assert_eq!(name_of(Arch::X86_64, 0).as_deref(), Some("read"));
+        assert_eq!(name_of(Arch::X32, 0x4000_0000).as_deref(), Some("read"));
+        assert_eq!(name_of(Arch::Aarch64, 79).as_deref(), Some("newfstatat"));
+    }
+}
