@@ -11,6 +11,7 @@ pub mod bpf;
 pub mod capture;
 pub mod cgroup;
 pub mod cli;
+pub mod confine;
 pub mod errno;
 pub mod profile;
 pub mod record;

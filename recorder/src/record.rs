@@ -125,7 +125,7 @@ fn shown(options: &RecordOptions) -> String {
 
 /// Finds the program like a shell does, so that "not found" is reported
 /// before anything runs and the child execs exactly once.
-fn resolve_program(name: &OsString) -> Result<PathBuf, RecordError> {
+pub(crate) fn resolve_program(name: &OsString) -> Result<PathBuf, RecordError> {
     let shown = name.to_string_lossy().into_owned();
     let path = if name.to_string_lossy().contains('/') {
         PathBuf::from(name)

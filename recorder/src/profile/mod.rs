@@ -4,12 +4,15 @@
 //! builds one from a [`crate::capture::SyscallSet`], output formats are
 //! functions of it, and readers parse into it.
 
+pub mod diff;
 pub mod effective;
 pub mod format;
+pub mod merge;
 mod model;
 pub mod oci;
 pub mod output;
 pub mod read;
 pub mod syscall_names;
+pub mod templates;
 
 pub use model::{Action, ArgCondition, ArgOp, Profile, SyscallRule};

@@ -1,0 +1,341 @@
+//! `recorder run`: run a command under a profile exactly as runc would load
+//! it, or in complain mode, where every denial is logged instead and the
+//! kernel's audit records tell which syscalls the profile would have denied.
+//!
+//! The filter ([`filter`]) is compiled before the child is forked and loaded
+//! between fork and exec, with no_new_privs set, so the command's execve is
+//! the first syscall it filters (as with runc's init). In complain mode the
+//! audit records ([`audit`]) are kept when their process descends from the
+//! command ([`proc_events`]); after the command exits, a marker process
+//! logs one syscall of its own, and once its record arrives every record of
+//! the command has arrived too (the kernel delivers them in order).
+
+pub mod audit;
+pub mod complaint;
+pub mod filter;
+mod netlink;
+pub mod proc_events;
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::Cause;
+
+use self::audit::{AuditError, SeccompLog, SeccompRecord};
+use self::complaint::Complaint;
+use self::filter::{CompiledFilter, FilterError, compile};
+use self::proc_events::{ProcEventsError, ProcessTree};
+use crate::arch::Arch;
+use crate::profile::{Action, Profile, SyscallRule};
+use crate::record::RecordError;
+
+/// How long to wait for the marker's record before reporting what came.
+const MARKER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Errors of `recorder run`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfineError {
+    #[error(transparent)]
+    Program(#[from] RecordError),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error(transparent)]
+    ProcEvents(#[from] ProcEventsError),
+    #[error(
+        "the kernel does not log SCMP_ACT_LOG ({0} lacks \"log\"): add it, e.g. echo 'kill_process kill_thread trap errno user_notif trace log' > {0}"
+    )]
+    LogActionOff(&'static str),
+    #[error("{command}: the profile denies execve ({source}); add execve to the profile")]
+    ExecDenied {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("starting {command}: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("waiting for the command: {0}")]
+    Wait(#[source] std::io::Error),
+}
+
+impl ConfineError {
+    /// The exit status a shell would give for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ConfineError::Program(e) => e.exit_code(),
+            ConfineError::ExecDenied { .. } => 126,
+            _ => 1,
+        }
+    }
+}
+
+/// What `recorder run` produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The command's exit code, or 128 + signal.
+    pub exit_code: i32,
+    /// In complain mode: what the profile would have denied.
+    pub complaint: Option<Complaint>,
+    /// In complain mode: the kernel's end marker never arrived, so records
+    /// may be missing.
+    pub incomplete: bool,
+    /// Names libseccomp did not know (runc skips them too).
+    pub skipped_names: Vec<String>,
+}
+
+/// Runs `command` under `profile` (in complain mode with `complain`).
+pub fn run_confined(
+    profile: &Profile,
+    command: &[OsString],
+    complain: bool,
+) -> Result<RunOutcome, ConfineError> {
+    let program = crate::record::resolve_program(&command[0])?;
+    let loaded = if complain {
+        filter::complain(profile)
+    } else {
+        profile.clone()
+    };
+    let filter = compile(&loaded, complain)?;
+    let skipped_names = filter.skipped.clone();
+    let watcher = if complain {
+        check_log_action()?;
+        Some(Watcher::start()?)
+    } else {
+        None
+    };
+    let shown = command[0].to_string_lossy().into_owned();
+    let mut cmd = Command::new(&program);
+    cmd.arg0(&command[0]).args(&command[1..]);
+    // SAFETY: load() only makes raw prctl and seccomp syscalls.
+    unsafe {
+        cmd.pre_exec(move || filter.load());
+    }
+    let mut child = cmd.spawn().map_err(|source| {
+        if matches!(source.raw_os_error(), Some(libc::EPERM | libc::ENOSYS | libc::EACCES))
+            && !profile_allows_execve(profile)
+        {
+            ConfineError::ExecDenied {
+                command: shown.clone(),
+                source,
+            }
+        } else {
+            ConfineError::Spawn {
+                command: shown.clone(),
+                source,
+            }
+        }
+    })?;
+    let forwarding = forward_signals(child.id() as i32);
+    let status = child.wait().map_err(ConfineError::Wait);
+    if let Some(handle) = forwarding {
+        handle.close();
+    }
+    let status = status?;
+    let exit_code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    let (complaint, incomplete) = match watcher {
+        Some(watcher) => {
+            let (records, complete) = watcher.finish()?;
+            (
+                Some(Complaint::from_records(profile, records, Arch::host())),
+                !complete,
+            )
+        }
+        None => (None, false),
+    };
+    Ok(RunOutcome {
+        exit_code,
+        complaint,
+        incomplete,
+        skipped_names,
+    })
+}
+
+fn profile_allows_execve(profile: &Profile) -> bool {
+    let e = crate::profile::effective::Effective::of(profile);
+    e.treatment("execve").always_runs(e.default)
+}
+
+const ACTIONS_LOGGED: &str = "/proc/sys/kernel/seccomp/actions_logged";
+
+fn check_log_action() -> Result<(), ConfineError> {
+    match std::fs::read_to_string(ACTIONS_LOGGED) {
+        Ok(text) if !text.split_whitespace().any(|a| a == "log") => {
+            Err(ConfineError::LogActionOff(ACTIONS_LOGGED))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Passes signals sent to the recorder (not a terminal's, which reached the
+/// command already) on to the command.
+fn forward_signals(pid: i32) -> Option<signal_hook::iterator::Handle> {
+    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok()?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        for origin in signals.forever() {
+            if !matches!(origin.cause, Cause::Kernel) {
+                // SAFETY: plain kill(2).
+                unsafe { libc::kill(pid, origin.signal) };
+            }
+        }
+    });
+    Some(handle)
+}
+
+/// Reads process events and seccomp records while the command runs.
+struct Watcher {
+    records: Arc<Mutex<HashSet<SeccompRecord>>>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<std::io::Result<bool>>,
+}
+
+impl Watcher {
+    fn start() -> Result<Watcher, ConfineError> {
+        let mut log = SeccompLog::open()?;
+        let mut tree = ProcessTree::follow(std::process::id())?;
+        let records = Arc::new(Mutex::new(HashSet::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let records = Arc::clone(&records);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let own = std::process::id();
+                let mut batch = Vec::new();
+                loop {
+                    let stopping = stop.load(Ordering::Acquire);
+                    let mut fds = [
+                        libc::pollfd {
+                            fd: tree_fd(&tree),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                        libc::pollfd {
+                            fd: log_fd(&log),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                    ];
+                    // SAFETY: two valid pollfds.
+                    unsafe { libc::poll(fds.as_mut_ptr(), 2, 50) };
+                    // Forks first: a record's process was forked before it
+                    // made the syscall.
+                    tree.read_pending()?;
+                    log.read_pending(&mut batch)?;
+                    let mut kept = records.lock().unwrap_or_else(|e| e.into_inner());
+                    kept.extend(
+                        batch
+                            .drain(..)
+                            .filter(|r| r.pid != own && tree.contains(r.pid)),
+                    );
+                    drop(kept);
+                    if stopping {
+                        return Ok(!tree.lost_events);
+                    }
+                }
+            })
+        };
+        Ok(Watcher {
+            records,
+            stop,
+            thread,
+        })
+    }
+
+    /// Waits for the end marker, stops reading, and returns the command's
+    /// records and whether they are complete.
+    fn finish(self) -> Result<(Vec<SeccompRecord>, bool), ConfineError> {
+        let marker = run_marker();
+        let started = Instant::now();
+        let mut marker_seen = false;
+        while let Some(pid) = marker {
+            let seen = self
+                .records
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|r| r.pid == pid);
+            if seen || started.elapsed() > MARKER_TIMEOUT {
+                marker_seen = seen;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.stop.store(true, Ordering::Release);
+        let events_complete = match self.thread.join() {
+            Ok(result) => result.map_err(|e| ConfineError::Audit(AuditError::Open(e)))?,
+            Err(_) => false,
+        };
+        let records = self
+            .records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|r| Some(r.pid) != marker)
+            .copied()
+            .collect();
+        Ok((records, marker_seen && events_complete))
+    }
+}
+
+fn tree_fd(tree: &ProcessTree) -> i32 {
+    std::os::fd::AsFd::as_fd(tree).as_raw_fd()
+}
+
+fn log_fd(log: &SeccompLog) -> i32 {
+    std::os::fd::AsFd::as_fd(log).as_raw_fd()
+}
+
+/// Forks a process that logs one `getppid` through a filter of its own and
+/// exits; returns its pid.
+fn run_marker() -> Option<u32> {
+    let marker = Profile {
+        default_action: Action::Allow,
+        default_errno_ret: None,
+        architectures: Vec::new(),
+        flags: Vec::new(),
+        listener_path: None,
+        listener_metadata: None,
+        syscalls: vec![SyscallRule {
+            names: vec!["getppid".into()],
+            action: Action::Log,
+            errno_ret: None,
+            args: Vec::new(),
+        }],
+    };
+    let filter: CompiledFilter = compile(&marker, false).ok()?;
+    // SAFETY: the child only makes raw syscalls (prctl, seccomp, getppid,
+    // exit) before it ends, which is safe in a multi-threaded parent.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = if filter.load().is_ok() { 0 } else { 1 };
+        // SAFETY: raw syscalls, then _exit without running destructors.
+        unsafe {
+            libc::syscall(libc::SYS_getppid);
+            libc::_exit(code);
+        }
+    }
+    if pid < 0 {
+        return None;
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    Some(pid as u32)
+}
