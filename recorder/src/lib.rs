@@ -13,6 +13,7 @@ pub mod cgroup;
 pub mod cli;
 pub mod confine;
 pub mod errno;
+pub mod explain;
 pub mod profile;
 pub mod record;
 pub mod spawn;

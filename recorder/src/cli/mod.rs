@@ -2,8 +2,16 @@
 //! parses flags, calls the library, and maps errors to one-line messages and
 //! exit codes.
 
+mod convert;
+mod diff;
+mod explain;
+mod install;
+mod merge;
+pub mod profile_args;
 mod record;
+mod run;
 mod syscalls;
+mod template;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +32,13 @@ pub struct Cli {
 pub enum Command {
     Record(record::RecordArgs),
     Syscalls(syscalls::SyscallsArgs),
+    Convert(convert::ConvertArgs),
+    Merge(merge::MergeArgs),
+    Diff(diff::DiffArgs),
+    Run(run::RunArgs),
+    Explain(explain::ExplainArgs),
+    Install(install::InstallArgs),
+    Template(template::TemplateArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -31,6 +46,13 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Record(args) => record::run(args),
         Command::Syscalls(args) => syscalls::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Install(args) => install::run(args),
+        Command::Template(args) => template::run(args),
     }
 }
 

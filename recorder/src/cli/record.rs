@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::print_error;
+use super::profile_args::FormatArgs;
 use crate::arch::{ArchPolicy, LibseccompVersion};
 use crate::bpf::AttachKind;
 use crate::capture::{ProfileOptions, SyscallSet};
 use crate::errno::parse_errno;
-use crate::profile::oci;
 use crate::profile::output::Output;
 use crate::record::{RecordOptions, record, stderr_is_terminal};
 
@@ -37,6 +37,9 @@ pub struct RecordArgs {
     /// libc falls back from syscalls it sees as missing (e.g. clone3 -> clone).
     #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
     errno: u32,
+
+    #[command(flatten)]
+    format: FormatArgs,
 
     /// Which architectures (syscall ABIs) the profile lists; an ABI not
     /// listed is refused outright, so `observed` keeps the 32-bit and x32
@@ -128,7 +131,7 @@ pub fn run(args: RecordArgs) -> i32 {
     if outcome.interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
-    if let Err(e) = output.write(&oci::to_json(profile)) {
+    if let Err(e) = args.format.write(profile, &output, None) {
         print_error(e);
         return if outcome.exit_code == 0 {
             1

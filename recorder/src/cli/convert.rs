@@ -1,0 +1,62 @@
+//! `recorder convert`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::print_error;
+use super::profile_args::{FormatArgs, TargetArgs, read_profile, spec_path};
+use crate::profile::output::Output;
+
+/// Convert a profile from any format into another.
+///
+/// Reads OCI or Docker JSON, SeccompProfile YAML (pick one of several objects
+/// with FILE#NAME) or systemd lines. Docker's conditional rules (by
+/// architecture, capabilities, kernel version) are resolved for the target,
+/// as Docker does when it starts a container.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  recorder convert docker-default.json --arch x86_64 -o default.json\n  recorder convert app.json --format crd --namespace shop\n  recorder convert profiles.yaml#web --format systemd"
+)]
+pub struct ConvertArgs {
+    /// The profile to convert (FILE, FILE#NAME, or - for stdin).
+    #[arg(value_name = "IN")]
+    input: String,
+
+    /// Write the result to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    #[command(flatten)]
+    format: FormatArgs,
+
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub fn run(args: ConvertArgs) -> i32 {
+    let output = match Output::prepare(args.output.as_deref()) {
+        Ok(o) => o,
+        Err(e) => {
+            print_error(e);
+            return 1;
+        }
+    };
+    let document = match read_profile(&args.input, &args.target.target()) {
+        Ok(d) => d,
+        Err(e) => {
+            print_error(e);
+            return 1;
+        }
+    };
+    let input = spec_path(&args.input);
+    let input_name = document.name.as_ref().map(|n| PathBuf::from(format!("{n}.json")));
+    let name_from = input_name.as_deref().unwrap_or(input);
+    match args.format.write(&document.profile, &output, Some(name_from)) {
+        Ok(()) => 0,
+        Err(e) => {
+            print_error(e);
+            1
+        }
+    }
+}

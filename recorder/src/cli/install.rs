@@ -1,0 +1,124 @@
+//! `recorder install`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::print_error;
+use super::profile_args::{TargetArgs, read_profile, spec_path};
+use crate::profile::oci;
+use crate::profile::output::Output;
+
+/// Install a profile where the kubelet looks for Localhost profiles.
+///
+/// Writes the profile as OCI JSON, atomically, to
+/// KUBELET_ROOT/seccomp/profiles/NAME.json, then prints the pod
+/// securityContext that uses it and the matching docker run option.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  recorder install web.json\n  recorder install profiles.yaml#web --kubelet-root /var/lib/kubelet --as web-v2"
+)]
+pub struct InstallArgs {
+    /// The profile to install (FILE or FILE#NAME).
+    #[arg(value_name = "PROFILE")]
+    profile: String,
+
+    /// The kubelet's root directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/kubelet")]
+    kubelet_root: PathBuf,
+
+    /// Install under this name (default: the SeccompProfile's name, else the
+    /// file name).
+    #[arg(long = "as", value_name = "NAME", value_parser = parse_file_name)]
+    name: Option<String>,
+
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+fn parse_file_name(text: &str) -> Result<String, String> {
+    let name = text.strip_suffix(".json").unwrap_or(text);
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a usable file name: use letters, digits, '-', '_' and '.'"
+        ))
+    }
+}
+
+pub fn run(args: InstallArgs) -> i32 {
+    let document = match read_profile(&args.profile, &args.target.target()) {
+        Ok(d) => d,
+        Err(e) => {
+            print_error(e);
+            return 1;
+        }
+    };
+    let name = args
+        .name
+        .or_else(|| document.name.clone())
+        .or_else(|| {
+            spec_path(&args.profile)
+                .file_stem()
+                .and_then(|s| parse_file_name(&s.to_string_lossy()).ok())
+        })
+        .unwrap_or_else(|| "profile".to_string());
+    let dir = args.kubelet_root.join("seccomp").join("profiles");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        print_error(format_args!(
+            "cannot create {}: {e} (check --kubelet-root)",
+            dir.display()
+        ));
+        return 1;
+    }
+    let path = dir.join(format!("{name}.json"));
+    let written = Output::prepare(Some(&path)).and_then(|o| o.write(&oci::to_json(&document.profile)));
+    if let Err(e) = written {
+        print_error(e);
+        return 1;
+    }
+    eprintln!("recorder: installed {}", path.display());
+    print!("{}", usage(&name, &path));
+    0
+}
+
+/// How to use the installed profile from Kubernetes and Docker.
+fn usage(name: &str, path: &Path) -> String {
+    format!(
+        "# Kubernetes: the pod's or container's securityContext\n\
+         securityContext:\n  \
+           seccompProfile:\n    \
+             type: Localhost\n    \
+             localhostProfile: profiles/{name}.json\n\
+         \n\
+         # Docker\n\
+         docker run --security-opt seccomp={} IMAGE\n",
+        path.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(parse_file_name("web.json"), Ok("web".into()));
+        assert!(parse_file_name("../x").is_err());
+        assert!(parse_file_name(".hidden").is_err());
+        assert!(parse_file_name("").is_err());
+    }
+
+    #[test]
+    fn usage_text() {
+        let text = usage("web", Path::new("/k/seccomp/profiles/web.json"));
+        assert!(text.contains("    localhostProfile: profiles/web.json\n"), "{text}");
+        assert!(text.contains("docker run --security-opt seccomp=/k/seccomp/profiles/web.json IMAGE"));
+    }
+}
