@@ -50,9 +50,15 @@ pub fn run(args: ConvertArgs) -> i32 {
         }
     };
     let input = spec_path(&args.input);
-    let input_name = document.name.as_ref().map(|n| PathBuf::from(format!("{n}.json")));
+    let input_name = document
+        .name
+        .as_ref()
+        .map(|n| PathBuf::from(format!("{n}.json")));
     let name_from = input_name.as_deref().unwrap_or(input);
-    match args.format.write(&document.profile, &output, Some(name_from)) {
+    match args
+        .format
+        .write(&document.profile, &output, Some(name_from))
+    {
         Ok(()) => 0,
         Err(e) => {
             print_error(e);

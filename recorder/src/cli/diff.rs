@@ -12,7 +12,9 @@ use crate::profile::diff::diff;
 /// the same differences are shown together. Exit status: 0 when the profiles
 /// load into the same filter, 1 when they differ, 2 on error (like diff).
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  recorder diff v1.json v2.json\n  recorder diff app.json profiles.yaml#app")]
+#[command(
+    after_help = "Examples:\n  recorder diff v1.json v2.json\n  recorder diff app.json profiles.yaml#app"
+)]
 pub struct DiffArgs {
     /// The first profile (FILE or FILE#NAME).
     #[arg(value_name = "A")]

@@ -13,7 +13,9 @@ use crate::explain::explain;
 /// One line per syscall on what it does, and a flag on the ones Docker's
 /// default profile blocks (!) or restricts (~), with the reason.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  recorder explain app.json\n  recorder explain profiles.yaml#web --color never")]
+#[command(
+    after_help = "Examples:\n  recorder explain app.json\n  recorder explain profiles.yaml#web --color never"
+)]
 pub struct ExplainArgs {
     /// The profile (FILE or FILE#NAME).
     #[arg(value_name = "PROFILE")]

@@ -78,7 +78,8 @@ pub fn run(args: InstallArgs) -> i32 {
         return 1;
     }
     let path = dir.join(format!("{name}.json"));
-    let written = Output::prepare(Some(&path)).and_then(|o| o.write(&oci::to_json(&document.profile)));
+    let written =
+        Output::prepare(Some(&path)).and_then(|o| o.write(&oci::to_json(&document.profile)));
     if let Err(e) = written {
         print_error(e);
         return 1;
@@ -118,7 +119,12 @@ mod tests {
     #[test]
     fn usage_text() {
         let text = usage("web", Path::new("/k/seccomp/profiles/web.json"));
-        assert!(text.contains("    localhostProfile: profiles/web.json\n"), "{text}");
-        assert!(text.contains("docker run --security-opt seccomp=/k/seccomp/profiles/web.json IMAGE"));
+        assert!(
+            text.contains("    localhostProfile: profiles/web.json\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("docker run --security-opt seccomp=/k/seccomp/profiles/web.json IMAGE")
+        );
     }
 }

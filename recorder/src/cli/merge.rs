@@ -17,7 +17,9 @@ use crate::profile::output::Output;
 /// the conflict is reported on stderr and --prefer decides. Architectures are
 /// merged too.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  recorder merge run1.json run2.json run3.json -o app.json\n  recorder merge app.json hardening.json --prefer deny")]
+#[command(
+    after_help = "Examples:\n  recorder merge run1.json run2.json run3.json -o app.json\n  recorder merge app.json hardening.json --prefer deny"
+)]
 pub struct MergeArgs {
     /// The profiles to merge (FILE or FILE#NAME).
     #[arg(required = true, num_args = 2.., value_name = "PROFILE")]

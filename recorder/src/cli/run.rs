@@ -19,7 +19,9 @@ use crate::profile::output::Output;
 /// (from the kernel's audit records; needs root). --fix -o FILE then writes
 /// the profile plus those syscalls.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  recorder run --profile app.json -- ./app --serve\n  recorder run --profile app.json --complain --fix -o app-fixed.json -- ./run-tests.sh")]
+#[command(
+    after_help = "Examples:\n  recorder run --profile app.json -- ./app --serve\n  recorder run --profile app.json --complain --fix -o app-fixed.json -- ./run-tests.sh"
+)]
 pub struct RunArgs {
     /// The profile (FILE or FILE#NAME).
     #[arg(long, value_name = "PROFILE")]
@@ -51,7 +53,12 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    let output = match args.output.as_deref().map(|p| Output::prepare(Some(p))).transpose() {
+    let output = match args
+        .output
+        .as_deref()
+        .map(|p| Output::prepare(Some(p)))
+        .transpose()
+    {
         Ok(o) => o,
         Err(e) => {
             print_error(e);
@@ -87,7 +94,10 @@ pub fn run(args: RunArgs) -> i32 {
         );
     }
     if complaint.denied.is_empty() {
-        print_error(format_args!("{} would have denied no syscall", args.profile));
+        print_error(format_args!(
+            "{} would have denied no syscall",
+            args.profile
+        ));
     } else {
         print_error(format_args!(
             "{} would have denied {} syscall{}:",
@@ -95,7 +105,12 @@ pub fn run(args: RunArgs) -> i32 {
             complaint.denied.len(),
             if complaint.denied.len() == 1 { "" } else { "s" }
         ));
-        let width = complaint.denied.keys().map(|(_, n)| n.len()).max().unwrap_or(0);
+        let width = complaint
+            .denied
+            .keys()
+            .map(|(_, n)| n.len())
+            .max()
+            .unwrap_or(0);
         for ((arch, name), reason) in &complaint.denied {
             eprintln!("  {:<7} {name:<width$}  {reason}", arch.short_name());
         }
@@ -113,7 +128,10 @@ pub fn run(args: RunArgs) -> i32 {
                 kept.join(", ")
             ));
         }
-        if let Err(e) = args.format.write(&fixed, &output, Some(spec_path(&args.profile))) {
+        if let Err(e) = args
+            .format
+            .write(&fixed, &output, Some(spec_path(&args.profile)))
+        {
             print_error(e);
             return 1;
         }

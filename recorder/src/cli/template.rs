@@ -16,7 +16,9 @@ use crate::profile::templates::Template;
 /// the high-risk syscalls (mount, ptrace, bpf, module loading, ...).
 /// block-high-risk: log everything, deny the high-risk syscalls with EPERM.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  recorder template log -o log.json\n  recorder template block-high-risk --format crd")]
+#[command(
+    after_help = "Examples:\n  recorder template log -o log.json\n  recorder template block-high-risk --format crd"
+)]
 pub struct TemplateArgs {
     /// Which template.
     #[arg(value_enum, value_name = "TEMPLATE")]

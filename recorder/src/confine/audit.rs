@@ -106,6 +106,8 @@ pub fn parse_seccomp_record(text: &str) -> Option<SeccompRecord> {
 /// A subscription to the kernel's audit records.
 pub struct SeccompLog {
     socket: OwnedFd,
+    /// Records were dropped because the queue was full.
+    pub lost_records: bool,
 }
 
 impl SeccompLog {
@@ -126,11 +128,14 @@ impl SeccompLog {
         let socket = unsafe { OwnedFd::from_raw_fd(fd) };
         super::netlink::grow_receive_buffer(&socket);
         super::netlink::bind_group(&socket, AUDIT_NLGRP_READLOG).map_err(AuditError::Open)?;
-        Ok(SeccompLog { socket })
+        Ok(SeccompLog {
+            socket,
+            lost_records: false,
+        })
     }
 
     /// Reads every queued record without blocking and appends the seccomp
-    /// ones to `out`. `ENOBUFS` (records lost to a full queue) is an error.
+    /// ones to `out`. Records lost to a full queue set [`Self::lost_records`].
     pub fn read_pending(&mut self, out: &mut Vec<SeccompRecord>) -> io::Result<()> {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -145,11 +150,15 @@ impl SeccompLog {
             };
             if n < 0 {
                 let err = io::Error::last_os_error();
-                return match err.kind() {
-                    io::ErrorKind::WouldBlock => Ok(()),
-                    io::ErrorKind::Interrupted => continue,
-                    _ => Err(err),
-                };
+                match err.raw_os_error() {
+                    Some(libc::EAGAIN) => return Ok(()),
+                    Some(libc::EINTR) => continue,
+                    Some(libc::ENOBUFS) => {
+                        self.lost_records = true;
+                        continue;
+                    }
+                    _ => return Err(err),
+                }
             }
             let n = n as usize;
             if n < 16 {

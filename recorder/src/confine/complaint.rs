@@ -55,7 +55,9 @@ impl Complaint {
                 .arch()
                 .and_then(|a| syscall_names::name_of(a, record.syscall).map(|n| (a, n)))
             else {
-                complaint.unknown.insert((record.audit_arch, record.syscall));
+                complaint
+                    .unknown
+                    .insert((record.audit_arch, record.syscall));
                 continue;
             };
             let reason = if !covered.contains(&arch) {
@@ -161,7 +163,14 @@ mod tests {
             syscall: 20,
             ..record(0)
         };
-        let records = [record(0), record(1), record(83), record(79), ia32, record(999)];
+        let records = [
+            record(0),
+            record(1),
+            record(83),
+            record(79),
+            ia32,
+            record(999),
+        ];
         let c = Complaint::from_records(&p, records, Arch::X86_64);
         let denied: Vec<String> = c
             .denied

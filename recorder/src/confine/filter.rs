@@ -27,7 +27,9 @@ pub enum FilterError {
         "SCMP_ACT_NOTIFY needs a seccomp agent, which `recorder run` does not provide; use another action"
     )]
     Notify,
-    #[error("unknown seccomp flag {0:?}: use SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW or _WAIT_KILLABLE_RECV")]
+    #[error(
+        "unknown seccomp flag {0:?}: use SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW or _WAIT_KILLABLE_RECV"
+    )]
     UnknownFlag(String),
     #[error("libseccomp refused the rule for {name} ({verdict}): {message}")]
     Rule {
@@ -248,8 +250,18 @@ mod tests {
             action: Action::Allow,
             errno_ret: None,
             args: vec![
-                ArgCondition { index: 0, value: 1, value_two: 0, op: ArgOp::Equal },
-                ArgCondition { index: 0, value: 2, value_two: 0, op: ArgOp::Equal },
+                ArgCondition {
+                    index: 0,
+                    value: 1,
+                    value_two: 0,
+                    op: ArgOp::Equal,
+                },
+                ArgCondition {
+                    index: 0,
+                    value: 2,
+                    value_two: 0,
+                    op: ArgOp::Equal,
+                },
             ],
         });
         let f = compile(&p, false).unwrap();
@@ -276,7 +288,10 @@ mod tests {
     fn unknown_flags_and_notify_are_refused() {
         let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
         p.flags.push("SECCOMP_FILTER_FLAG_FOO".into());
-        assert!(matches!(compile(&p, false), Err(FilterError::UnknownFlag(_))));
+        assert!(matches!(
+            compile(&p, false),
+            Err(FilterError::UnknownFlag(_))
+        ));
         let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
         p.default_action = Action::Notify;
         assert!(matches!(compile(&p, false), Err(FilterError::Notify)));

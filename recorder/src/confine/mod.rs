@@ -70,6 +70,8 @@ pub enum ConfineError {
     },
     #[error("waiting for the command: {0}")]
     Wait(#[source] std::io::Error),
+    #[error("reading audit records and process events: {0}")]
+    Watch(#[source] std::io::Error),
 }
 
 impl ConfineError {
@@ -125,8 +127,10 @@ pub fn run_confined(
         cmd.pre_exec(move || filter.load());
     }
     let mut child = cmd.spawn().map_err(|source| {
-        if matches!(source.raw_os_error(), Some(libc::EPERM | libc::ENOSYS | libc::EACCES))
-            && !profile_allows_execve(profile)
+        if matches!(
+            source.raw_os_error(),
+            Some(libc::EPERM | libc::ENOSYS | libc::EACCES)
+        ) && !profile_allows_execve(profile)
         {
             ConfineError::ExecDenied {
                 command: shown.clone(),
@@ -246,7 +250,7 @@ impl Watcher {
                     );
                     drop(kept);
                     if stopping {
-                        return Ok(!tree.lost_events);
+                        return Ok(!tree.lost_events && !log.lost_records);
                     }
                 }
             })
@@ -279,7 +283,7 @@ impl Watcher {
         }
         self.stop.store(true, Ordering::Release);
         let events_complete = match self.thread.join() {
-            Ok(result) => result.map_err(|e| ConfineError::Audit(AuditError::Open(e)))?,
+            Ok(result) => result.map_err(ConfineError::Watch)?,
             Err(_) => false,
         };
         let records = self

@@ -21,7 +21,9 @@ const PROC_EVENT_HEADER: usize = 16;
 
 /// Why the process tree cannot be followed.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot follow process events ({0}): run as root (CAP_NET_ADMIN) in the host's network namespace")]
+#[error(
+    "cannot follow process events ({0}): run as root (CAP_NET_ADMIN) in the host's network namespace"
+)]
 pub struct ProcEventsError(#[source] io::Error);
 
 /// The processes descending from a root, as far as the events read so far

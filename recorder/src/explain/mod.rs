@@ -92,7 +92,13 @@ fn descriptions() -> &'static HashMap<&'static str, Description> {
         rows(include_str!("syscalls.tsv"))
             .filter_map(|r| {
                 let kind = Kind::parse(r.get(1)?)?;
-                Some((*r.first()?, Description { kind, text: r.get(2)? }))
+                Some((
+                    *r.first()?,
+                    Description {
+                        kind,
+                        text: r.get(2)?,
+                    },
+                ))
             })
             .collect()
     })
@@ -217,7 +223,10 @@ impl Explanation {
         let mut out = format!("{}\n", self.summary);
         let mut flagged = Vec::new();
         for (kind, list) in &self.groups {
-            out.push_str(&format!("\n{}\n", paint("1", &format!("{kind} ({})", list.len()))));
+            out.push_str(&format!(
+                "\n{}\n",
+                paint("1", &format!("{kind} ({})", list.len()))
+            ));
             for e in list {
                 let mut text = e.description.clone();
                 if let Some(q) = &e.qualifier {
@@ -282,6 +291,18 @@ mod tests {
     }
 
     #[test]
+    fn allow_by_default_lists_the_denials() {
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 1);
+        p.default_action = crate::profile::Action::Allow;
+        p.syscalls[0].action = crate::profile::Action::Errno;
+        let text = explain(&p).render(false);
+        assert_eq!(
+            text,
+            "default SCMP_ACT_ALLOW; architectures x86_64; denies 1 syscall\n\nFILES (1)\n  read  read from a file descriptor [SCMP_ACT_ERRNO(EPERM)]\n"
+        );
+    }
+
+    #[test]
     fn groups_and_flags() {
         let p = Profile::allow_list(
             [Arch::X86_64],
@@ -305,9 +326,17 @@ mod tests {
             ]
         );
         let text = e.render(false);
-        assert!(text.starts_with("default SCMP_ACT_ERRNO(EPERM); architectures x86_64; allows 6 syscalls\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "default SCMP_ACT_ERRNO(EPERM); architectures x86_64; allows 6 syscalls\n"
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("3 syscalls that Docker's default profile blocks or restricts: socket, ptrace, mount\n"), "{text}");
         assert!(!text.contains('\x1b'));
-        assert!(e.render(true).contains("\x1b[31m! Docker blocks: mounts filesystems"));
+        assert!(
+            e.render(true)
+                .contains("\x1b[31m! Docker blocks: mounts filesystems")
+        );
     }
 }

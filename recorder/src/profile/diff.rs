@@ -99,7 +99,11 @@ impl Diff {
 
 fn describe(e: &Effective, t: &Treatment, explicit: bool) -> String {
     let text = t.describe(e.default);
-    if explicit { text } else { format!("{text} (default)") }
+    if explicit {
+        text
+    } else {
+        format!("{text} (default)")
+    }
 }
 
 /// Compares `left` with `right` as a host of `native` architecture loads

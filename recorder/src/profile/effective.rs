@@ -312,7 +312,12 @@ pub fn conflicting_rules(profile: &Profile) -> Vec<(String, Verdict, Verdict)> {
 mod tests {
     use super::*;
 
-    fn rule(names: &[&str], action: Action, errno: Option<u32>, args: Vec<ArgCondition>) -> SyscallRule {
+    fn rule(
+        names: &[&str],
+        action: Action,
+        errno: Option<u32>,
+        args: Vec<ArgCondition>,
+    ) -> SyscallRule {
         SyscallRule {
             names: names.iter().map(|s| s.to_string()).collect(),
             action,
@@ -342,16 +347,29 @@ mod tests {
         let a = profile(vec![
             rule(&["read", "write"], Action::Allow, None, vec![]),
             rule(&["mkdir"], Action::Errno, None, vec![]),
-            rule(&["personality"], Action::Allow, None, vec![cond(0, 8, ArgOp::Equal)]),
+            rule(
+                &["personality"],
+                Action::Allow,
+                None,
+                vec![cond(0, 8, ArgOp::Equal)],
+            ),
         ]);
         let b = profile(vec![
             rule(&["write"], Action::Allow, None, vec![]),
-            rule(&["personality"], Action::Allow, None, vec![cond(0, 8, ArgOp::Equal)]),
+            rule(
+                &["personality"],
+                Action::Allow,
+                None,
+                vec![cond(0, 8, ArgOp::Equal)],
+            ),
             rule(&["read"], Action::Allow, Some(5), vec![]),
             rule(&["mkdir"], Action::Errno, Some(1), vec![]),
         ]);
         assert_eq!(Effective::of(&a), Effective::of(&b));
-        assert!(Effective::of(&a).rules.get("mkdir").is_none(), "same as default");
+        assert!(
+            !Effective::of(&a).rules.contains_key("mkdir"),
+            "same as default"
+        );
     }
 
     #[test]
@@ -375,7 +393,12 @@ mod tests {
         let p = profile(vec![
             rule(&["read", "write"], Action::Allow, None, vec![]),
             rule(&["ptrace"], Action::KillProcess, None, vec![]),
-            rule(&["clone"], Action::Allow, None, vec![cond(0, 0x7e02_0000, ArgOp::MaskedEqual)]),
+            rule(
+                &["clone"],
+                Action::Allow,
+                None,
+                vec![cond(0, 0x7e02_0000, ArgOp::MaskedEqual)],
+            ),
         ]);
         let e = Effective::of(&p);
         let back = e.to_profile();

@@ -79,12 +79,12 @@ pub fn merge(inputs: &[(&str, &Profile)], prefer: Prefer) -> Merged {
         .map(|(label, p)| (*label, Effective::of(p)))
         .collect();
     let mut conflicts = Vec::new();
-    let Some((_, first)) = effective.first() else {
+    if effective.is_empty() {
         return Merged {
             profile: Profile::allow_list([], Vec::<String>::new(), 1),
             conflicts,
         };
-    };
+    }
     let default = merge_default(&effective, prefer, &mut conflicts);
     let names: BTreeSet<&str> = effective
         .iter()
@@ -108,7 +108,9 @@ pub fn merge(inputs: &[(&str, &Profile)], prefer: Prefer) -> Merged {
             .flat_map(|(_, e)| e.flags.iter().cloned())
             .collect(),
         listener_path: effective.iter().find_map(|(_, e)| e.listener_path.clone()),
-        listener_metadata: first.listener_metadata.clone(),
+        listener_metadata: effective
+            .iter()
+            .find_map(|(_, e)| e.listener_metadata.clone()),
         rules,
     };
     // Normalise against the chosen default.
@@ -279,8 +281,7 @@ fn combine<'a>(restrictors: &[&Say<'a>], prefer: Prefer) -> (Treatment, &'a str,
     if absolutes.iter().all(|t| *t == absolutes[0]) {
         return (absolutes[0].clone(), first.label, false);
     }
-    let fallbacks: BTreeSet<Option<Verdict>> =
-        absolutes.iter().map(|t| t.unconditional).collect();
+    let fallbacks: BTreeSet<Option<Verdict>> = absolutes.iter().map(|t| t.unconditional).collect();
     if fallbacks.len() == 1 {
         let mut union = absolutes[0].clone();
         for t in &absolutes[1..] {
@@ -289,10 +290,7 @@ fn combine<'a>(restrictors: &[&Say<'a>], prefer: Prefer) -> (Treatment, &'a str,
         return (union, first.label, false);
     }
     // Disagreeing restrictions: the most (or least) restrictive fallback.
-    let chosen = pick(
-        absolutes.iter().filter_map(|t| t.unconditional),
-        prefer,
-    );
+    let chosen = pick(absolutes.iter().filter_map(|t| t.unconditional), prefer);
     let index = absolutes
         .iter()
         .position(|t| t.unconditional == chosen)
@@ -310,7 +308,12 @@ mod tests {
         Profile::allow_list([Arch::X86_64], names.iter().map(|s| s.to_string()), 38)
     }
 
-    fn with_rule(mut p: Profile, names: &[&str], action: Action, args: Vec<ArgCondition>) -> Profile {
+    fn with_rule(
+        mut p: Profile,
+        names: &[&str],
+        action: Action,
+        args: Vec<ArgCondition>,
+    ) -> Profile {
         p.syscalls.push(SyscallRule {
             names: names.iter().map(|s| s.to_string()).collect(),
             action,
@@ -338,10 +341,18 @@ mod tests {
     #[test]
     fn explicit_deny_is_kept_and_reported() {
         let a = allow_list(&["read", "mkdir"]);
-        let b = with_rule(allow_list(&["read"]), &["mkdir"], Action::KillProcess, vec![]);
+        let b = with_rule(
+            allow_list(&["read"]),
+            &["mkdir"],
+            Action::KillProcess,
+            vec![],
+        );
         let m = merge(&[("a", &a), ("b", &b)], Prefer::Deny);
         let e = Effective::of(&m.profile);
-        assert_eq!(e.rules["mkdir"].unconditional.unwrap().action, Action::KillProcess);
+        assert_eq!(
+            e.rules["mkdir"].unconditional.unwrap().action,
+            Action::KillProcess
+        );
         assert_eq!(m.conflicts.len(), 1);
         assert_eq!(
             m.conflicts[0].to_string(),
@@ -362,24 +373,54 @@ mod tests {
         let m = merge(&[("a", &a), ("b", &b)], Prefer::Deny);
         assert!(m.conflicts.is_empty());
         assert_eq!(
-            Effective::of(&m.profile).rules["ptrace"].unconditional.unwrap().action,
+            Effective::of(&m.profile).rules["ptrace"]
+                .unconditional
+                .unwrap()
+                .action,
             Action::Errno
         );
     }
 
     #[test]
     fn conditions_are_added_together() {
-        let cond = |v| vec![ArgCondition { index: 0, value: v, value_two: 0, op: ArgOp::Equal }];
-        let a = with_rule(allow_list(&["read"]), &["personality"], Action::Allow, cond(0));
-        let b = with_rule(allow_list(&["read"]), &["personality"], Action::Allow, cond(8));
+        let cond = |v| {
+            vec![ArgCondition {
+                index: 0,
+                value: v,
+                value_two: 0,
+                op: ArgOp::Equal,
+            }]
+        };
+        let a = with_rule(
+            allow_list(&["read"]),
+            &["personality"],
+            Action::Allow,
+            cond(0),
+        );
+        let b = with_rule(
+            allow_list(&["read"]),
+            &["personality"],
+            Action::Allow,
+            cond(8),
+        );
         let m = merge(&[("a", &a), ("b", &b)], Prefer::Deny);
         assert!(m.conflicts.is_empty());
-        assert_eq!(Effective::of(&m.profile).rules["personality"].conditional.len(), 2);
+        assert_eq!(
+            Effective::of(&m.profile).rules["personality"]
+                .conditional
+                .len(),
+            2
+        );
         // A conditional allow against an outright allow is a conflict.
         let c = allow_list(&["personality"]);
         let m = merge(&[("a", &a), ("c", &c)], Prefer::Deny);
         assert_eq!(m.conflicts.len(), 1);
-        assert_eq!(Effective::of(&m.profile).rules["personality"].conditional.len(), 1);
+        assert_eq!(
+            Effective::of(&m.profile).rules["personality"]
+                .conditional
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -40,14 +40,10 @@ pub struct SyscallRule {
 }
 
 /// A condition on one syscall argument (`linux.seccomp.syscalls[].args[]`).
-///
-/// `value` defaults to 0 when absent, as Docker and the Kubernetes operator
-/// (which omits zero values) read it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ArgCondition {
     pub index: u32,
-    #[serde(default)]
     pub value: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub value_two: u64,

@@ -105,7 +105,11 @@ pub fn name_of(arch: Arch, number: u32) -> Option<String> {
     }
     let raw = i32::try_from(number).ok()?;
     libseccomp_supports(arch)
-        .then(|| ScmpSyscall::from(raw).get_name_by_arch(scmp_arch(arch)).ok())
+        .then(|| {
+            ScmpSyscall::from(raw)
+                .get_name_by_arch(scmp_arch(arch))
+                .ok()
+        })
         .flatten()
 }
 

@@ -170,7 +170,12 @@ mod tests {
         });
         let out = to_yaml(&p, "web", Some("shop"));
         assert_eq!(out.warnings.len(), 1);
-        assert!(out.text.contains("recorder.seccomp/default-errno-ret: '38'"), "{}", out.text);
+        assert!(
+            out.text
+                .contains("recorder.seccomp/default-errno-ret: '38'"),
+            "{}",
+            out.text
+        );
         let back = read_str(&out.text, "web.yaml", &Target::for_arch(Arch::X86_64))
             .unwrap()
             .single()
@@ -182,8 +187,14 @@ mod tests {
 
     #[test]
     fn names_from_files() {
-        assert_eq!(name_from_path(Some(Path::new("/x/My_App.v2.json"))), "my-app.v2");
-        assert_eq!(name_from_path(Some(Path::new("__.json"))), "recorded-profile");
+        assert_eq!(
+            name_from_path(Some(Path::new("/x/My_App.v2.json"))),
+            "my-app.v2"
+        );
+        assert_eq!(
+            name_from_path(Some(Path::new("__.json"))),
+            "recorded-profile"
+        );
         assert_eq!(name_from_path(None), "recorded-profile");
         assert!(is_valid_name("my-app.v2"));
         assert!(!is_valid_name("My-App"));

@@ -25,7 +25,8 @@ pub fn to_dropin(profile: &Profile) -> Rendered {
     let mut warnings = Vec::new();
     let mut lines = vec![
         "# seccomp filter for a systemd unit: save as".to_string(),
-        "# /etc/systemd/system/UNIT.service.d/seccomp.conf, then systemctl daemon-reload.".to_string(),
+        "# /etc/systemd/system/UNIT.service.d/seccomp.conf, then systemctl daemon-reload."
+            .to_string(),
     ];
     let mut settings = vec!["[Service]".to_string()];
 
@@ -35,7 +36,9 @@ pub fn to_dropin(profile: &Profile) -> Rendered {
         .filter_map(|&a| {
             let name = systemd_arch_name(a);
             if name.is_none() {
-                warnings.push(format!("systemd has no name for architecture {a}; left out"));
+                warnings.push(format!(
+                    "systemd has no name for architecture {a}; left out"
+                ));
             }
             name
         })
@@ -113,7 +116,9 @@ pub fn to_dropin(profile: &Profile) -> Rendered {
         }
         let allowed = names_with(&|v| v.action.lets_run());
         if allowed.is_empty() {
-            warnings.push("the profile allows no syscall; systemd would still allow its @default set".into());
+            warnings.push(
+                "the profile allows no syscall; systemd would still allow its @default set".into(),
+            );
         } else {
             settings.push(format!("SystemCallFilter={}", join(&allowed)));
         }
@@ -128,7 +133,10 @@ pub fn to_dropin(profile: &Profile) -> Rendered {
                 join(&other_denials)
             ));
         }
-        lines.push("# systemd also allows its @default set (execve, exit, brk, ...) in allow-list mode.".into());
+        lines.push(
+            "# systemd also allows its @default set (execve, exit, brk, ...) in allow-list mode."
+                .into(),
+        );
     }
     if !left_out.is_empty() {
         warnings.push(format!(
@@ -154,8 +162,8 @@ fn join(names: &BTreeSet<&str>) -> String {
 mod tests {
     use super::*;
     use crate::arch::Arch;
-    use crate::profile::read::{Target, read_str};
     use crate::profile::SyscallRule;
+    use crate::profile::read::{Target, read_str};
 
     fn round_trip(p: &Profile) -> (Rendered, Profile) {
         let out = to_dropin(p);
@@ -190,13 +198,33 @@ mod tests {
             listener_path: None,
             listener_metadata: None,
             syscalls: vec![
-                SyscallRule { names: vec!["mount".into(), "ptrace".into()], action: Action::Errno, errno_ret: Some(1), args: vec![] },
-                SyscallRule { names: vec!["bpf".into()], action: Action::KillProcess, errno_ret: None, args: vec![] },
-                SyscallRule { names: vec!["keyctl".into()], action: Action::Log, errno_ret: None, args: vec![] },
+                SyscallRule {
+                    names: vec!["mount".into(), "ptrace".into()],
+                    action: Action::Errno,
+                    errno_ret: Some(1),
+                    args: vec![],
+                },
+                SyscallRule {
+                    names: vec!["bpf".into()],
+                    action: Action::KillProcess,
+                    errno_ret: None,
+                    args: vec![],
+                },
+                SyscallRule {
+                    names: vec!["keyctl".into()],
+                    action: Action::Log,
+                    errno_ret: None,
+                    args: vec![],
+                },
             ],
         };
         let (out, back) = round_trip(&p);
-        assert!(out.text.contains("SystemCallFilter=~mount:EPERM ptrace:EPERM\n"), "{}", out.text);
+        assert!(
+            out.text
+                .contains("SystemCallFilter=~mount:EPERM ptrace:EPERM\n"),
+            "{}",
+            out.text
+        );
         assert_eq!(Effective::of(&back), Effective::of(&p));
     }
 
@@ -205,8 +233,18 @@ mod tests {
         let p = Profile {
             default_action: Action::Log,
             syscalls: vec![
-                SyscallRule { names: vec!["futex".into()], action: Action::Allow, errno_ret: None, args: vec![] },
-                SyscallRule { names: vec!["mount".into()], action: Action::Errno, errno_ret: None, args: vec![] },
+                SyscallRule {
+                    names: vec!["futex".into()],
+                    action: Action::Allow,
+                    errno_ret: None,
+                    args: vec![],
+                },
+                SyscallRule {
+                    names: vec!["mount".into()],
+                    action: Action::Errno,
+                    errno_ret: None,
+                    args: vec![],
+                },
             ],
             ..Profile::allow_list([Arch::X86_64], Vec::<String>::new(), 1)
         };
@@ -221,10 +259,18 @@ mod tests {
             names: vec!["personality".into()],
             action: Action::Allow,
             errno_ret: None,
-            args: vec![crate::profile::ArgCondition { index: 0, value: 8, value_two: 0, op: crate::profile::ArgOp::Equal }],
+            args: vec![crate::profile::ArgCondition {
+                index: 0,
+                value: 8,
+                value_two: 0,
+                op: crate::profile::ArgOp::Equal,
+            }],
         });
         let out = to_dropin(&p);
         assert_eq!(out.warnings.len(), 1);
-        assert!(out.text.contains("# Left out (argument conditions): personality"));
+        assert!(
+            out.text
+                .contains("# Left out (argument conditions): personality")
+        );
     }
 }

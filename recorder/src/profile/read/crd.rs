@@ -101,9 +101,9 @@ pub(super) fn read(
         let value = serde_yaml_ng::Value::deserialize(doc).map_err(|e| yaml_error(path, &e))?;
         let meta = match &value {
             serde_yaml_ng::Value::Null => None,
-            serde_yaml_ng::Value::Mapping(_) => Some(
-                TypeMeta::deserialize(value).map_err(|e| yaml_error(path, &e))?,
-            ),
+            serde_yaml_ng::Value::Mapping(_) => {
+                Some(TypeMeta::deserialize(value).map_err(|e| yaml_error(path, &e))?)
+            }
             _ => {
                 return Err(ReadError::At {
                     path: path.to_string(),
@@ -174,12 +174,14 @@ fn to_document(
         });
     }
     let default_errno_ret = match object.metadata.annotations.get(DEFAULT_ERRNO_ANNOTATION) {
-        Some(value) => Some(crate::errno::parse_errno(value).map_err(|message| ReadError::At {
-            path: path.to_string(),
-            location: Location::of_token(text, DEFAULT_ERRNO_ANNOTATION)
-                .unwrap_or(Location::START),
-            message,
-        })?),
+        Some(value) => Some(
+            crate::errno::parse_errno(value).map_err(|message| ReadError::At {
+                path: path.to_string(),
+                location: Location::of_token(text, DEFAULT_ERRNO_ANNOTATION)
+                    .unwrap_or(Location::START),
+                message,
+            })?,
+        ),
         None => None,
     };
     Ok(Document {
@@ -322,24 +324,58 @@ spec:
         let app = &file.documents[1].profile;
         assert_eq!(app.syscalls.len(), 2);
         assert_eq!(file.warnings.len(), 1);
-        assert!(file.warnings[0].to_string().starts_with("p.yaml:20:20: base profile \"runc-v1.2.0\""), "{}", file.warnings[0]);
+        assert!(
+            file.warnings[0]
+                .to_string()
+                .starts_with("p.yaml:20:20: base profile \"runc-v1.2.0\""),
+            "{}",
+            file.warnings[0]
+        );
     }
 
     #[test]
     fn malformed_yaml_is_located() {
         let head = "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nmetadata: {name: x}\n";
         let cases = [
-            (format!("{head}spec:\n  defaultAction: [unclosed\n"), "p.yaml:6:1: did not find expected"),
-            (format!("{head}spec:\n  defaultAction: SCMP_ACT_NOPE\n"), "p.yaml:5:18: spec.defaultAction: unknown variant `SCMP_ACT_NOPE`"),
-            (format!("{head}spec:\n  defaultAction: SCMP_ACT_LOG\n  syscalls: {{names: [read]}}\n"), "p.yaml:6:13: spec.syscalls: invalid type: map, expected a sequence"),
-            (format!("{head}spec:\n  defaultAction: SCMP_ACT_LOG\n  architectures: [SCMP_ARCH_VAX]\n"), "p.yaml:6:19: spec.architectures[0]: unknown variant `SCMP_ARCH_VAX`"),
-            (format!("{head}spec:\n  defaultAction: SCMP_ACT_LOG\n  sycalls: []\n"), "p.yaml:6:3: spec: unknown field `sycalls`"),
-            ("kind: Pod\napiVersion: v1\n".to_string(), "p.yaml: no SeccompProfile object (security-profiles-operator.x-k8s.io) in the file (found: Pod)"),
-            ("just some words\n".to_string(), "p.yaml:1:1: expected a seccomp profile"),
+            (
+                format!("{head}spec:\n  defaultAction: [unclosed\n"),
+                "p.yaml:6:1: did not find expected",
+            ),
+            (
+                format!("{head}spec:\n  defaultAction: SCMP_ACT_NOPE\n"),
+                "p.yaml:5:18: spec.defaultAction: unknown variant `SCMP_ACT_NOPE`",
+            ),
+            (
+                format!(
+                    "{head}spec:\n  defaultAction: SCMP_ACT_LOG\n  syscalls: {{names: [read]}}\n"
+                ),
+                "p.yaml:6:13: spec.syscalls: invalid type: map, expected a sequence",
+            ),
+            (
+                format!(
+                    "{head}spec:\n  defaultAction: SCMP_ACT_LOG\n  architectures: [SCMP_ARCH_VAX]\n"
+                ),
+                "p.yaml:6:19: spec.architectures[0]: unknown variant `SCMP_ARCH_VAX`",
+            ),
+            (
+                format!("{head}spec:\n  defaultAction: SCMP_ACT_LOG\n  sycalls: []\n"),
+                "p.yaml:6:3: spec: unknown field `sycalls`",
+            ),
+            (
+                "kind: Pod\napiVersion: v1\n".to_string(),
+                "p.yaml: no SeccompProfile object (security-profiles-operator.x-k8s.io) in the file (found: Pod)",
+            ),
+            (
+                "just some words\n".to_string(),
+                "p.yaml:1:1: expected a seccomp profile",
+            ),
         ];
         for (text, expected) in cases {
             let err = read(&text).unwrap_err().to_string();
-            assert!(err.starts_with(expected), "{text}\n got: {err}\nwant: {expected}");
+            assert!(
+                err.starts_with(expected),
+                "{text}\n got: {err}\nwant: {expected}"
+            );
             assert!(!err.contains('\n'), "one line: {err}");
         }
     }

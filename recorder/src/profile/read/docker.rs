@@ -374,8 +374,8 @@ struct RawRule {
     args: Vec<ArgCondition>,
     includes: Condition,
     excludes: Condition,
-    /// Written in the old one-`name` form.
-    old_form: bool,
+    /// Uses Docker-only fields: the old one-`name` form or a `comment`.
+    docker_only: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,8 +387,7 @@ struct RawRuleFields {
     errno_ret: Option<u32>,
     errno: Option<Errno>,
     args: Option<Vec<RawArg>>,
-    #[serde(rename = "comment")]
-    _comment: Option<String>,
+    comment: Option<String>,
     includes: Option<RawCondition>,
     excludes: Option<RawCondition>,
 }
@@ -435,7 +434,7 @@ impl TryFrom<RawRuleFields> for RawRule {
     type Error = String;
 
     fn try_from(raw: RawRuleFields) -> Result<Self, String> {
-        let old_form = raw.name.is_some();
+        let docker_only = raw.name.is_some() || raw.comment.is_some();
         let names = match (raw.name, raw.names) {
             (Some(_), Some(names)) if !names.is_empty() => {
                 return Err("a rule has both \"name\" and \"names\": use one of them".into());
@@ -443,7 +442,10 @@ impl TryFrom<RawRuleFields> for RawRule {
             (Some(name), _) => vec![name],
             (None, Some(names)) => names,
             (None, None) => {
-                return Err("a rule has neither \"names\" nor \"name\": list the syscalls it applies to".into());
+                return Err(
+                    "a rule has neither \"names\" nor \"name\": list the syscalls it applies to"
+                        .into(),
+                );
             }
         };
         if raw.errno_ret.is_some() && raw.errno.is_some() {
@@ -461,7 +463,7 @@ impl TryFrom<RawRuleFields> for RawRule {
                 .collect(),
             includes: raw.includes.unwrap_or_default().try_into()?,
             excludes: raw.excludes.unwrap_or_default().try_into()?,
-            old_form,
+            docker_only,
         })
     }
 }
@@ -481,10 +483,11 @@ pub(super) fn read(
         located(path, location, &e.to_string())
     })?;
     let is_docker = raw.arch_map.is_some()
-        || raw.syscalls.iter().flatten().any(|r| {
-            r.old_form || !r.includes.is_empty() || !r.excludes.is_empty()
-        })
-        || text.contains("\"comment\"");
+        || raw
+            .syscalls
+            .iter()
+            .flatten()
+            .any(|r| r.docker_only || !r.includes.is_empty() || !r.excludes.is_empty());
     let at = |token: &str| Location::of_token(text, token).unwrap_or(Location::START);
     for cap in raw
         .syscalls
@@ -526,7 +529,12 @@ fn resolve(raw: RawProfile, target: &Target) -> Result<Profile, (&'static str, S
             "both \"defaultErrnoRet\" and \"defaultErrno\" are set: use one of them".into(),
         ));
     }
-    let listed: Vec<Arch> = raw.architectures.unwrap_or_default().iter().map(|a| a.0).collect();
+    let listed: Vec<Arch> = raw
+        .architectures
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.0)
+        .collect();
     let architectures = match raw.arch_map {
         Some(map) if !map.is_empty() => {
             if !listed.is_empty() {
@@ -668,19 +676,51 @@ mod tests {
     #[test]
     fn malformed_json_is_located() {
         let cases = [
-            ("{\"defaultAction\": \"SCMP_ACT_ERRNO\",", "p.json:1:35: EOF while parsing a value"),
-            ("{\n  \"defaultAction\": \"SCMP_ACT_FOO\"\n}", "p.json:2:33: unknown variant `SCMP_ACT_FOO`, expected one of"),
-            ("{\"defaultAction\": 3}", "p.json:1:19: invalid type: integer `3`, expected a string"),
-            ("{\"syscalls\": []}", "p.json:1:16: missing field `defaultAction`"),
-            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_VAX\"]}", "p.json:1:67: unknown variant `SCMP_ARCH_VAX`, expected one of `SCMP_ARCH_NATIVE`"),
-            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscals\": []}", "p.json:1:43: unknown field `syscals`, expected one of"),
-            ("{\"defaultAction\": \"SCMP_ACT_LOG\",\n \"syscalls\": [{\"name\": \"a\", \"names\": [\"b\"], \"action\": \"SCMP_ACT_LOG\"}]}", "p.json:2:70: a rule has both \"name\" and \"names\""),
-            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EWHAT\"}]}", "p.json:1:111: unknown errno \"EWHAT\""),
-            ("{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_X86\"],\n \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\"}]}", "p.json:2:3: both \"architectures\" and \"archMap\" are set"),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_ERRNO\",",
+                "p.json:1:35: EOF while parsing a value",
+            ),
+            (
+                "{\n  \"defaultAction\": \"SCMP_ACT_FOO\"\n}",
+                "p.json:2:33: unknown variant `SCMP_ACT_FOO`, expected one of",
+            ),
+            (
+                "{\"defaultAction\": 3}",
+                "p.json:1:19: invalid type: integer `3`, expected a string",
+            ),
+            (
+                "{\"syscalls\": []}",
+                "p.json:1:16: missing field `defaultAction`",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_VAX\"]}",
+                "p.json:1:67: unknown variant `SCMP_ARCH_VAX`, expected one of `SCMP_ARCH_NATIVE`",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscals\": []}",
+                "p.json:1:43: unknown field `syscals`, expected one of",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_LOG\",\n \"syscalls\": [{\"name\": \"a\", \"names\": [\"b\"], \"action\": \"SCMP_ACT_LOG\"}]}",
+                "p.json:2:70: a rule has both \"name\" and \"names\"",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EWHAT\"}]}",
+                "p.json:1:111: unknown errno \"EWHAT\"",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_X86\"],\n \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\"}]}",
+                "p.json:2:3: both \"architectures\" and \"archMap\" are set",
+            ),
         ];
         for (text, expected) in cases {
-            let err = read_with(text, &target(Arch::X86_64, "")).unwrap_err().to_string();
-            assert!(err.starts_with(expected), "{text}\n got: {err}\nwant: {expected}");
+            let err = read_with(text, &target(Arch::X86_64, ""))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(expected),
+                "{text}\n got: {err}\nwant: {expected}"
+            );
             assert!(!err.contains('\n'), "one line: {err}");
         }
     }
@@ -695,7 +735,10 @@ mod tests {
         assert!(Target::parse_caps("cap_fly").is_err());
         assert_eq!(
             "6.18.44-amd64".parse::<KernelVersion>(),
-            Ok(KernelVersion { major: 6, minor: 18 })
+            Ok(KernelVersion {
+                major: 6,
+                minor: 18
+            })
         );
         assert!("six".parse::<KernelVersion>().is_err());
     }

@@ -35,7 +35,10 @@ impl Location {
         while let Some(found) = text[from..].find(token) {
             let start = from + found;
             let end = start + token.len();
-            let before_ok = text[..start].chars().next_back().is_none_or(|c| !is_word(c));
+            let before_ok = text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !is_word(c));
             let after_ok = text[end..].chars().next().is_none_or(|c| !is_word(c));
             if before_ok && after_ok {
                 return Some(Location::of_offset(text, start));
@@ -69,7 +72,10 @@ mod tests {
     fn offsets_to_lines_and_columns() {
         let text = "ab\ncd\n";
         assert_eq!(Location::of_offset(text, 0), Location::START);
-        assert_eq!(Location::of_offset(text, 4), Location { line: 2, column: 2 });
+        assert_eq!(
+            Location::of_offset(text, 4),
+            Location { line: 2, column: 2 }
+        );
     }
 
     #[test]
@@ -77,7 +83,10 @@ mod tests {
         let text = "names: [\"openat2\", \"openat\"]";
         assert_eq!(
             Location::of_token(text, "openat"),
-            Some(Location { line: 1, column: 21 })
+            Some(Location {
+                line: 1,
+                column: 21
+            })
         );
         assert_eq!(Location::of_token(text, "open"), None);
     }

@@ -121,10 +121,10 @@ pub(super) fn read(
                         Some((name, d)) => (name, Some(parse_denial(d).map_err(err)?)),
                         None => (item, None),
                     };
-                    if name.starts_with('@') {
+                    if let Some(group) = name.strip_prefix('@') {
                         warnings.push(ReadWarning {
                             path: path.to_string(),
-                            location: Location::of_token(text, &name[1..]).map(|l| Location {
+                            location: Location::of_token(text, group).map(|l| Location {
                                 column: l.column - 1,
                                 ..l
                             }),
@@ -134,7 +134,8 @@ pub(super) fn read(
                         });
                         continue;
                     }
-                    if mode == !inverted {
+                    // The line's own mode agrees with the list's: add.
+                    if mode != inverted {
                         s.filter.insert(name.to_string(), denial);
                     } else {
                         s.filter.remove(name);
@@ -299,8 +300,14 @@ mod tests {
         assert_eq!(p.default_errno_ret, Some(38));
         assert_eq!(p.architectures, [Arch::X86, Arch::X86_64]);
         assert_eq!(p.syscalls.len(), 2);
-        assert_eq!((p.syscalls[0].action, &p.syscalls[0].names[..]), (Action::Log, &["openat".to_string()][..]));
-        assert_eq!((p.syscalls[1].action, &p.syscalls[1].names[..]), (Action::Allow, &["read".to_string()][..]));
+        assert_eq!(
+            (p.syscalls[0].action, &p.syscalls[0].names[..]),
+            (Action::Log, &["openat".to_string()][..])
+        );
+        assert_eq!(
+            (p.syscalls[1].action, &p.syscalls[1].names[..]),
+            (Action::Allow, &["read".to_string()][..])
+        );
     }
 
     #[test]
@@ -327,9 +334,17 @@ mod tests {
         let err = read("[Service]\nSystemCallFilter=read\nSystemCallArchitectures=vax\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("p.conf:3:1: unknown architecture \"vax\""), "{err}");
-        let err = read("SystemCallFilter=~read:EWHAT\n").unwrap_err().to_string();
-        assert!(err.starts_with("p.conf:1:1: unknown errno \"EWHAT\""), "{err}");
+        assert!(
+            err.starts_with("p.conf:3:1: unknown architecture \"vax\""),
+            "{err}"
+        );
+        let err = read("SystemCallFilter=~read:EWHAT\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.conf:1:1: unknown errno \"EWHAT\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -341,6 +356,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.warnings.len(), 1);
-        assert!(file.warnings[0].to_string().starts_with("p.conf:1:18: systemd group @system-service"), "{}", file.warnings[0]);
+        assert!(
+            file.warnings[0]
+                .to_string()
+                .starts_with("p.conf:1:18: systemd group @system-service"),
+            "{}",
+            file.warnings[0]
+        );
     }
 }
