@@ -387,33 +387,9 @@ fn install_writes_where_the_kubelet_looks_and_prints_usage() {
     assert_eq!(p.syscalls.len(), 2);
 }
 
-/// A static C program that makes the syscalls named by its arguments (with
-/// argument 022) and prints each result; its exit code is the last errno.
-const SYSCALLER: &str = r#"
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv) {
-    int last = 0;
-    printf("start\n");
-    for (int i = 1; i < argc; i++) {
-        long nr = -1;
-        if (!strcmp(argv[i], "getppid")) nr = SYS_getppid;
-        else if (!strcmp(argv[i], "getpgrp")) nr = SYS_getpgrp;
-        else if (!strcmp(argv[i], "umask")) nr = SYS_umask;
-        else if (!strcmp(argv[i], "sched_yield")) nr = SYS_sched_yield;
-        long r = nr < 0 ? -1 : syscall(nr, 022);
-        last = r < 0 ? errno : 0;
-        printf("%s=%s errno=%d\n", argv[i], r < 0 ? "failed" : "ok", last);
-    }
-    return last;
-}
-"#;
-
+/// tests/programs/syscaller.c: makes the syscalls its arguments name.
 fn syscaller(dir: &Path) -> PathBuf {
-    compile_c(dir, "syscaller", SYSCALLER, &["-static", "-O1"])
+    build_program(dir, "syscaller", &["-static", "-O1"])
 }
 
 /// Records `program args` with the real recorder into `dir/name.json`.

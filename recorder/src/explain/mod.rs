@@ -3,14 +3,14 @@
 //! Each allowed syscall gets one line saying what it does, grouped by kind
 //! (files, network, processes, memory, time, IPC, privileged), and a flag when
 //! Docker's default profile blocks or restricts it, with the reason. The
-//! descriptions ([`syscalls.tsv`]) and Docker's decisions ([`docker.tsv`]) are
+//! descriptions (`syscalls.tsv`) and Docker's decisions (`docker.tsv`) are
 //! data files beside this module.
 //!
 //! ```
 //! use recorder::arch::Arch;
 //! use recorder::explain::explain;
 //! use recorder::profile::Profile;
-//! let p = Profile::allow_list([Arch::X86_64], ["read".to_string(), "mount".to_string()], 1);
+//! let p = Profile::allow_list([Arch::X86_64], ["mount".to_string()], 1);
 //! let text = explain(&p).render(false);
 //! assert!(text.contains("mount  mount a filesystem  ! Docker blocks: mounts filesystems"));
 //! ```
