@@ -108,6 +108,7 @@ pub fn read_profile(spec: &str, target: &Target) -> Result<Document, ReadError> 
     for warning in warnings {
         print_error(format_args!("warning: {warning}"));
     }
+    log::info!("{spec}: read as {}", document.format);
     Ok(document)
 }
 

@@ -180,15 +180,6 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, FilterError
 }
 
 impl CompiledFilter {
-    /// Number of BPF instructions.
-    pub fn len(&self) -> usize {
-        self.instructions.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.instructions.is_empty()
-    }
-
     /// Sets no_new_privs and loads the filter on the calling thread. Makes
     /// only raw syscalls, so it may run between fork and exec.
     pub fn load(&self) -> std::io::Result<()> {
@@ -266,7 +257,7 @@ mod tests {
         });
         let f = compile(&p, false).unwrap();
         assert_eq!(f.skipped, ["no_such_call"]);
-        assert!(f.len() > 10);
+        assert!(f.instructions.len() > 10);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::{Action, ArgCondition, ArgOp, Profile, SyscallRule, syscall_names};
+use super::{Action, ArgCondition, ArgOp, Profile, SyscallRule};
 use crate::arch::Arch;
 use crate::errno::errno_name;
 
@@ -218,14 +218,6 @@ impl Effective {
         let mut arches = self.architectures.clone();
         arches.insert(native);
         arches
-    }
-
-    /// The rules that have an effect on `arch` (the syscall exists there).
-    pub fn rules_on(&self, arch: Arch) -> impl Iterator<Item = (&str, &Treatment)> {
-        self.rules
-            .iter()
-            .filter(move |(name, _)| syscall_names::applies(arch, name))
-            .map(|(name, t)| (name.as_str(), t))
     }
 
     /// Writes the effective rules back as a profile: one rule per verdict

@@ -121,21 +121,6 @@ impl Action {
     }
 }
 
-impl ArgOp {
-    /// The `SCMP_CMP_*` name profiles use.
-    pub fn scmp_name(self) -> &'static str {
-        match self {
-            ArgOp::NotEqual => "SCMP_CMP_NE",
-            ArgOp::LessThan => "SCMP_CMP_LT",
-            ArgOp::LessOrEqual => "SCMP_CMP_LE",
-            ArgOp::Equal => "SCMP_CMP_EQ",
-            ArgOp::GreaterOrEqual => "SCMP_CMP_GE",
-            ArgOp::GreaterThan => "SCMP_CMP_GT",
-            ArgOp::MaskedEqual => "SCMP_CMP_MASKED_EQ",
-        }
-    }
-}
-
 impl Profile {
     /// An allow-list: `names` are allowed on `architectures`; everything else
     /// fails with `errno`.
