@@ -330,12 +330,7 @@ fn explain_tables_match_dockers_profile() {
     let docker = Effective::of(&read_single(&docker_default()));
     let mut mismatches = Vec::new();
     for arch in [Arch::X86_64, Arch::X86] {
-        // The syscalls crate spells `break` as `r#break`.
-        let names: BTreeSet<String> = arch
-            .table()
-            .entries()
-            .map(|(_, n)| n.trim_start_matches("r#").to_string())
-            .collect();
+        let names: BTreeSet<&str> = arch.table().entries().map(|(_, n)| n).collect();
         for name in names.iter().filter(|n| applies(arch, n)) {
             let t = docker.treatment(name);
             let actual = if t.always_runs(docker.default) {
@@ -348,7 +343,7 @@ fn explain_tables_match_dockers_profile() {
             // ptrace and process_vm_* are allowed from kernel 4.8 on: the
             // table flags them as restricted by kernel version.
             let kernel_gated = ["ptrace", "process_vm_readv", "process_vm_writev"];
-            let expected = if kernel_gated.contains(&name.as_str()) {
+            let expected = if kernel_gated.contains(name) {
                 Some(DockerDefault::Restricted)
             } else {
                 actual

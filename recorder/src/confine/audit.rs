@@ -17,10 +17,6 @@ use crate::arch::Arch;
 const AUDIT_SECCOMP: u16 = 1326;
 /// `AUDIT_NLGRP_READLOG`, the multicast group of all audit records.
 const AUDIT_NLGRP_READLOG: u32 = 1;
-/// `__AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE | EM_X86_64`; x32 calls come with
-/// it and bit 30 set in the number.
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 /// Why the audit records cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -46,33 +42,7 @@ pub struct SeccompRecord {
 impl SeccompRecord {
     /// The libseccomp architecture of the call.
     pub fn arch(&self) -> Option<Arch> {
-        let arch = match self.audit_arch {
-            AUDIT_ARCH_X86_64 if self.syscall & X32_SYSCALL_BIT != 0 => Arch::X32,
-            AUDIT_ARCH_X86_64 => Arch::X86_64,
-            0x4000_0003 => Arch::X86,
-            0x4000_0028 => Arch::Arm,
-            0xc000_00b7 => Arch::Aarch64,
-            0xc000_0102 => Arch::Loongarch64,
-            0x0000_0004 => Arch::M68k,
-            0x0000_0008 => Arch::Mips,
-            0x4000_0008 => Arch::Mipsel,
-            0x8000_0008 => Arch::Mips64,
-            0xc000_0008 => Arch::Mipsel64,
-            0xa000_0008 => Arch::Mips64n32,
-            0xe000_0008 => Arch::Mipsel64n32,
-            0x0000_000f => Arch::Parisc,
-            0x8000_000f => Arch::Parisc64,
-            0x0000_0014 => Arch::Ppc,
-            0x8000_0015 => Arch::Ppc64,
-            0xc000_0015 => Arch::Ppc64le,
-            0xc000_00f3 => Arch::Riscv64,
-            0x0000_0016 => Arch::S390,
-            0x8000_0016 => Arch::S390x,
-            0x4000_002a => Arch::Sh,
-            0x0000_002a => Arch::Sheb,
-            _ => return None,
-        };
-        Some(arch)
+        Arch::from_audit_arch(self.audit_arch, self.syscall)
     }
 }
 

@@ -51,10 +51,9 @@ impl Complaint {
         let covered = effective.covered_arches(native);
         let mut complaint = Complaint::default();
         for record in records {
-            let Some((arch, name)) = record
-                .arch()
-                .and_then(|a| syscall_names::name_of(a, record.syscall).map(|n| (a, n)))
-            else {
+            let Some((arch, name)) = record.arch().and_then(|a| {
+                syscall_names::name_of(a, record.syscall).map(|n| (a, n.to_string()))
+            }) else {
                 complaint
                     .unknown
                     .insert((record.audit_arch, record.syscall));

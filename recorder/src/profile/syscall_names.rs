@@ -1,11 +1,10 @@
 //! Which syscall names exist, on which architectures, and the closest
 //! spelling of a name that does not.
 //!
-//! A name counts when the recorder's own tables ([`crate::arch`]) or
-//! libseccomp know it: runc, crun, containerd and Docker resolve profile
-//! names through libseccomp and silently drop the ones it does not know, while
-//! the recorder's tables also know syscalls newer than the installed
-//! libseccomp.
+//! A name counts when the recorder's tables ([`crate::arch`], libseccomp's
+//! own tables of every release) know it: runc, crun, containerd and Docker
+//! resolve profile names through libseccomp and silently drop the ones it
+//! does not know.
 //!
 //! ```
 //! use recorder::arch::Arch;
@@ -65,8 +64,7 @@ pub fn libseccomp_supports(arch: Arch) -> bool {
         .contains(&arch)
 }
 
-/// Names in the recorder's own table of each architecture (empty for an
-/// architecture without one).
+/// The names in each architecture's table.
 fn table_names() -> &'static HashMap<Arch, HashSet<&'static str>> {
     static TABLES: OnceLock<HashMap<Arch, HashSet<&'static str>>> = OnceLock::new();
     TABLES.get_or_init(|| {
@@ -77,79 +75,32 @@ fn table_names() -> &'static HashMap<Arch, HashSet<&'static str>> {
     })
 }
 
+/// Every name of every architecture, sorted, for suggestions.
+fn all_names() -> &'static BTreeSet<&'static str> {
+    static ALL: OnceLock<BTreeSet<&'static str>> = OnceLock::new();
+    ALL.get_or_init(|| table_names().values().flatten().copied().collect())
+}
+
 /// Whether `name` is a syscall on any architecture.
 pub fn is_known(name: &str) -> bool {
-    table_names().values().any(|t| t.contains(name))
-        || ScmpSyscall::from_name_by_arch(name, ScmpArch::X8664).is_ok()
+    all_names().contains(name)
 }
 
 /// Whether a rule naming `name` has an effect on `arch`: the syscall exists
-/// there. Without any table for `arch`, every known name is assumed to.
+/// there.
 pub fn applies(arch: Arch, name: &str) -> bool {
-    let table = &table_names()[&arch];
-    if table.contains(name) {
-        return true;
-    }
-    if libseccomp_supports(arch) {
-        return ScmpSyscall::from_name_by_arch(name, scmp_arch(arch))
-            .is_ok_and(|s| s.as_raw_syscall() >= 0);
-    }
-    table.is_empty()
+    table_names()[&arch].contains(name)
 }
 
 /// The name of syscall `number` on `arch` as the kernel reports it (x32
 /// numbers with their 0x40000000 bit).
-pub fn name_of(arch: Arch, number: u32) -> Option<String> {
-    if let Some(name) = arch.table().name(number) {
-        return Some(name.to_string());
-    }
-    let raw = i32::try_from(number).ok()?;
-    libseccomp_supports(arch)
-        .then(|| {
-            ScmpSyscall::from(raw)
-                .get_name_by_arch(scmp_arch(arch))
-                .ok()
-        })
-        .flatten()
-}
-
-/// Every name on every architecture, for suggestions.
-fn all_names() -> &'static BTreeSet<String> {
-    static ALL: OnceLock<BTreeSet<String>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let mut all: BTreeSet<String> = table_names()
-            .values()
-            .flatten()
-            .map(|n| n.to_string())
-            .collect();
-        for arch in Arch::ALL.into_iter().filter(|&a| libseccomp_supports(a)) {
-            // The MIPS ABIs number from 4000, 5000 and 6000; x32 sets bit 30.
-            let base: i32 = match arch {
-                Arch::Mips | Arch::Mipsel => 4000,
-                Arch::Mips64 | Arch::Mipsel64 => 5000,
-                Arch::Mips64n32 | Arch::Mipsel64n32 => 6000,
-                Arch::X32 => 0x4000_0000,
-                _ => 0,
-            };
-            for nr in base..base + 1100 {
-                if let Ok(name) = ScmpSyscall::from(nr).get_name_by_arch(scmp_arch(arch)) {
-                    all.insert(name);
-                }
-            }
-        }
-        all
-    })
+pub fn name_of(arch: Arch, number: u32) -> Option<&'static str> {
+    arch.table().name(number)
 }
 
 /// The known name closest to `name`, when one is close enough to be a typo.
 pub fn closest(name: &str) -> Option<&'static str> {
-    let limit = (name.len() / 3).max(2);
-    all_names()
-        .iter()
-        .map(|known| (strsim::damerau_levenshtein(name, known), known))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, known)| known.as_str())
+    crate::arch::suggest::closest(name, all_names().iter().copied())
 }
 
 #[cfg(test)]
@@ -157,10 +108,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_names_from_tables_and_libseccomp() {
+    fn known_names() {
         assert!(is_known("openat"));
         assert!(is_known("mmap2"));
-        // ARM-private, known only to libseccomp.
+        // ARM-private.
         assert!(is_known("breakpoint"));
         assert!(!is_known("opneat"));
         assert!(!is_known("syscall_1f4"));
@@ -185,8 +136,8 @@ mod tests {
 
     #[test]
     fn numbers_to_names() {
-        assert_eq!(name_of(Arch::X86_64, 0).as_deref(), Some("read"));
-        assert_eq!(name_of(Arch::X32, 0x4000_0000).as_deref(), Some("read"));
-        assert_eq!(name_of(Arch::Aarch64, 79).as_deref(), Some("newfstatat"));
+        assert_eq!(name_of(Arch::X86_64, 0), Some("read"));
+        assert_eq!(name_of(Arch::X32, 0x4000_0000), Some("read"));
+        assert_eq!(name_of(Arch::Aarch64, 79), Some("newfstatat"));
     }
 }

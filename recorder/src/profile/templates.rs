@@ -84,21 +84,6 @@ pub enum Template {
     BlockHighRisk,
 }
 
-/// The architectures a container on a host of `native` can use, as Docker's
-/// default profile lists them.
-pub fn arch_family(native: Arch) -> Vec<Arch> {
-    let mut arches = vec![native];
-    arches.extend(match native {
-        Arch::X86_64 => &[Arch::X86, Arch::X32][..],
-        Arch::Aarch64 => &[Arch::Arm],
-        Arch::S390x => &[Arch::S390],
-        Arch::Mips64 => &[Arch::Mips, Arch::Mips64n32],
-        Arch::Mipsel64 => &[Arch::Mipsel, Arch::Mipsel64n32],
-        _ => &[],
-    });
-    arches
-}
-
 impl Template {
     /// The template for a host of `native` architecture.
     pub fn profile(self, native: Arch) -> Profile {
@@ -127,7 +112,7 @@ impl Template {
         Profile {
             default_action,
             default_errno_ret: None,
-            architectures: arch_family(native),
+            architectures: native.docker_arches(),
             flags: Vec::new(),
             listener_path: None,
             listener_metadata: None,
