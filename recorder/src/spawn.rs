@@ -85,7 +85,7 @@ impl ExecImage {
     }
 }
 
-/// Starts `program` with `args` (argv[0] included) in the cgroup whose
+/// Starts `program` with `args` (`argv[0]` included) in the cgroup whose
 /// directory is `cgroup_dir` and whose `cgroup.procs` is `procs`.
 pub fn spawn_in_cgroup(
     program: &Path,
