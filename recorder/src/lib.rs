@@ -14,6 +14,7 @@ pub mod cli;
 pub mod confine;
 pub mod errno;
 pub mod explain;
+pub mod logs;
 pub mod profile;
 pub mod record;
 pub mod spawn;

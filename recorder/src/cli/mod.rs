@@ -8,6 +8,7 @@ mod explain;
 mod install;
 mod merge;
 pub mod profile_args;
+mod logs;
 mod record;
 mod run;
 mod syscalls;
@@ -39,6 +40,7 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     Install(install::InstallArgs),
     Template(template::TemplateArgs),
+    Logs(logs::LogsArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Explain(args) => explain::run(args),
         Command::Install(args) => install::run(args),
         Command::Template(args) => template::run(args),
+        Command::Logs(args) => logs::run(args),
     }
 }
 

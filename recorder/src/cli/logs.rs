@@ -1,0 +1,223 @@
+//! `recorder logs`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+
+use super::print_error;
+use crate::errno::parse_errno;
+use crate::logs::filter::PidExitedError;
+use crate::logs::source::{self, Stop};
+use crate::logs::time::{parse_duration_secs, parse_time_arg};
+use crate::logs::{ActionFilter, Collector, FilterOptions};
+use crate::profile::oci;
+use crate::profile::output::Output;
+
+/// Write a seccomp profile from the kernel's seccomp audit records: run the
+/// workload under a profile whose defaultAction is SCMP_ACT_LOG, then turn
+/// its records into a profile of the syscalls it made.
+///
+/// Reads every log shape, mixed in one input and compressed or not (gzip,
+/// zstd): dmesg (also -T), /dev/kmsg, syslog (RFC 3164/5424), auditd's
+/// audit.log (raw or enriched), `ausearch` and `ausearch -i` output, and
+/// journald (`journalctl -k`, `-o short*`, `-o json`, `audit[PID]: SECCOMP`).
+/// With no FILE and no live source, reads standard input.
+///
+/// Every record counts by default, whatever its action (LOG, ERRNO, KILL,
+/// TRAP, ...): each is a syscall the workload attempted. A summary on stderr
+/// says what was read, used and left out, and warns when the log shows that
+/// the kernel dropped records (printk rate limiting, audit backlog).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  recorder logs /var/log/audit/audit.log -o app.json --comm app
+  journalctl -k -o json | recorder logs --since 10m
+  recorder logs --source audit --duration 5m -o app.json
+  recorder logs --follow /var/log/syslog --exclude-comm 'runc:[2:INIT]'")]
+pub struct LogsArgs {
+    /// Log files to read (`-` is standard input).
+    #[arg(value_name = "FILE", conflicts_with_all = ["follow", "source"])]
+    files: Vec<PathBuf>,
+
+    /// Write the profile to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// errno returned for syscalls outside the profile.
+    #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
+    errno: u32,
+
+    /// Only records of this pid (host pid; repeatable).
+    #[arg(long, value_name = "PID")]
+    pid: Vec<u32>,
+
+    /// Only records whose comm is NAME (repeatable).
+    #[arg(long, value_name = "NAME")]
+    comm: Vec<String>,
+
+    /// Leave out records whose comm is NAME (repeatable), e.g. the runtime's
+    /// own init after it loaded the filter: 'runc:[2:INIT]'.
+    #[arg(long, value_name = "NAME")]
+    exclude_comm: Vec<String>,
+
+    /// Only records whose exe is PATH (repeatable).
+    #[arg(long, value_name = "PATH")]
+    exe: Vec<String>,
+
+    /// Only records at or after TIME: a duration back from now (10m, 2h, 1d),
+    /// a date (2026-11-23, '2026-11-23 13:40'), RFC 3339, or @UNIXSECONDS.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+
+    /// Only records at or before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
+    /// Only records of processes in this container (id or id prefix, looked
+    /// up in each pid's cgroup while the process lives: use it with a live
+    /// source or while the container runs).
+    #[arg(long, value_name = "ID")]
+    container: Option<String>,
+
+    /// Only records of these actions (repeatable or comma-separated): log,
+    /// errno, kill, kill_process, kill_thread, trap, trace, user_notif.
+    #[arg(long, value_name = "ACTION", value_delimiter = ',')]
+    action: Vec<ActionFilter>,
+
+    /// Follow FILE: read records appended from now on, surviving rotation.
+    #[arg(long, value_name = "FILE", conflicts_with = "source")]
+    follow: Option<PathBuf>,
+
+    /// Read records live from the kernel: `audit` (the audit netlink
+    /// multicast group: no daemon needed, no printk rate limit; needs root)
+    /// or `kmsg` (/dev/kmsg; rate-limited by printk, empty while auditd runs).
+    #[arg(long, value_name = "SOURCE")]
+    source: Option<LiveSource>,
+
+    /// Stop a live source (--follow, --source) after this long (30s, 10m,
+    /// 1h) instead of at Ctrl-C.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<Duration>,
+}
+
+/// A live source of kernel records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveSource {
+    Audit,
+    Kmsg,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration_secs(text.trim()) {
+        Some(secs) if secs > 0 => Ok(Duration::from_secs(secs as u64)),
+        _ => Err(format!(
+            "{text:?} is not a duration: use a number with s, m, h or d (30s, 10m, 1h30m)"
+        )),
+    }
+}
+
+pub fn run(args: LogsArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            print_error(message);
+            1
+        }
+    }
+}
+
+fn run_inner(args: LogsArgs) -> Result<i32, String> {
+    let live = args.follow.is_some() || args.source.is_some();
+    if args.duration.is_some() && !live {
+        return Err("--duration applies to live sources: add --follow FILE or --source audit|kmsg".into());
+    }
+    let output = Output::prepare(args.output.as_deref()).map_err(|e| e.to_string())?;
+    let now = jiff::Zoned::now();
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| parse_time_arg(t, &now).map_err(|e| format!("--since {e}")))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|t| parse_time_arg(t, &now).map_err(|e| format!("--until {e}")))
+        .transpose()?;
+    if args.container.as_deref() == Some("") {
+        return Err("--container needs a container id or id prefix".into());
+    }
+    let options = FilterOptions {
+        pids: args.pid,
+        comms: args.comm,
+        exclude_comms: args.exclude_comm,
+        exes: args.exe,
+        since,
+        until,
+        container: args.container,
+        actions: args.action,
+    };
+    let mut collector = Collector::new(options);
+
+    if live {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, Arc::clone(&flag))
+                .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+        }
+        let stop = Stop::new(flag, args.duration.map(|d| Instant::now() + d));
+        let until_what = match args.duration {
+            Some(d) => format!("for {}s", d.as_secs()),
+            None => "until Ctrl-C".to_string(),
+        };
+        let result = match (&args.follow, args.source) {
+            (Some(path), _) => {
+                eprintln!(
+                    "recorder: following {} {until_what}",
+                    path.display()
+                );
+                source::follow(path, &mut collector, &stop)
+            }
+            (None, Some(LiveSource::Audit)) => source::read_audit_netlink(&mut collector, &stop, || {
+                eprintln!("recorder: reading seccomp records from the kernel's audit netlink group {until_what}");
+            }),
+            (None, Some(LiveSource::Kmsg)) => source::read_kmsg(&mut collector, &stop, || {
+                eprintln!("recorder: reading seccomp records from /dev/kmsg {until_what}");
+            }),
+            (None, None) => unreachable!("live implies --follow or --source"),
+        };
+        result.map_err(|e| e.to_string())?;
+    } else if args.files.is_empty() {
+        source::read_file(None, &mut collector).map_err(|e| e.to_string())?;
+    } else {
+        for file in &args.files {
+            source::read_file(Some(file), &mut collector).map_err(|e| e.to_string())?;
+        }
+    }
+
+    let (profile, unnamed) = collector.set().to_profile(args.errno);
+    collector.summary_mut().unknown_numbers = unnamed;
+    eprintln!("{}", collector.summary());
+
+    if let Some(e) = PidExitedError::check(collector.filter_options(), collector.summary()) {
+        return Err(e.to_string());
+    }
+    if collector.set().is_empty() {
+        return Err(
+            "no seccomp record was used, so there is no profile to write: check the input and the filters (see the summary above)"
+                .into(),
+        );
+    }
+    output
+        .write(&oci::to_json(&profile))
+        .map_err(|e| e.to_string())?;
+    if let Some(path) = output.path() {
+        eprintln!(
+            "recorder: wrote {} ({} syscalls)",
+            path.display(),
+            profile.allowed_names().len()
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,275 @@
+//! Parsed lines -> filters -> a [`SyscallSet`], counting everything in a
+//! [`Summary`]. Sources feed it chunks of complete lines, single lines, or
+//! audit netlink bodies.
+
+use std::collections::{HashSet, VecDeque};
+
+use memchr::memchr_iter;
+
+use super::audit_arch::{from_audit_arch, from_machine_name, table_number, X32_SYSCALL_BIT};
+use super::filter::{Filter, FilterOptions};
+use super::parse::{Line, LossEvidence, Parser, Unparseable};
+use super::record::{ArchField, AuditStamp, SeccompRecord, SyscallField};
+use super::summary::Summary;
+use crate::arch::Arch;
+use crate::capture::SyscallSet;
+
+/// How many recent record stamps are remembered to drop duplicates: enough
+/// for journald's two copies of one record, which sit close together.
+const RECENT_STAMPS: usize = 4096;
+
+/// Turns log input into a syscall set.
+#[derive(Debug)]
+pub struct Collector {
+    parser: Parser,
+    scratch: Vec<u8>,
+    tally: Tally,
+}
+
+#[derive(Debug)]
+struct Tally {
+    filter: Filter,
+    set: SyscallSet,
+    summary: Summary,
+    recent: RecentStamps,
+}
+
+impl Collector {
+    pub fn new(options: FilterOptions) -> Collector {
+        Collector::with_parser(Parser::new(), options)
+    }
+
+    pub fn with_parser(parser: Parser, options: FilterOptions) -> Collector {
+        let filter = Filter::new(options, parser.time_zone().clone());
+        Collector {
+            parser,
+            scratch: Vec::new(),
+            tally: Tally {
+                filter,
+                set: SyscallSet::default(),
+                summary: Summary::default(),
+                recent: RecentStamps::default(),
+            },
+        }
+    }
+
+    /// Complete lines, each ending in `\n` (the last one may lack it at the
+    /// end of the input).
+    pub fn feed_lines(&mut self, chunk: &[u8]) {
+        let newlines = memchr_iter(b'\n', chunk).count() as u64;
+        let unterminated = u64::from(chunk.last().is_some_and(|&b| b != b'\n'));
+        self.tally.summary.lines += newlines + unterminated;
+        self.tally.summary.bytes += chunk.len() as u64;
+        let Collector {
+            parser,
+            scratch,
+            tally,
+        } = self;
+        parser.for_each_hit(chunk, |hit| {
+            let line = parser.parse_hit(hit, scratch);
+            tally.take(line);
+        });
+    }
+
+    /// One line without its newline (kmsg records).
+    pub fn feed_line(&mut self, line: &[u8]) {
+        self.tally.summary.lines += 1;
+        self.tally.summary.bytes += line.len() as u64 + 1;
+        let line = self.parser.parse_line(line, &mut self.scratch);
+        self.tally.take(line);
+    }
+
+    /// The start of a line longer than the reader's limit: `head` is what
+    /// fitted; the rest is skipped.
+    pub fn start_over_long(&mut self, head: &[u8]) {
+        self.tally.summary.lines += 1;
+        if self.parser.has_record_marker(head) {
+            self.tally.take(Line::Unparseable(Unparseable::TooLong));
+        } else {
+            self.tally.summary.long_lines += 1;
+        }
+    }
+
+    /// The end of an over-long line, `total_len` bytes with its newline.
+    pub fn finish_over_long(&mut self, total_len: u64) {
+        self.tally.summary.bytes += total_len;
+    }
+
+    /// The body of an AUDIT_SECCOMP netlink message.
+    pub fn feed_netlink_seccomp(&mut self, body: &[u8]) {
+        self.tally.summary.lines += 1;
+        self.tally.summary.bytes += body.len() as u64;
+        let line = self.parser.parse_netlink_body(body);
+        self.tally.take(line);
+    }
+
+    pub fn summary(&self) -> &Summary {
+        &self.tally.summary
+    }
+
+    pub fn summary_mut(&mut self) -> &mut Summary {
+        &mut self.tally.summary
+    }
+
+    pub fn set(&self) -> &SyscallSet {
+        &self.tally.set
+    }
+
+    pub fn filter_options(&self) -> &FilterOptions {
+        self.tally.filter.options()
+    }
+}
+
+impl Tally {
+    fn take(&mut self, line: Line<'_>) {
+        match line {
+            Line::Other => {}
+            Line::Loss(evidence) => {
+                let loss = &mut self.summary.loss;
+                match evidence {
+                    LossEvidence::CallbacksSuppressed(n) => loss.suppressed += n,
+                    LossEvidence::LimitExceeded => loss.limit_exceeded += 1,
+                    LossEvidence::Lost(n) => loss.audit_lost = loss.audit_lost.max(n),
+                }
+            }
+            Line::Unparseable(why) => {
+                self.summary.records += 1;
+                *self.summary.unparseable.entry(why).or_default() += 1;
+            }
+            Line::Record(record) => {
+                self.summary.records += 1;
+                self.record(&record);
+            }
+        }
+    }
+
+    fn record(&mut self, r: &SeccompRecord<'_>) {
+        if let Some(stamp) = r.stamp
+            && !self.recent.insert(stamp, r.pid)
+        {
+            self.summary.duplicates += 1;
+            return;
+        }
+        if let Err(reason) = self.filter.check(r) {
+            *self.summary.filtered.entry(reason).or_default() += 1;
+            return;
+        }
+        let Some(arch) = record_arch(r) else {
+            let shown = match r.arch {
+                ArchField::Audit(a) => format!("{a:x}"),
+                ArchField::Name(n) => String::from_utf8_lossy(n).into_owned(),
+            };
+            *self.summary.unknown_arches.entry(shown).or_default() += 1;
+            return;
+        };
+        let number = match r.syscall {
+            SyscallField::Number(n) => table_number(arch, n),
+            SyscallField::Name(name) => {
+                let name = String::from_utf8_lossy(name);
+                match arch.table().number(&name) {
+                    Some(n) => n,
+                    None => {
+                        *self
+                            .summary
+                            .unknown_names
+                            .entry((arch, name.into_owned()))
+                            .or_default() += 1;
+                        return;
+                    }
+                }
+            }
+        };
+        self.set.insert(arch, number);
+        *self.summary.matched.entry(r.action).or_default() += 1;
+    }
+}
+
+/// The libseccomp architecture of a record.
+pub fn record_arch(r: &SeccompRecord<'_>) -> Option<Arch> {
+    let number = match r.syscall {
+        SyscallField::Number(n) => n,
+        SyscallField::Name(_) => 0,
+    };
+    match r.arch {
+        ArchField::Audit(audit) => from_audit_arch(audit, number),
+        ArchField::Name(name) => match from_machine_name(name)? {
+            Arch::X86_64 if number & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
+            arch => Some(arch),
+        },
+    }
+}
+
+/// A bounded memory of recent (stamp, pid) keys.
+#[derive(Debug, Default)]
+struct RecentStamps {
+    set: HashSet<(AuditStamp, Option<u32>)>,
+    order: VecDeque<(AuditStamp, Option<u32>)>,
+}
+
+impl RecentStamps {
+    /// `false` when the key was seen recently.
+    fn insert(&mut self, stamp: AuditStamp, pid: Option<u32>) -> bool {
+        let key = (stamp, pid);
+        if !self.set.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > RECENT_STAMPS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8]) -> Collector {
+        let mut c = Collector::with_parser(
+            Parser::with_time_zone(jiff::tz::TimeZone::UTC),
+            FilterOptions::default(),
+        );
+        c.feed_lines(input);
+        c
+    }
+
+    #[test]
+    fn x86_compat_and_x32_numbers() {
+        let c = collect(
+            b"audit: type=1326 audit(1.0:1): pid=1 arch=40000003 syscall=20 compat=1 code=0x7ffc0000\n\
+              audit: type=1326 audit(1.0:2): pid=1 arch=c000003e syscall=1073741863 compat=0 code=0x7ffc0000\n\
+              audit: type=1326 audit(1.0:3): pid=1 arch=c000003e syscall=39 compat=0 code=0x7ffc0000\n",
+        );
+        let set = c.set();
+        assert_eq!(set.numbers(Arch::X86).unwrap().iter().copied().collect::<Vec<_>>(), [20]);
+        assert_eq!(set.numbers(Arch::X32).unwrap().iter().copied().collect::<Vec<_>>(), [39]);
+        assert_eq!(set.numbers(Arch::X86_64).unwrap().iter().copied().collect::<Vec<_>>(), [39]);
+        assert_eq!(Arch::X86.table().name(20), Some("getpid"));
+        let (profile, _) = set.to_profile(38);
+        assert!(profile.allowed_names().contains("getpid"));
+        assert!(profile.architectures.contains(&Arch::X86));
+        assert!(profile.architectures.contains(&Arch::X32));
+    }
+
+    #[test]
+    fn duplicates_are_counted_once() {
+        let line = b"audit: type=1326 audit(1.0:1): pid=1 arch=c000003e syscall=0 code=0x7ffc0000\n";
+        let mut input = line.to_vec();
+        input.extend_from_slice(line);
+        let c = collect(&input);
+        assert_eq!(c.summary().records, 2);
+        assert_eq!(c.summary().duplicates, 1);
+        assert_eq!(c.summary().matched_total(), 1);
+    }
+
+    #[test]
+    fn unknown_arch_is_counted() {
+        let c = collect(b"type=1326 audit(1.0:1): arch=12345678 syscall=0 code=0x7ffc0000");
+        assert_eq!(c.summary().lines, 1);
+        assert_eq!(c.summary().unknown_arches.get("12345678"), Some(&1));
+        assert!(c.set().is_empty());
+    }
+}

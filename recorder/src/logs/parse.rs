@@ -1,0 +1,699 @@
+//! The line parser: finds a seccomp record in one line of any log shape and
+//! parses its fields.
+//!
+//! Every shape carries the kernel's record text after a recognisable marker,
+//! so the parser does not classify the prefix (dmesg, kmsg, syslog, journald
+//! text): it looks for `type=1326`, `type=SECCOMP` or journald's
+//! `SECCOMP auid=` and parses from there. Only journald's JSON export needs
+//! decoding first. Lines with evidence of lost records (printk rate limiting,
+//! audit backlog overflow) are reported too.
+//!
+//! Never panics, whatever the bytes; nothing is allocated for a line that
+//! holds no marker.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use memchr::{memchr, memrchr};
+
+use super::record::{
+    ArchField, AuditStamp, NumberOrName, SeccompAction, SeccompRecord, SyscallField, Text,
+    hex_digit,
+};
+use super::time;
+
+/// What one line holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    Record(SeccompRecord<'a>),
+    /// The kernel said it dropped audit records.
+    Loss(LossEvidence),
+    /// A seccomp record that cannot be used, and why.
+    Unparseable(Unparseable),
+    /// Not a seccomp record.
+    Other,
+}
+
+/// Signs in the log that records were dropped before they were written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossEvidence {
+    /// `kauditd_printk_skb: N callbacks suppressed`: printk rate limiting
+    /// dropped N audit lines.
+    CallbacksSuppressed(u64),
+    /// `audit: backlog limit exceeded`, `rate limit exceeded`, `printk limit
+    /// exceeded`, `kauditd hold queue overflow`.
+    LimitExceeded,
+    /// `audit_lost=N`: the kernel's running count of lost records.
+    Lost(u64),
+}
+
+/// Why a line with a seccomp marker gave no record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unparseable {
+    /// No `audit(...)` time stamp after `type=`.
+    NoStamp,
+    BadStamp,
+    MissingArch,
+    MissingSyscall,
+    /// No `code=`, the record's last field: the line was cut short, and a
+    /// cut `syscall=` value could name the wrong syscall.
+    Truncated,
+    BadArch,
+    BadSyscall,
+    BadCode,
+    /// A journald JSON line that is not valid JSON or has no MESSAGE.
+    BadJson,
+    /// Longer than the reader's line limit.
+    TooLong,
+}
+
+impl Unparseable {
+    /// A short description for the summary.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Unparseable::NoStamp => "no audit(...) time stamp",
+            Unparseable::BadStamp => "malformed audit(...) time stamp",
+            Unparseable::MissingArch => "no arch= field",
+            Unparseable::MissingSyscall => "no syscall= field",
+            Unparseable::Truncated => "truncated (no code= field)",
+            Unparseable::BadArch => "malformed arch= value",
+            Unparseable::BadSyscall => "malformed syscall= value",
+            Unparseable::BadCode => "malformed code= value",
+            Unparseable::BadJson => "malformed journald JSON",
+            Unparseable::TooLong => "line too long",
+        }
+    }
+}
+
+/// The markers searched for, in pattern order.
+const MARKERS: [&str; 7] = [
+    "type=1326",
+    "type=SECCOMP",
+    "SECCOMP auid=",
+    "kauditd_printk_skb:",
+    "limit exceeded",
+    "audit_lost=",
+    "hold queue overflow",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Marker {
+    /// `type=1326 audit(...)` (kernel log) or `type=SECCOMP msg=audit(...)`.
+    Typed,
+    /// journald's audit transport: `SECCOMP auid=...` with no stamp.
+    Bare,
+    Suppressed,
+    LimitExceeded,
+    Lost,
+}
+
+impl Marker {
+    fn of_pattern(index: usize) -> Marker {
+        match index {
+            0 | 1 => Marker::Typed,
+            2 => Marker::Bare,
+            3 => Marker::Suppressed,
+            5 => Marker::Lost,
+            _ => Marker::LimitExceeded,
+        }
+    }
+}
+
+/// Finds and parses seccomp records. Build one and reuse it: building the
+/// marker automaton is the costly part.
+#[derive(Clone, Debug)]
+pub struct Parser {
+    markers: AhoCorasick,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new()
+    }
+}
+
+/// Where the scanner found a marker: the line and the marker's offset in it.
+pub(crate) struct Hit<'a> {
+    pub line: &'a [u8],
+    marker: Marker,
+    at: usize,
+    len: usize,
+}
+
+impl Parser {
+    pub fn new() -> Parser {
+        Parser::with_time_zone(jiff::tz::TimeZone::system())
+    }
+
+    /// A parser that reads local times (`ausearch -i`, syslog) in `tz`.
+    pub fn with_time_zone(tz: jiff::tz::TimeZone) -> Parser {
+        let markers = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(MARKERS)
+            .expect("the marker patterns are valid");
+        Parser { markers, tz }
+    }
+
+    pub fn time_zone(&self) -> &jiff::tz::TimeZone {
+        &self.tz
+    }
+
+    /// Parses one line (without its newline). `scratch` holds decoded text
+    /// for shapes that need decoding (journald JSON); reuse it across lines.
+    pub fn parse_line<'a>(&self, line: &'a [u8], scratch: &'a mut Vec<u8>) -> Line<'a> {
+        match self.markers.find(line) {
+            None => Line::Other,
+            Some(m) => self.parse_hit(
+                Hit {
+                    line,
+                    marker: Marker::of_pattern(m.pattern().as_usize()),
+                    at: m.start(),
+                    len: m.len(),
+                },
+                scratch,
+            ),
+        }
+    }
+
+    /// Calls `each` with every line of `chunk` (complete lines) that holds
+    /// a marker. Lines without one are skipped at the speed of the marker
+    /// search and never looked at one by one.
+    pub(crate) fn for_each_hit<'a>(&self, chunk: &'a [u8], mut each: impl FnMut(Hit<'a>)) {
+        let mut from = 0;
+        while from < chunk.len() {
+            let Some(m) = self.markers.find(Input::new(chunk).span(from..chunk.len())) else {
+                break;
+            };
+            let start = memrchr(b'\n', &chunk[from..m.start()]).map_or(from, |i| from + i + 1);
+            let end = memchr(b'\n', &chunk[m.start()..]).map_or(chunk.len(), |i| m.start() + i);
+            each(Hit {
+                line: &chunk[start..end],
+                marker: Marker::of_pattern(m.pattern().as_usize()),
+                at: m.start() - start,
+                len: m.len(),
+            });
+            from = end + 1;
+        }
+    }
+
+    /// Whether `bytes` hold a marker (used on the head of an over-long line).
+    pub(crate) fn has_record_marker(&self, bytes: &[u8]) -> bool {
+        self.markers
+            .find_iter(bytes)
+            .any(|m| m.pattern().as_usize() < 3)
+    }
+
+    pub(crate) fn parse_hit<'a>(&self, hit: Hit<'a>, scratch: &'a mut Vec<u8>) -> Line<'a> {
+        let line = hit.line;
+        if line.first() == Some(&b'{') {
+            return self.parse_journal_json(line, scratch);
+        }
+        let after = &line[hit.at + hit.len..];
+        match hit.marker {
+            Marker::Typed => self.parse_typed(line, hit.at, after),
+            Marker::Bare => {
+                // Back up to `auid=`: the marker ends just after it.
+                let body = &line[hit.at + "SECCOMP ".len()..];
+                match parse_fields(body, false) {
+                    Ok(fields) => Line::Record(fields.into_record(None, &line[..hit.at])),
+                    Err(e) => Line::Unparseable(e),
+                }
+            }
+            Marker::Suppressed => match strip_spaces(after)
+                .split(|&b| b == b' ')
+                .next()
+                .and_then(parse_dec64)
+            {
+                Some(n) if after.windows(10).any(|w| w == b"suppressed") => {
+                    Line::Loss(LossEvidence::CallbacksSuppressed(n))
+                }
+                _ => Line::Other,
+            },
+            Marker::Lost => {
+                let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
+                match parse_dec64(&after[..digits]) {
+                    Some(n) if n > 0 => Line::Loss(LossEvidence::Lost(n)),
+                    _ => Line::Other,
+                }
+            }
+            Marker::LimitExceeded => {
+                if line[..hit.at].windows(6).any(|w| w == b"audit:") {
+                    Line::Loss(LossEvidence::LimitExceeded)
+                } else {
+                    Line::Other
+                }
+            }
+        }
+    }
+
+    /// `type=1326 audit(S.MS:N): fields` or
+    /// `type=SECCOMP msg=audit(S.MS:N): fields [0x1d enriched]` or
+    /// `type=SECCOMP msg=audit(MM/DD/YY HH:MM:SS.MS:N) : fields` (ausearch -i).
+    fn parse_typed<'a>(&self, line: &'a [u8], at: usize, after: &'a [u8]) -> Line<'a> {
+        if after.first() != Some(&b' ') {
+            return Line::Other;
+        }
+        let rest = strip_spaces(after);
+        let rest = rest.strip_prefix(b"msg=").unwrap_or(rest);
+        let Some(rest) = rest.strip_prefix(b"audit(") else {
+            return Line::Unparseable(Unparseable::NoStamp);
+        };
+        let Some(close) = memchr(b')', rest) else {
+            return Line::Unparseable(Unparseable::BadStamp);
+        };
+        let inside = &rest[..close];
+        let interpreted = inside.contains(&b'/');
+        let stamp = if interpreted {
+            time::parse_interpreted_stamp(inside, &self.tz)
+        } else {
+            parse_stamp(inside)
+        };
+        let Some(stamp) = stamp else {
+            return Line::Unparseable(Unparseable::BadStamp);
+        };
+        let body = strip_spaces(&rest[close + 1..]);
+        let Some(body) = body.strip_prefix(b":") else {
+            return Line::Unparseable(Unparseable::BadStamp);
+        };
+        match parse_fields(body, interpreted) {
+            Ok(fields) => Line::Record(fields.into_record(Some(stamp), &line[..at])),
+            Err(e) => Line::Unparseable(e),
+        }
+    }
+
+    /// A `journalctl -o json` line: the record is in MESSAGE; journald's
+    /// audit transport adds the stamp as `_SOURCE_REALTIME_TIMESTAMP` and
+    /// `_AUDIT_ID`.
+    fn parse_journal_json<'a>(&self, line: &'a [u8], scratch: &'a mut Vec<u8>) -> Line<'a> {
+        let Ok(entry) = serde_json::from_slice::<JournalEntry<'_>>(line) else {
+            return Line::Unparseable(Unparseable::BadJson);
+        };
+        let stamp = match (&entry.source_time, &entry.audit_id) {
+            (Some(t), Some(id)) => match (t.parse::<i64>(), id.parse::<u64>()) {
+                (Ok(us), Ok(serial)) => Some(AuditStamp {
+                    secs: us.div_euclid(1_000_000),
+                    millis: (us.rem_euclid(1_000_000) / 1000) as u32,
+                    serial,
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        scratch.clear();
+        match entry.message {
+            Some(JournalMessage::Text(text)) => scratch.extend_from_slice(text.as_bytes()),
+            Some(JournalMessage::Bytes(bytes)) => scratch.extend_from_slice(&bytes),
+            None => return Line::Unparseable(Unparseable::BadJson),
+        }
+        let message: &'a [u8] = scratch.as_slice();
+        let Some(m) = self.markers.find(message) else {
+            return Line::Other;
+        };
+        let marker = Marker::of_pattern(m.pattern().as_usize());
+        let after = &message[m.end()..];
+        match marker {
+            Marker::Typed => self.parse_typed(message, m.start(), after),
+            Marker::Bare => {
+                match parse_fields(&message[m.start() + "SECCOMP ".len()..], false) {
+                    Ok(fields) => Line::Record(fields.into_record(stamp, b"")),
+                    Err(e) => Line::Unparseable(e),
+                }
+            }
+            _ => Line::Other,
+        }
+    }
+
+    /// The body of an audit netlink message of type AUDIT_SECCOMP:
+    /// `audit(S.MS:N): fields`.
+    pub fn parse_netlink_body<'a>(&self, body: &'a [u8]) -> Line<'a> {
+        let Some(rest) = body.strip_prefix(b"audit(") else {
+            return Line::Unparseable(Unparseable::NoStamp);
+        };
+        let Some(close) = memchr(b')', rest) else {
+            return Line::Unparseable(Unparseable::BadStamp);
+        };
+        let Some(stamp) = parse_stamp(&rest[..close]) else {
+            return Line::Unparseable(Unparseable::BadStamp);
+        };
+        let Some(fields) = rest[close + 1..].strip_prefix(b":") else {
+            return Line::Unparseable(Unparseable::BadStamp);
+        };
+        // The kernel may end the payload with a NUL.
+        let fields = fields.split(|&b| b == 0).next().unwrap_or(fields);
+        match parse_fields(fields, false) {
+            Ok(f) => Line::Record(f.into_record(Some(stamp), b"")),
+            Err(e) => Line::Unparseable(e),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct JournalEntry<'a> {
+    #[serde(rename = "MESSAGE", borrow)]
+    message: Option<JournalMessage<'a>>,
+    #[serde(rename = "_SOURCE_REALTIME_TIMESTAMP", borrow)]
+    source_time: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "_AUDIT_ID", borrow)]
+    audit_id: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// journald writes MESSAGE as an array of bytes when it is not UTF-8.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum JournalMessage<'a> {
+    Text(#[serde(borrow)] std::borrow::Cow<'a, str>),
+    Bytes(Vec<u8>),
+}
+
+fn strip_spaces(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|&&c| c == b' ').count();
+    &b[n..]
+}
+
+/// `SECONDS.MILLIS:SERIAL`.
+fn parse_stamp(inside: &[u8]) -> Option<AuditStamp> {
+    let colon = memchr(b':', inside)?;
+    let (time, serial) = (&inside[..colon], &inside[colon + 1..]);
+    let dot = memchr(b'.', time)?;
+    let secs = parse_dec64(&time[..dot])?;
+    let millis = parse_dec64(&time[dot + 1..])?;
+    Some(AuditStamp {
+        secs: i64::try_from(secs).ok()?,
+        millis: u32::try_from(millis).ok().filter(|&m| m < 1000)?,
+        serial: parse_dec64(serial)?,
+    })
+}
+
+pub(crate) fn parse_dec64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(n)
+}
+
+fn parse_dec32(b: &[u8]) -> Option<u32> {
+    parse_dec64(b).and_then(|n| u32::try_from(n).ok())
+}
+
+fn parse_hex32(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 8 {
+        return None;
+    }
+    b.iter()
+        .try_fold(0u32, |n, &c| Some(n << 4 | u32::from(hex_digit(c)?)))
+}
+
+/// The fields of a record body, as found.
+#[derive(Default)]
+struct Fields<'a> {
+    arch: Option<ArchField<'a>>,
+    syscall: Option<SyscallField<'a>>,
+    compat: Option<bool>,
+    action: Option<SeccompAction>,
+    code: Option<u32>,
+    pid: Option<u32>,
+    comm: Option<Text<'a>>,
+    exe: Option<Text<'a>>,
+    uid: Option<NumberOrName<'a>>,
+    sig: Option<NumberOrName<'a>>,
+}
+
+impl<'a> Fields<'a> {
+    fn into_record(self, stamp: Option<AuditStamp>, prefix: &'a [u8]) -> SeccompRecord<'a> {
+        SeccompRecord {
+            arch: self.arch.expect("checked by parse_fields"),
+            syscall: self.syscall.expect("checked by parse_fields"),
+            compat: self.compat,
+            action: self.action.expect("checked by parse_fields"),
+            code: self.code,
+            pid: self.pid,
+            comm: self.comm,
+            exe: self.exe,
+            uid: self.uid,
+            sig: self.sig,
+            stamp,
+            prefix,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TextField {
+    Comm,
+    Exe,
+}
+
+/// Parses `key=value` fields separated by spaces, up to the end or auditd's
+/// 0x1d separator (the enriched part after it is auditd's rendering and
+/// less exact than the raw fields). `interpreted` is `ausearch -i` output:
+/// names instead of numbers, and text values printed as is (a value with a
+/// space continues in the next space-separated word).
+fn parse_fields(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseable> {
+    let end = memchr(0x1d, body).unwrap_or(body.len());
+    let mut body = &body[..end];
+    while let Some((&last, rest)) = body.split_last() {
+        if matches!(last, b'\r' | b' ' | b'\n' | b'\t') {
+            body = rest;
+        } else {
+            break;
+        }
+    }
+    let mut f = Fields::default();
+    let mut open_text: Option<(TextField, usize)> = None;
+    let mut pos = 0;
+    while pos < body.len() {
+        let token_end = memchr(b' ', &body[pos..]).map_or(body.len(), |i| pos + i);
+        let token = &body[pos..token_end];
+        let start = pos;
+        pos = token_end + 1;
+        if token.is_empty() {
+            continue;
+        }
+        let Some(eq) = memchr(b'=', token) else {
+            if interpreted && let Some((which, value_start)) = open_text {
+                let value = Text::Plain(&body[value_start..token_end]);
+                match which {
+                    TextField::Comm => f.comm = Some(value),
+                    TextField::Exe => f.exe = Some(value),
+                }
+            }
+            continue;
+        };
+        let (key, value) = (&token[..eq], &token[eq + 1..]);
+        open_text = None;
+        match key {
+            b"arch" => {
+                f.arch = Some(if interpreted {
+                    ArchField::Name(value)
+                } else {
+                    ArchField::Audit(parse_hex32(value).ok_or(Unparseable::BadArch)?)
+                })
+            }
+            b"syscall" => {
+                f.syscall = Some(match parse_dec32(value) {
+                    Some(n) => SyscallField::Number(n),
+                    None if interpreted => match value
+                        .strip_prefix(b"unknown-syscall(")
+                        .and_then(|v| v.strip_suffix(b")"))
+                    {
+                        Some(n) => SyscallField::Number(parse_dec32(n).ok_or(Unparseable::BadSyscall)?),
+                        None if !value.is_empty() => SyscallField::Name(value),
+                        None => return Err(Unparseable::BadSyscall),
+                    },
+                    None => return Err(Unparseable::BadSyscall),
+                })
+            }
+            b"code" => {
+                let action = match value.strip_prefix(b"0x").and_then(parse_hex32) {
+                    Some(code) => {
+                        f.code = Some(code);
+                        SeccompAction::from_code(code)
+                    }
+                    None if interpreted => {
+                        SeccompAction::from_interpreted(value).ok_or(Unparseable::BadCode)?
+                    }
+                    None => return Err(Unparseable::BadCode),
+                };
+                f.action = Some(action);
+            }
+            b"compat" => f.compat = Some(value == b"1"),
+            b"pid" => f.pid = parse_dec32(value),
+            b"uid" => f.uid = number_or_name(value),
+            b"sig" => f.sig = number_or_name(value),
+            b"comm" => {
+                f.comm = text(value, interpreted);
+                open_text = Some((TextField::Comm, start + eq + 1));
+            }
+            b"exe" => {
+                f.exe = text(value, interpreted);
+                open_text = Some((TextField::Exe, start + eq + 1));
+            }
+            _ => {}
+        }
+    }
+    if f.arch.is_none() {
+        return Err(Unparseable::MissingArch);
+    }
+    if f.syscall.is_none() {
+        return Err(Unparseable::MissingSyscall);
+    }
+    if f.action.is_none() {
+        return Err(Unparseable::Truncated);
+    }
+    Ok(f)
+}
+
+fn number_or_name(value: &[u8]) -> Option<NumberOrName<'_>> {
+    match parse_dec32(value) {
+        Some(n) => Some(NumberOrName::Number(n)),
+        None if !value.is_empty() => Some(NumberOrName::Name(value)),
+        None => None,
+    }
+}
+
+/// A kernel text value: `"quoted"`, upper-case hex, or `(null)`.
+fn text(value: &[u8], interpreted: bool) -> Option<Text<'_>> {
+    if interpreted {
+        return Some(Text::Plain(value));
+    }
+    if let Some(inner) = value.strip_prefix(b"\"") {
+        // A missing closing quote means the line was cut inside the value.
+        return inner.strip_suffix(b"\"").map(Text::Quoted);
+    }
+    if !value.is_empty()
+        && value.len() % 2 == 0
+        && value
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b))
+    {
+        return Some(Text::Hex(value));
+    }
+    Some(Text::Plain(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KERNEL: &[u8] = br#"[  930.512845] audit: type=1326 audit(1795441404.826:4): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=19884 comm="logchild" exe="/tmp/cap/logchild" sig=0 arch=40000003 syscall=20 compat=1 ip=0x40157b code=0x7ffc0000"#;
+
+    fn parse(line: &[u8]) -> Line<'_> {
+        // The scratch buffer is leaked to give it the line's lifetime in tests.
+        let scratch = Box::leak(Box::new(Vec::new()));
+        Parser::with_time_zone(jiff::tz::TimeZone::UTC).parse_line(line, scratch)
+    }
+
+    fn record(line: &[u8]) -> SeccompRecord<'_> {
+        match parse(line) {
+            Line::Record(r) => r,
+            other => panic!("not a record: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn kernel_line_every_field() {
+        let r = record(KERNEL);
+        assert_eq!(r.arch, ArchField::Audit(0x40000003));
+        assert_eq!(r.syscall, SyscallField::Number(20));
+        assert_eq!(r.compat, Some(true));
+        assert_eq!(r.action, SeccompAction::Log);
+        assert_eq!(r.code, Some(0x7ffc0000));
+        assert_eq!(r.pid, Some(19884));
+        assert_eq!(r.comm, Some(Text::Quoted(b"logchild")));
+        assert_eq!(r.exe, Some(Text::Quoted(b"/tmp/cap/logchild")));
+        assert_eq!(r.uid, Some(NumberOrName::Number(0)));
+        assert_eq!(r.sig, Some(NumberOrName::Number(0)));
+        assert_eq!(
+            r.stamp,
+            Some(AuditStamp {
+                secs: 1795441404,
+                millis: 826,
+                serial: 4
+            })
+        );
+        assert_eq!(r.prefix, b"[  930.512845] audit: ");
+    }
+
+    #[test]
+    fn hex_text_decodes() {
+        let r = record(b"audit: type=1326 audit(1.002:3): pid=1 comm=6D7920636F6D6D exe=2F746D702F6D792070726F67 sig=0 arch=c000003e syscall=1073741863 compat=0 ip=0x1 code=0x7ffc0000");
+        assert_eq!(r.comm.unwrap().decode().as_ref(), b"my comm");
+        assert!(r.exe.unwrap().equals(b"/tmp/my prog"));
+        assert!(!r.exe.unwrap().equals(b"/tmp/my pro"));
+        assert_eq!(r.syscall, SyscallField::Number(0x4000_0000 | 39));
+    }
+
+    #[test]
+    fn actions_from_codes() {
+        for (code, action) in [
+            ("0x50000", SeccompAction::Errno),
+            ("0x80000000", SeccompAction::KillProcess),
+            ("0x0", SeccompAction::KillThread),
+            ("0x30000", SeccompAction::Trap),
+            ("0x7ff00000", SeccompAction::Trace),
+            ("0x7fc00000", SeccompAction::UserNotif),
+            ("0x7ffc0000", SeccompAction::Log),
+        ] {
+            let line = format!("type=1326 audit(1.0:1): arch=c000003e syscall=1 code={code}");
+            assert_eq!(record(line.as_bytes()).action, action, "{code}");
+        }
+    }
+
+    #[test]
+    fn broken_records_say_why() {
+        let cases: [(&[u8], Unparseable); 8] = [
+            (b"type=1326 audit(1.0:1): arch=c000003e syscall=1 compat=0 ip=0x1", Unparseable::Truncated),
+            (b"type=1326 audit(1.0:1): arch=c000003e code=0x0", Unparseable::MissingSyscall),
+            (b"type=1326 audit(1.0:1): syscall=1 code=0x0", Unparseable::MissingArch),
+            (b"type=1326 audit(1.0:1): arch=zz syscall=1 code=0x0", Unparseable::BadArch),
+            (b"type=1326 audit(1.0:1): arch=c000003e syscall=x code=0x0", Unparseable::BadSyscall),
+            (b"type=1326 audit(1.0:1): arch=c000003e syscall=1 code=0xq", Unparseable::BadCode),
+            (b"type=1326 audit(1.0", Unparseable::BadStamp),
+            (b"type=1326 arch=c000003e", Unparseable::NoStamp),
+        ];
+        for (line, why) in cases {
+            assert_eq!(parse(line), Line::Unparseable(why), "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn loss_evidence() {
+        assert_eq!(
+            parse(b"[  949.424656] kauditd_printk_skb: 20 callbacks suppressed"),
+            Line::Loss(LossEvidence::CallbacksSuppressed(20))
+        );
+        assert_eq!(
+            parse(b"[ 1.0] audit: backlog limit exceeded"),
+            Line::Loss(LossEvidence::LimitExceeded)
+        );
+        assert_eq!(
+            parse(b"[ 1.0] audit: audit_lost=7 audit_rate_limit=0 audit_backlog_limit=64"),
+            Line::Loss(LossEvidence::Lost(7))
+        );
+        assert_eq!(parse(b"audit: audit_lost=0 audit_rate_limit=0"), Line::Other);
+        assert_eq!(parse(b"nginx: rate limit exceeded for 10.0.0.1"), Line::Other);
+    }
+
+    #[test]
+    fn garbage_is_other() {
+        assert_eq!(parse(b""), Line::Other);
+        assert_eq!(parse(b"\xff\xfe\x00type=13"), Line::Other);
+        assert_eq!(parse(b"type=1326"), Line::Other);
+    }
+
+    #[test]
+    fn netlink_body() {
+        let p = Parser::with_time_zone(jiff::tz::TimeZone::UTC);
+        let Line::Record(r) = p.parse_netlink_body(b"audit(1795441464.266:234): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=21930 comm=\"logchild\" exe=\"/tmp/cap/logchild\" sig=0 arch=c000003e syscall=110 compat=0 ip=0x4313a9 code=0x7ffc0000\0") else {
+            panic!("not a record");
+        };
+        assert_eq!(r.syscall, SyscallField::Number(110));
+        assert_eq!(r.stamp.unwrap().serial, 234);
+    }
+}

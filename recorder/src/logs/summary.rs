@@ -1,0 +1,240 @@
+//! What a `recorder logs` run read, used and left out, for stderr: the
+//! profile is only as complete as the log, so every skipped record and every
+//! sign of lost records is reported.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+use super::filter::FilterReason;
+use super::parse::Unparseable;
+use super::record::SeccompAction;
+use crate::arch::Arch;
+use crate::capture::UnnamedSyscall;
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub lines: u64,
+    pub bytes: u64,
+    /// Lines longer than the line limit that held no record marker.
+    pub long_lines: u64,
+    /// Seccomp records found (parsed or not).
+    pub records: u64,
+    /// Records that made it into the profile, by action.
+    pub matched: BTreeMap<SeccompAction, u64>,
+    /// The same record seen again (journald keeps both its kernel-log and
+    /// its audit copy).
+    pub duplicates: u64,
+    pub filtered: BTreeMap<FilterReason, u64>,
+    pub unparseable: BTreeMap<Unparseable, u64>,
+    /// `arch=` values that name no known architecture.
+    pub unknown_arches: BTreeMap<String, u64>,
+    /// Syscall names (`ausearch -i`) that the architecture's table lacks.
+    pub unknown_names: BTreeMap<(Arch, String), u64>,
+    /// Numbers without a name, filled in when the profile is made.
+    pub unknown_numbers: Vec<UnnamedSyscall>,
+    pub loss: LossCounts,
+}
+
+/// Evidence of records lost before they reached the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LossCounts {
+    /// Sum of `kauditd_printk_skb: N callbacks suppressed`.
+    pub suppressed: u64,
+    /// `audit: ... limit exceeded` / hold queue overflow lines.
+    pub limit_exceeded: u64,
+    /// Highest `audit_lost=` seen.
+    pub audit_lost: u64,
+    /// /dev/kmsg records overwritten before they were read.
+    pub kmsg_overwritten: u64,
+    /// Audit netlink messages dropped because the socket buffer was full.
+    pub netlink_overruns: u64,
+}
+
+impl LossCounts {
+    pub fn any(&self) -> bool {
+        *self != LossCounts::default()
+    }
+}
+
+impl Summary {
+    pub fn matched_total(&self) -> u64 {
+        self.matched.values().sum()
+    }
+
+    pub fn filtered_total(&self) -> u64 {
+        self.filtered.values().sum()
+    }
+
+    pub fn unparseable_total(&self) -> u64 {
+        self.unparseable.values().sum()
+    }
+
+    /// The warning about lost records, naming the fix; `None` when the input
+    /// shows no loss.
+    pub fn loss_warning(&self) -> Option<String> {
+        let l = &self.loss;
+        if !l.any() {
+            return None;
+        }
+        let mut signs = Vec::new();
+        if l.suppressed > 0 {
+            signs.push(format!(
+                "printk rate limiting dropped {} audit lines (\"callbacks suppressed\")",
+                l.suppressed
+            ));
+        }
+        if l.limit_exceeded > 0 {
+            signs.push(format!(
+                "{} \"audit: ... limit exceeded\" messages",
+                l.limit_exceeded
+            ));
+        }
+        if l.audit_lost > 0 {
+            signs.push(format!("the kernel counted audit_lost={}", l.audit_lost));
+        }
+        if l.kmsg_overwritten > 0 {
+            signs.push(format!(
+                "{} kernel log records were overwritten before they were read",
+                l.kmsg_overwritten
+            ));
+        }
+        if l.netlink_overruns > 0 {
+            signs.push(format!(
+                "the audit socket overflowed {} times",
+                l.netlink_overruns
+            ));
+        }
+        Some(format!(
+            "warning: records were lost, the profile may be incomplete: {}. Record with auditd running \
+             (`auditctl -b 8192`, records in /var/log/audit/audit.log) or with `recorder logs --source audit`, \
+             which reads the kernel's audit socket without printk's rate limit",
+            signs.join("; ")
+        ))
+    }
+}
+
+impl fmt::Display for Summary {
+    /// Several lines, each starting with `recorder: `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "recorder: read {} lines ({}), {} seccomp records: {} used",
+            self.lines,
+            human_bytes(self.bytes),
+            self.records,
+            self.matched_total()
+        );
+        if !self.matched.is_empty() {
+            let by_action: Vec<String> = self
+                .matched
+                .iter()
+                .map(|(a, n)| format!("{} {n}", a.name()))
+                .collect();
+            let _ = write!(out, " ({})", by_action.join(", "));
+        }
+        let _ = write!(
+            out,
+            ", {} filtered out, {} unparseable",
+            self.filtered_total(),
+            self.unparseable_total()
+        );
+        if self.duplicates > 0 {
+            let _ = write!(out, ", {} duplicates", self.duplicates);
+        }
+        out.push('\n');
+        for (reason, n) in &self.filtered {
+            let _ = writeln!(out, "recorder:   filtered out: {n} {}", reason.describe());
+        }
+        for (reason, n) in &self.unparseable {
+            let _ = writeln!(out, "recorder:   unparseable: {n} {}", reason.describe());
+        }
+        if self.long_lines > 0 {
+            let _ = writeln!(
+                out,
+                "recorder:   skipped {} over-long lines without a record",
+                self.long_lines
+            );
+        }
+        for (arch, n) in &self.unknown_arches {
+            let _ = writeln!(
+                out,
+                "recorder:   {n} records with unknown arch={arch} left out"
+            );
+        }
+        for ((arch, name), n) in &self.unknown_names {
+            let _ = writeln!(
+                out,
+                "recorder:   warning: {n} records name syscall {name:?}, unknown on {arch}; left out"
+            );
+        }
+        let mut by_arch: BTreeMap<Arch, Vec<u32>> = BTreeMap::new();
+        for u in &self.unknown_numbers {
+            by_arch.entry(u.arch).or_default().push(u.number);
+        }
+        for (arch, numbers) in by_arch {
+            let list: Vec<String> = numbers.iter().map(u32::to_string).collect();
+            let _ = writeln!(
+                out,
+                "recorder:   warning: syscall numbers without a name on {arch}: {} (not in the profile; they will be denied)",
+                list.join(", ")
+            );
+        }
+        if let Some(warning) = self.loss_warning() {
+            let _ = writeln!(out, "recorder: {warning}");
+        }
+        f.write_str(out.trim_end_matches('\n'))
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_warning_names_the_fix() {
+        let mut s = Summary::default();
+        assert!(s.loss_warning().is_none());
+        s.loss.suppressed = 20;
+        let w = s.loss_warning().unwrap();
+        assert!(w.contains("20 audit lines") && w.contains("--source audit") && w.contains("auditd"), "{w}");
+    }
+
+    #[test]
+    fn renders_counts() {
+        let mut s = Summary {
+            lines: 10,
+            bytes: 2048,
+            records: 4,
+            ..Default::default()
+        };
+        s.matched.insert(SeccompAction::Log, 2);
+        s.filtered.insert(FilterReason::Pid, 1);
+        s.unparseable.insert(Unparseable::Truncated, 1);
+        s.unknown_numbers.push(UnnamedSyscall {
+            arch: Arch::X86_64,
+            number: 999,
+        });
+        let text = s.to_string();
+        assert!(text.starts_with("recorder: read 10 lines (2.0 KiB), 4 seccomp records: 2 used (log 2), 1 filtered out, 1 unparseable"), "{text}");
+        assert!(text.contains("1 other pid (--pid)"), "{text}");
+        assert!(text.contains("1 truncated (no code= field)"), "{text}");
+        assert!(text.contains("on x86_64: 999"), "{text}");
+    }
+}
