@@ -131,7 +131,9 @@ pub fn run(args: LogsArgs) -> i32 {
 fn run_inner(args: LogsArgs) -> Result<i32, String> {
     let live = args.follow.is_some() || args.source.is_some();
     if args.duration.is_some() && !live {
-        return Err("--duration applies to live sources: add --follow FILE or --source audit|kmsg".into());
+        return Err(
+            "--duration applies to live sources: add --follow FILE or --source audit|kmsg".into(),
+        );
     }
     let output = Output::prepare(args.output.as_deref()).map_err(|e| e.to_string())?;
     let now = jiff::Zoned::now();
@@ -173,15 +175,16 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         };
         let result = match (&args.follow, args.source) {
             (Some(path), _) => {
-                eprintln!(
-                    "recorder: following {} {until_what}",
-                    path.display()
-                );
+                eprintln!("recorder: following {} {until_what}", path.display());
                 source::follow(path, &mut collector, &stop)
             }
-            (None, Some(LiveSource::Audit)) => source::read_audit_netlink(&mut collector, &stop, || {
-                eprintln!("recorder: reading seccomp records from the kernel's audit netlink group {until_what}");
-            }),
+            (None, Some(LiveSource::Audit)) => {
+                source::read_audit_netlink(&mut collector, &stop, || {
+                    eprintln!(
+                        "recorder: reading seccomp records from the kernel's audit netlink group {until_what}"
+                    );
+                })
+            }
             (None, Some(LiveSource::Kmsg)) => source::read_kmsg(&mut collector, &stop, || {
                 eprintln!("recorder: reading seccomp records from /dev/kmsg {until_what}");
             }),

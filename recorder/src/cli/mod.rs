@@ -40,7 +40,7 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     Install(install::InstallArgs),
     Template(template::TemplateArgs),
-    Logs(logs::LogsArgs),
+    Logs(Box<logs::LogsArgs>),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -55,7 +55,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Explain(args) => explain::run(args),
         Command::Install(args) => install::run(args),
         Command::Template(args) => template::run(args),
-        Command::Logs(args) => logs::run(args),
+        Command::Logs(args) => logs::run(*args),
     }
 }
 

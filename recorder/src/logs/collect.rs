@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 
 use memchr::memchr_iter;
 
-use super::audit_arch::{from_audit_arch, from_machine_name, table_number, X32_SYSCALL_BIT};
+use super::audit_arch::{X32_SYSCALL_BIT, from_audit_arch, from_machine_name, table_number};
 use super::filter::{Filter, FilterOptions};
 use super::parse::{Line, LossEvidence, Parser, Unparseable};
 use super::record::{ArchField, AuditStamp, SeccompRecord, SyscallField};
@@ -145,7 +145,7 @@ impl Tally {
 
     fn record(&mut self, r: &SeccompRecord<'_>) {
         if let Some(stamp) = r.stamp
-            && !self.recent.insert(stamp, r.pid)
+            && !self.recent.insert((stamp, r.pid, syscall_key(r.syscall)))
         {
             self.summary.duplicates += 1;
             return;
@@ -199,17 +199,28 @@ pub fn record_arch(r: &SeccompRecord<'_>) -> Option<Arch> {
     }
 }
 
-/// A bounded memory of recent (stamp, pid) keys.
+/// What makes two records copies of one: stamp, pid and syscall.
+type RecordKey = (AuditStamp, Option<u32>, u32);
+
+fn syscall_key(syscall: SyscallField<'_>) -> u32 {
+    match syscall {
+        SyscallField::Number(n) => n,
+        SyscallField::Name(name) => name
+            .iter()
+            .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b))),
+    }
+}
+
+/// A bounded memory of recent record keys.
 #[derive(Debug, Default)]
 struct RecentStamps {
-    set: HashSet<(AuditStamp, Option<u32>)>,
-    order: VecDeque<(AuditStamp, Option<u32>)>,
+    set: HashSet<RecordKey>,
+    order: VecDeque<RecordKey>,
 }
 
 impl RecentStamps {
     /// `false` when the key was seen recently.
-    fn insert(&mut self, stamp: AuditStamp, pid: Option<u32>) -> bool {
-        let key = (stamp, pid);
+    fn insert(&mut self, key: RecordKey) -> bool {
         if !self.set.insert(key) {
             return false;
         }
@@ -244,9 +255,30 @@ mod tests {
               audit: type=1326 audit(1.0:3): pid=1 arch=c000003e syscall=39 compat=0 code=0x7ffc0000\n",
         );
         let set = c.set();
-        assert_eq!(set.numbers(Arch::X86).unwrap().iter().copied().collect::<Vec<_>>(), [20]);
-        assert_eq!(set.numbers(Arch::X32).unwrap().iter().copied().collect::<Vec<_>>(), [39]);
-        assert_eq!(set.numbers(Arch::X86_64).unwrap().iter().copied().collect::<Vec<_>>(), [39]);
+        assert_eq!(
+            set.numbers(Arch::X86)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [20]
+        );
+        assert_eq!(
+            set.numbers(Arch::X32)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [39]
+        );
+        assert_eq!(
+            set.numbers(Arch::X86_64)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            [39]
+        );
         assert_eq!(Arch::X86.table().name(20), Some("getpid"));
         let (profile, _) = set.to_profile(38);
         assert!(profile.allowed_names().contains("getpid"));
@@ -256,7 +288,8 @@ mod tests {
 
     #[test]
     fn duplicates_are_counted_once() {
-        let line = b"audit: type=1326 audit(1.0:1): pid=1 arch=c000003e syscall=0 code=0x7ffc0000\n";
+        let line =
+            b"audit: type=1326 audit(1.0:1): pid=1 arch=c000003e syscall=0 code=0x7ffc0000\n";
         let mut input = line.to_vec();
         input.extend_from_slice(line);
         let c = collect(&input);

@@ -239,7 +239,11 @@ impl PidExitedError {
     /// The error when `--container` matched nothing because pids were gone.
     pub fn check(options: &FilterOptions, summary: &super::Summary) -> Option<PidExitedError> {
         let container = options.container.as_ref()?;
-        let gone = summary.filtered.get(&FilterReason::PidGone).copied().unwrap_or(0);
+        let gone = summary
+            .filtered
+            .get(&FilterReason::PidGone)
+            .copied()
+            .unwrap_or(0);
         (gone > 0 && summary.matched_total() == 0).then(|| PidExitedError {
             container: container.clone(),
             gone,
@@ -354,7 +358,12 @@ mod tests {
         });
         assert_eq!(f.check(&rec(1, b"a")), Err(FilterReason::Action));
         assert!("KILL-PROCESS".parse::<ActionFilter>().is_ok());
-        assert!("nope".parse::<ActionFilter>().unwrap_err().contains("user_notif"));
+        assert!(
+            "nope"
+                .parse::<ActionFilter>()
+                .unwrap_err()
+                .contains("user_notif")
+        );
     }
 
     #[test]
@@ -369,8 +378,14 @@ mod tests {
             &format!("0::/kubepods/burstable/pod1/cri-containerd-{id}.scope\n"),
             "4f6c9"
         ));
-        assert!(cgroup_matches(&format!("0::/libpod_parent/libpod-{id}\n"), id));
-        assert!(!cgroup_matches(&format!("0::/libpod_parent/libpod-conmon-{id}\n"), id));
+        assert!(cgroup_matches(
+            &format!("0::/libpod_parent/libpod-{id}\n"),
+            id
+        ));
+        assert!(!cgroup_matches(
+            &format!("0::/libpod_parent/libpod-conmon-{id}\n"),
+            id
+        ));
         assert!(!cgroup_matches("0::/user.slice\n", "4f6c"));
         assert!(!cgroup_matches("0::/docker/abc\n", ""));
     }

@@ -312,12 +312,10 @@ impl Parser {
         let after = &message[m.end()..];
         match marker {
             Marker::Typed => self.parse_typed(message, m.start(), after),
-            Marker::Bare => {
-                match parse_fields(&message[m.start() + "SECCOMP ".len()..], false) {
-                    Ok(fields) => Line::Record(fields.into_record(stamp, b"")),
-                    Err(e) => Line::Unparseable(e),
-                }
-            }
+            Marker::Bare => match parse_fields(&message[m.start() + "SECCOMP ".len()..], false) {
+                Ok(fields) => Line::Record(fields.into_record(stamp, b"")),
+                Err(e) => Line::Unparseable(e),
+            },
             _ => Line::Other,
         }
     }
@@ -502,7 +500,9 @@ fn parse_fields(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseabl
                         .strip_prefix(b"unknown-syscall(")
                         .and_then(|v| v.strip_suffix(b")"))
                     {
-                        Some(n) => SyscallField::Number(parse_dec32(n).ok_or(Unparseable::BadSyscall)?),
+                        Some(n) => {
+                            SyscallField::Number(parse_dec32(n).ok_or(Unparseable::BadSyscall)?)
+                        }
                         None if !value.is_empty() => SyscallField::Name(value),
                         None => return Err(Unparseable::BadSyscall),
                     },
@@ -567,7 +567,7 @@ fn text(value: &[u8], interpreted: bool) -> Option<Text<'_>> {
         return inner.strip_suffix(b"\"").map(Text::Quoted);
     }
     if !value.is_empty()
-        && value.len() % 2 == 0
+        && value.len().is_multiple_of(2)
         && value
             .iter()
             .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b))
@@ -648,17 +648,40 @@ mod tests {
     #[test]
     fn broken_records_say_why() {
         let cases: [(&[u8], Unparseable); 8] = [
-            (b"type=1326 audit(1.0:1): arch=c000003e syscall=1 compat=0 ip=0x1", Unparseable::Truncated),
-            (b"type=1326 audit(1.0:1): arch=c000003e code=0x0", Unparseable::MissingSyscall),
-            (b"type=1326 audit(1.0:1): syscall=1 code=0x0", Unparseable::MissingArch),
-            (b"type=1326 audit(1.0:1): arch=zz syscall=1 code=0x0", Unparseable::BadArch),
-            (b"type=1326 audit(1.0:1): arch=c000003e syscall=x code=0x0", Unparseable::BadSyscall),
-            (b"type=1326 audit(1.0:1): arch=c000003e syscall=1 code=0xq", Unparseable::BadCode),
+            (
+                b"type=1326 audit(1.0:1): arch=c000003e syscall=1 compat=0 ip=0x1",
+                Unparseable::Truncated,
+            ),
+            (
+                b"type=1326 audit(1.0:1): arch=c000003e code=0x0",
+                Unparseable::MissingSyscall,
+            ),
+            (
+                b"type=1326 audit(1.0:1): syscall=1 code=0x0",
+                Unparseable::MissingArch,
+            ),
+            (
+                b"type=1326 audit(1.0:1): arch=zz syscall=1 code=0x0",
+                Unparseable::BadArch,
+            ),
+            (
+                b"type=1326 audit(1.0:1): arch=c000003e syscall=x code=0x0",
+                Unparseable::BadSyscall,
+            ),
+            (
+                b"type=1326 audit(1.0:1): arch=c000003e syscall=1 code=0xq",
+                Unparseable::BadCode,
+            ),
             (b"type=1326 audit(1.0", Unparseable::BadStamp),
             (b"type=1326 arch=c000003e", Unparseable::NoStamp),
         ];
         for (line, why) in cases {
-            assert_eq!(parse(line), Line::Unparseable(why), "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                parse(line),
+                Line::Unparseable(why),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -676,8 +699,14 @@ mod tests {
             parse(b"[ 1.0] audit: audit_lost=7 audit_rate_limit=0 audit_backlog_limit=64"),
             Line::Loss(LossEvidence::Lost(7))
         );
-        assert_eq!(parse(b"audit: audit_lost=0 audit_rate_limit=0"), Line::Other);
-        assert_eq!(parse(b"nginx: rate limit exceeded for 10.0.0.1"), Line::Other);
+        assert_eq!(
+            parse(b"audit: audit_lost=0 audit_rate_limit=0"),
+            Line::Other
+        );
+        assert_eq!(
+            parse(b"nginx: rate limit exceeded for 10.0.0.1"),
+            Line::Other
+        );
     }
 
     #[test]

@@ -213,7 +213,10 @@ mod tests {
         assert!(s.loss_warning().is_none());
         s.loss.suppressed = 20;
         let w = s.loss_warning().unwrap();
-        assert!(w.contains("20 audit lines") && w.contains("--source audit") && w.contains("auditd"), "{w}");
+        assert!(
+            w.contains("20 audit lines") && w.contains("--source audit") && w.contains("auditd"),
+            "{w}"
+        );
     }
 
     #[test]

@@ -91,8 +91,18 @@ pub fn prefix_time(prefix: &[u8], tz: &TimeZone, now: Timestamp) -> Option<i64> 
         && let Ok(date) = words[1].parse::<Date>()
     {
         let time = parse_hms(words[2])?;
-        let zone = if words[3] == "UTC" { TimeZone::UTC } else { tz.clone() };
-        return Some(date.to_datetime(time).to_zoned(zone).ok()?.timestamp().as_second());
+        let zone = if words[3] == "UTC" {
+            TimeZone::UTC
+        } else {
+            tz.clone()
+        };
+        return Some(
+            date.to_datetime(time)
+                .to_zoned(zone)
+                .ok()?
+                .timestamp()
+                .as_second(),
+        );
     }
     // RFC 3164: `Nov 23 13:43:51[.ffffff]`.
     if words.len() >= 3 {
@@ -132,9 +142,11 @@ pub fn parse_time_arg(text: &str, now: &Zoned) -> Result<i64, String> {
         return Ok(ts.as_second());
     }
     let local = text.replace(' ', "T");
-    let datetime = local
-        .parse::<DateTime>()
-        .or_else(|_| local.parse::<Date>().map(|d| d.to_datetime(Time::midnight())));
+    let datetime = local.parse::<DateTime>().or_else(|_| {
+        local
+            .parse::<Date>()
+            .map(|d| d.to_datetime(Time::midnight()))
+    });
     match datetime {
         Ok(dt) => dt
             .to_zoned(now.time_zone().clone())
@@ -219,9 +231,22 @@ mod tests {
         assert_eq!(parse_time_arg("10m", &now), Ok(1_795_441_500 - 600));
         assert_eq!(parse_time_arg("1h30m", &now), Ok(1_795_441_500 - 5400));
         assert_eq!(parse_time_arg("@1795441404", &now), Ok(1_795_441_404));
-        assert_eq!(parse_time_arg("2026-11-23 13:43:51", &now), Ok(1_795_441_431));
-        assert_eq!(parse_time_arg("2026-11-23T13:43:51Z", &now), Ok(1_795_441_431));
-        assert_eq!(parse_time_arg("2026-11-23", &now), Ok(1_795_441_431 - (13 * 3600 + 43 * 60 + 51)));
-        assert!(parse_time_arg("yesterday-ish", &now).unwrap_err().contains("duration"));
+        assert_eq!(
+            parse_time_arg("2026-11-23 13:43:51", &now),
+            Ok(1_795_441_431)
+        );
+        assert_eq!(
+            parse_time_arg("2026-11-23T13:43:51Z", &now),
+            Ok(1_795_441_431)
+        );
+        assert_eq!(
+            parse_time_arg("2026-11-23", &now),
+            Ok(1_795_441_431 - (13 * 3600 + 43 * 60 + 51))
+        );
+        assert!(
+            parse_time_arg("yesterday-ish", &now)
+                .unwrap_err()
+                .contains("duration")
+        );
     }
 }

@@ -37,9 +37,7 @@ pub enum SourceError {
         format: &'static str,
         source: io::Error,
     },
-    #[error(
-        "cannot open /dev/kmsg: {0} (run as root, or lower kernel.dmesg_restrict)"
-    )]
+    #[error("cannot open /dev/kmsg: {0} (run as root, or lower kernel.dmesg_restrict)")]
     Kmsg(io::Error),
     #[error("audit netlink socket: {0}")]
     Netlink(String),
@@ -113,15 +111,13 @@ pub fn read_file(path: Option<&Path>, collector: &mut Collector) -> Result<(), S
     let mut reader: Box<dyn Read> = match compression {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(buffered).map_err(|source| {
-                SourceError::Corrupt {
-                    path: shown.clone(),
-                    format: "zstd",
-                    source,
-                }
-            })?,
-        ),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(
+            |source| SourceError::Corrupt {
+                path: shown.clone(),
+                format: "zstd",
+                source,
+            },
+        )?),
     };
     let mut lines = LineBuffer::new();
     loop {
@@ -136,7 +132,12 @@ pub fn read_file(path: Option<&Path>, collector: &mut Collector) -> Result<(), S
                     source,
                 });
             }
-            Err(source) => return Err(SourceError::Read { path: shown, source }),
+            Err(source) => {
+                return Err(SourceError::Read {
+                    path: shown,
+                    source,
+                });
+            }
         }
     }
     lines.finish(collector);
@@ -174,7 +175,11 @@ impl LineBuffer {
 
     /// One read from `reader`; complete lines go to `collector`. Returns the
     /// number of bytes read (0 at the end of the input).
-    pub fn read_from(&mut self, reader: &mut impl Read, collector: &mut Collector) -> io::Result<usize> {
+    pub fn read_from(
+        &mut self,
+        reader: &mut impl Read,
+        collector: &mut Collector,
+    ) -> io::Result<usize> {
         let n = reader.read(&mut self.buf[self.len..])?;
         if n > 0 {
             self.take(self.len, n, collector);

@@ -1,0 +1,246 @@
+//! End-to-end tests of `recorder logs` with live kernel sources: a child
+//! process runs under a real SCMP_ACT_LOG filter (built with libseccomp),
+//! makes a known set of syscalls, and the recorder turns the kernel's audit
+//! records into a profile.
+//!
+//! These tests change host state (printk's rate limit) and read global
+//! kernel logs, so they take a host-wide lock and restore what they change.
+
+mod common;
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext};
+
+/// Serialises tests that change host-wide state, across test binaries.
+struct HostLock {
+    _file: File,
+}
+
+impl HostLock {
+    fn take() -> HostLock {
+        let file = File::create("/run/lock/recorder-tests-host-state.lock")
+            .expect("creating the host-state lock file");
+        // SAFETY: flock on an open fd.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
+        HostLock { _file: file }
+    }
+}
+
+/// Lifts printk's rate limit (which drops audit lines in the kernel log)
+/// and restores it on drop.
+struct PrintkUnlimited {
+    old: String,
+}
+
+const PRINTK_RATELIMIT: &str = "/proc/sys/kernel/printk_ratelimit";
+
+impl PrintkUnlimited {
+    fn new(_lock: &HostLock) -> PrintkUnlimited {
+        let old = fs::read_to_string(PRINTK_RATELIMIT).expect("reading printk_ratelimit");
+        fs::write(PRINTK_RATELIMIT, "0").expect("lifting printk_ratelimit");
+        PrintkUnlimited { old }
+    }
+}
+
+impl Drop for PrintkUnlimited {
+    fn drop(&mut self) {
+        let _ = fs::write(PRINTK_RATELIMIT, self.old.trim());
+    }
+}
+
+/// The filter: log every syscall, on x86_64, x86 (int 0x80) and x32.
+fn log_filter() -> Vec<u8> {
+    let mut ctx = ScmpFilterContext::new(ScmpAction::Log).expect("libseccomp filter");
+    ctx.add_arch(ScmpArch::X86).expect("adding x86");
+    ctx.add_arch(ScmpArch::X32).expect("adding x32");
+    ctx.set_ctl_nnp(true).expect("nnp");
+    let mut file = tempfile::tempfile().expect("temp file");
+    ctx.export_bpf(&file).expect("exporting the BPF program");
+    let mut program = Vec::new();
+    std::io::Seek::rewind(&mut file).expect("rewinding");
+    std::io::Read::read_to_end(&mut file, &mut program).expect("reading the BPF program");
+    program
+}
+
+/// The syscalls the child makes after loading the filter, as names in the
+/// profile: getppid, getuid and getgid natively, getpid through int 0x80
+/// (32-bit x86) and as x32 (ENOSYS here, but still logged), and exit_group.
+const CHILD_SYSCALLS: [&str; 5] = ["exit_group", "getgid", "getpid", "getppid", "getuid"];
+
+/// A child that waits for a byte on a pipe, then loads the filter and makes
+/// the known syscalls. Only raw syscalls run in the child after fork.
+struct LoggedChild {
+    pid: libc::pid_t,
+    go: libc::c_int,
+}
+
+impl LoggedChild {
+    fn fork(program: &[u8]) -> LoggedChild {
+        let mut fds = [0; 2];
+        // SAFETY: pipe with a valid array.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let prog = libc::sock_fprog {
+            len: (program.len() / 8) as u16,
+            filter: program.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: the child makes only async-signal-safe raw syscalls and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            unsafe {
+                let mut byte = 0u8;
+                libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if libc::syscall(libc::SYS_seccomp, 1, 0, &prog) != 0 {
+                    libc::_exit(99);
+                }
+                libc::syscall(libc::SYS_getppid);
+                libc::syscall(libc::SYS_getuid);
+                libc::syscall(libc::SYS_getgid);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let mut ret: i64 = 20; // getpid on i386
+                    std::arch::asm!("int 0x80", inlateout("rax") ret, options(nostack));
+                    let _ = ret;
+                    libc::syscall(0x4000_0000 | 39); // getpid on x32
+                }
+                libc::syscall(libc::SYS_exit_group, 0);
+                libc::_exit(0);
+            }
+        }
+        // SAFETY: closing our copy of the read end.
+        unsafe { libc::close(fds[0]) };
+        LoggedChild { pid, go: fds[1] }
+    }
+
+    /// Lets the child run and waits for it.
+    fn run(self) {
+        // SAFETY: write one byte to our pipe, then reap the child.
+        unsafe {
+            assert_eq!(libc::write(self.go, b"g".as_ptr().cast(), 1), 1);
+            libc::close(self.go);
+            let mut status = 0;
+            assert_eq!(libc::waitpid(self.pid, &mut status, 0), self.pid);
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "child failed to load the filter or run (status {status:#x})"
+            );
+        }
+    }
+}
+
+/// Starts `recorder logs ARGS` and waits until it says it is reading.
+fn start_recorder(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>) {
+    let mut child = recorder()
+        .arg("logs")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting recorder");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = stderr
+            .read_line(&mut line)
+            .expect("reading recorder stderr");
+        assert!(
+            n > 0,
+            "recorder exited before it was ready: {:?}",
+            child.wait()
+        );
+        if line.contains("reading seccomp records") {
+            break;
+        }
+    }
+    (child, stderr)
+}
+
+/// Interrupts the recorder as Ctrl-C would and returns its remaining stderr.
+fn stop_recorder(mut child: Child, mut stderr: BufReader<std::process::ChildStderr>) -> String {
+    // Records reach the source asynchronously (kauditd).
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("reading stderr");
+    let status = child.wait().expect("waiting for recorder");
+    assert!(status.success(), "recorder failed: {rest}");
+    rest
+}
+
+fn live_profile(source: &str, dir: &Path) -> (String, String) {
+    let program = log_filter();
+    let child = LoggedChild::fork(&program);
+    let out = dir.join("profile.json");
+    let pid = child.pid.to_string();
+    let (recorder, stderr) = start_recorder(&[
+        "--source",
+        source,
+        "--pid",
+        &pid,
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    child.run();
+    let summary = stop_recorder(recorder, stderr);
+    let profile =
+        fs::read_to_string(&out).unwrap_or_else(|e| panic!("no profile ({e}): {summary}"));
+    (profile, summary)
+}
+
+fn assert_child_profile(profile: &str, summary: &str) {
+    let names = allowed_names(profile);
+    let want: std::collections::BTreeSet<String> =
+        CHILD_SYSCALLS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(names, want, "summary: {summary}");
+    assert_eq!(
+        architectures(profile),
+        ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
+        "summary: {summary}"
+    );
+    assert!(
+        summary.contains("6 seccomp records: 6 used (log 6)"),
+        "summary: {summary}"
+    );
+}
+
+fn auditd_running() -> bool {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "auditd"))
+}
+
+#[test]
+fn audit_netlink_source_records_the_child() {
+    require_root();
+    let _lock = HostLock::take();
+    let dir = temp_dir();
+    let (profile, summary) = live_profile("audit", dir.path());
+    assert_child_profile(&profile, &summary);
+}
+
+#[test]
+fn kmsg_source_records_the_child() {
+    require_root();
+    let lock = HostLock::take();
+    assert!(
+        !auditd_running(),
+        "auditd is running: the kernel sends seccomp records to it instead of the kernel log; stop it (`service auditd stop`) to run this test"
+    );
+    let _unlimited = PrintkUnlimited::new(&lock);
+    let dir = temp_dir();
+    let (profile, summary) = live_profile("kmsg", dir.path());
+    assert_child_profile(&profile, &summary);
+}
