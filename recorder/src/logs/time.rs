@@ -5,7 +5,7 @@
 //! time is the line's prefix. `--since`/`--until` take dates or durations.
 
 use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::TimeZone;
+pub use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 
 use super::parse::parse_dec64;
