@@ -2,21 +2,24 @@
 //! [`Summary`]. Sources feed it chunks of complete lines, single lines, or
 //! audit netlink bodies.
 
-use std::collections::{HashSet, VecDeque};
-
 use memchr::memchr_iter;
 
 use super::audit_arch::{X32_SYSCALL_BIT, from_audit_arch, from_machine_name, table_number};
 use super::filter::{Filter, FilterOptions};
 use super::parse::{Line, LossEvidence, Parser, Unparseable};
-use super::record::{ArchField, AuditStamp, SeccompRecord, SyscallField};
+use super::record::{ArchField, AuditStamp, SeccompAction, SeccompRecord, SyscallField};
 use super::summary::Summary;
 use crate::arch::Arch;
 use crate::capture::SyscallSet;
 
-/// How many recent record stamps are remembered to drop duplicates: enough
-/// for journald's two copies of one record, which sit close together.
-const RECENT_STAMPS: usize = 4096;
+/// Slots of the duplicate detector: journald's two copies of one record sit
+/// close together, well within this many records.
+const RECENT_SLOTS: usize = 1 << 13;
+
+/// Syscall numbers below this are collected in a bitmap per architecture
+/// (every real one; others go to the set directly).
+const BITMAP_NUMBERS: u32 = 4096;
+const BITMAP_WORDS: usize = BITMAP_NUMBERS as usize / 64;
 
 /// Turns log input into a syscall set.
 #[derive(Debug)]
@@ -31,7 +34,56 @@ struct Tally {
     filter: Filter,
     set: SyscallSet,
     summary: Summary,
-    recent: RecentStamps,
+    recent: RecentRecords,
+    /// Per-record counting kept off maps and trees, folded into `set` and
+    /// `summary` after each feed.
+    pending: Pending,
+}
+
+#[derive(Debug)]
+struct Pending {
+    /// Per architecture (by `Arch as usize`): numbers seen, and numbers
+    /// already in the set.
+    seen: Vec<Option<Box<[[u64; BITMAP_WORDS]; 2]>>>,
+    actions: [u64; ACTION_SLOTS],
+}
+
+const ACTION_SLOTS: usize = 9;
+
+fn action_slot(action: SeccompAction) -> Option<usize> {
+    Some(match action {
+        SeccompAction::KillProcess => 0,
+        SeccompAction::KillThread => 1,
+        SeccompAction::Kill => 2,
+        SeccompAction::Trap => 3,
+        SeccompAction::Errno => 4,
+        SeccompAction::UserNotif => 5,
+        SeccompAction::Trace => 6,
+        SeccompAction::Log => 7,
+        SeccompAction::Allow => 8,
+        SeccompAction::Other(_) => return None,
+    })
+}
+
+const SLOT_ACTIONS: [SeccompAction; ACTION_SLOTS] = [
+    SeccompAction::KillProcess,
+    SeccompAction::KillThread,
+    SeccompAction::Kill,
+    SeccompAction::Trap,
+    SeccompAction::Errno,
+    SeccompAction::UserNotif,
+    SeccompAction::Trace,
+    SeccompAction::Log,
+    SeccompAction::Allow,
+];
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            seen: (0..Arch::ALL.len()).map(|_| None).collect(),
+            actions: [0; ACTION_SLOTS],
+        }
+    }
 }
 
 impl Collector {
@@ -48,7 +100,8 @@ impl Collector {
                 filter,
                 set: SyscallSet::default(),
                 summary: Summary::default(),
-                recent: RecentStamps::default(),
+                recent: RecentRecords::default(),
+                pending: Pending::default(),
             },
         }
     }
@@ -69,6 +122,7 @@ impl Collector {
             let line = parser.parse_hit(hit, scratch);
             tally.take(line);
         });
+        tally.flush();
     }
 
     /// One line without its newline (kmsg records).
@@ -77,6 +131,7 @@ impl Collector {
         self.tally.summary.bytes += line.len() as u64 + 1;
         let line = self.parser.parse_line(line, &mut self.scratch);
         self.tally.take(line);
+        self.tally.flush();
     }
 
     /// The start of a line longer than the reader's limit: `head` is what
@@ -101,6 +156,24 @@ impl Collector {
         self.tally.summary.bytes += body.len() as u64;
         let line = self.parser.parse_netlink_body(body);
         self.tally.take(line);
+        self.tally.flush();
+    }
+
+    /// An empty collector with the same parser and filters, for a parsing
+    /// thread; see [`Collector::merge`].
+    pub fn worker(&self) -> Collector {
+        Collector::with_parser(self.parser.clone(), self.tally.filter.options().clone())
+    }
+
+    /// Adds what `other` collected.
+    pub fn merge(&mut self, other: Collector) {
+        let set = other.tally.set;
+        for arch in set.architectures() {
+            for &number in set.numbers(arch).into_iter().flatten() {
+                self.tally.set.insert(arch, number);
+            }
+        }
+        self.tally.summary.add(other.tally.summary);
     }
 
     pub fn summary(&self) -> &Summary {
@@ -145,7 +218,11 @@ impl Tally {
 
     fn record(&mut self, r: &SeccompRecord<'_>) {
         if let Some(stamp) = r.stamp
-            && !self.recent.insert((stamp, r.pid, syscall_key(r.syscall)))
+            && !self.recent.insert(RecordKey {
+                stamp,
+                pid: r.pid,
+                syscall: syscall_key(r.syscall),
+            })
         {
             self.summary.duplicates += 1;
             return;
@@ -179,8 +256,40 @@ impl Tally {
                 }
             }
         };
-        self.set.insert(arch, number);
-        *self.summary.matched.entry(r.action).or_default() += 1;
+        match self.pending.seen.get_mut(arch as usize) {
+            Some(slot) if number < BITMAP_NUMBERS => {
+                let bits = slot.get_or_insert_with(|| Box::new([[0; BITMAP_WORDS]; 2]));
+                bits[0][number as usize / 64] |= 1 << (number % 64);
+            }
+            _ => self.set.insert(arch, number),
+        }
+        match action_slot(r.action) {
+            Some(i) => self.pending.actions[i] += 1,
+            None => *self.summary.matched.entry(r.action).or_default() += 1,
+        }
+    }
+
+    /// Folds the per-record counters into the set and the summary.
+    fn flush(&mut self) {
+        for (arch, slot) in Arch::ALL.iter().zip(&mut self.pending.seen) {
+            let Some(bits) = slot else { continue };
+            let [seen, flushed] = &mut **bits;
+            for (word, (s, f)) in seen.iter().zip(flushed.iter_mut()).enumerate() {
+                let mut new = s & !*f;
+                *f |= new;
+                while new != 0 {
+                    let bit = new.trailing_zeros();
+                    new &= new - 1;
+                    self.set.insert(*arch, word as u32 * 64 + bit);
+                }
+            }
+        }
+        for (i, n) in self.pending.actions.iter_mut().enumerate() {
+            if *n > 0 {
+                *self.summary.matched.entry(SLOT_ACTIONS[i]).or_default() += *n;
+                *n = 0;
+            }
+        }
     }
 }
 
@@ -200,7 +309,12 @@ pub fn record_arch(r: &SeccompRecord<'_>) -> Option<Arch> {
 }
 
 /// What makes two records copies of one: stamp, pid and syscall.
-type RecordKey = (AuditStamp, Option<u32>, u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RecordKey {
+    stamp: AuditStamp,
+    pid: Option<u32>,
+    syscall: u32,
+}
 
 fn syscall_key(syscall: SyscallField<'_>) -> u32 {
     match syscall {
@@ -211,25 +325,38 @@ fn syscall_key(syscall: SyscallField<'_>) -> u32 {
     }
 }
 
-/// A bounded memory of recent record keys.
-#[derive(Debug, Default)]
-struct RecentStamps {
-    set: HashSet<RecordKey>,
-    order: VecDeque<RecordKey>,
+/// Recently seen records, in a fixed table indexed by a hash of the key: a
+/// key evicted by a colliding one is forgotten, so a far-apart copy may be
+/// counted twice (the profile is the same either way). Constant memory and
+/// no hashing of whole keys.
+#[derive(Debug)]
+struct RecentRecords {
+    slots: Box<[Option<RecordKey>]>,
 }
 
-impl RecentStamps {
+impl Default for RecentRecords {
+    fn default() -> Self {
+        RecentRecords {
+            slots: vec![None; RECENT_SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl RecentRecords {
     /// `false` when the key was seen recently.
     fn insert(&mut self, key: RecordKey) -> bool {
-        if !self.set.insert(key) {
+        let mixed = key
+            .stamp
+            .serial
+            .wrapping_add(key.stamp.secs as u64)
+            .wrapping_add(u64::from(key.stamp.millis) << 20)
+            .wrapping_add(u64::from(key.syscall) << 32)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = &mut self.slots[(mixed >> 51) as usize % RECENT_SLOTS];
+        if *slot == Some(key) {
             return false;
         }
-        self.order.push_back(key);
-        if self.order.len() > RECENT_STAMPS
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
+        *slot = Some(key);
         true
     }
 }

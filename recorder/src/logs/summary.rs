@@ -55,9 +55,39 @@ impl LossCounts {
     pub fn any(&self) -> bool {
         *self != LossCounts::default()
     }
+
+    fn add(&mut self, other: LossCounts) {
+        self.suppressed += other.suppressed;
+        self.limit_exceeded += other.limit_exceeded;
+        self.audit_lost = self.audit_lost.max(other.audit_lost);
+        self.kmsg_overwritten += other.kmsg_overwritten;
+        self.netlink_overruns += other.netlink_overruns;
+    }
+}
+
+fn add_counts<K: Ord>(into: &mut BTreeMap<K, u64>, from: BTreeMap<K, u64>) {
+    for (key, n) in from {
+        *into.entry(key).or_default() += n;
+    }
 }
 
 impl Summary {
+    /// Adds the counts of another part of the same input.
+    pub fn add(&mut self, other: Summary) {
+        self.lines += other.lines;
+        self.bytes += other.bytes;
+        self.long_lines += other.long_lines;
+        self.records += other.records;
+        self.duplicates += other.duplicates;
+        add_counts(&mut self.matched, other.matched);
+        add_counts(&mut self.filtered, other.filtered);
+        add_counts(&mut self.unparseable, other.unparseable);
+        add_counts(&mut self.unknown_arches, other.unknown_arches);
+        add_counts(&mut self.unknown_names, other.unknown_names);
+        self.unknown_numbers.extend(other.unknown_numbers);
+        self.loss.add(other.loss);
+    }
+
     pub fn matched_total(&self) -> u64 {
         self.matched.values().sum()
     }

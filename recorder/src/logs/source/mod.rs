@@ -7,7 +7,9 @@
 
 mod follow;
 mod kmsg;
+mod lines;
 mod netlink;
+mod parallel;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -16,11 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use memchr::{memchr, memrchr};
-
 pub use follow::follow;
 pub use kmsg::read_kmsg;
+pub use lines::{LineBuffer, LineSink, MAX_LINE};
 pub use netlink::read_audit_netlink;
+pub use parallel::default_workers;
 
 use super::collect::Collector;
 
@@ -42,10 +44,6 @@ pub enum SourceError {
     #[error("audit netlink socket: {0}")]
     Netlink(String),
 }
-
-/// The longest line kept; longer lines are skipped and counted. Kernel
-/// audit records are at most about 9 KiB.
-pub const MAX_LINE: usize = 1 << 20;
 
 /// When a live source stops: Ctrl-C/SIGTERM, or a deadline.
 #[derive(Clone, Debug)]
@@ -119,119 +117,16 @@ pub fn read_file(path: Option<&Path>, collector: &mut Collector) -> Result<(), S
             },
         )?),
     };
-    let mut lines = LineBuffer::new();
-    loop {
-        match lines.read_from(&mut reader, collector) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) if compression != Compression::None => {
-                return Err(SourceError::Corrupt {
-                    path: shown,
-                    format: compression.name(),
-                    source,
-                });
-            }
-            Err(source) => {
-                return Err(SourceError::Read {
-                    path: shown,
-                    source,
-                });
-            }
-        }
-    }
-    lines.finish(collector);
-    Ok(())
-}
-
-/// A fixed buffer that turns reads into chunks of complete lines.
-pub struct LineBuffer {
-    buf: Box<[u8]>,
-    len: usize,
-    /// Inside an over-long line: drop bytes up to the next newline.
-    skipping: bool,
-    skipped: u64,
-}
-
-impl Default for LineBuffer {
-    fn default() -> Self {
-        LineBuffer::new()
-    }
-}
-
-impl LineBuffer {
-    pub fn new() -> LineBuffer {
-        LineBuffer::with_capacity(MAX_LINE)
-    }
-
-    pub fn with_capacity(capacity: usize) -> LineBuffer {
-        LineBuffer {
-            buf: vec![0; capacity.max(2)].into_boxed_slice(),
-            len: 0,
-            skipping: false,
-            skipped: 0,
-        }
-    }
-
-    /// One read from `reader`; complete lines go to `collector`. Returns the
-    /// number of bytes read (0 at the end of the input).
-    pub fn read_from(
-        &mut self,
-        reader: &mut impl Read,
-        collector: &mut Collector,
-    ) -> io::Result<usize> {
-        let n = reader.read(&mut self.buf[self.len..])?;
-        if n > 0 {
-            self.take(self.len, n, collector);
-        }
-        Ok(n)
-    }
-
-    /// Processes `n` new bytes that were written at `buf[start..]`.
-    fn take(&mut self, start: usize, n: usize, collector: &mut Collector) {
-        self.len = start + n;
-        if self.skipping {
-            match memchr(b'\n', &self.buf[..self.len]) {
-                None => {
-                    self.skipped += self.len as u64;
-                    self.len = 0;
-                    return;
-                }
-                Some(i) => {
-                    self.skipped += i as u64 + 1;
-                    collector.finish_over_long(self.skipped);
-                    self.skipping = false;
-                    self.skipped = 0;
-                    self.buf.copy_within(i + 1..self.len, 0);
-                    self.len -= i + 1;
-                }
-            }
-        }
-        match memrchr(b'\n', &self.buf[..self.len]) {
-            Some(i) => {
-                collector.feed_lines(&self.buf[..=i]);
-                self.buf.copy_within(i + 1..self.len, 0);
-                self.len -= i + 1;
-            }
-            None if self.len == self.buf.len() => {
-                collector.start_over_long(&self.buf[..self.len]);
-                self.skipping = true;
-                self.skipped = self.len as u64;
-                self.len = 0;
-            }
-            None => {}
-        }
-    }
-
-    /// The end of the input: the last line may lack its newline.
-    pub fn finish(&mut self, collector: &mut Collector) {
-        if self.skipping {
-            collector.finish_over_long(self.skipped);
-        } else if self.len > 0 {
-            collector.feed_lines(&self.buf[..self.len]);
-        }
-        self.len = 0;
-        self.skipping = false;
-        self.skipped = 0;
+    match parallel::scan(&mut reader, collector, default_workers()) {
+        Ok(()) => Ok(()),
+        Err(source) if compression != Compression::None => Err(SourceError::Corrupt {
+            path: shown,
+            format: compression.name(),
+            source,
+        }),
+        Err(source) => Err(SourceError::Read {
+            path: shown,
+            source,
+        }),
     }
 }
