@@ -244,3 +244,102 @@ fn kmsg_source_records_the_child() {
     let (profile, summary) = live_profile("kmsg", dir.path());
     assert_child_profile(&profile, &summary);
 }
+
+/// The cgroup2 mount point.
+fn cgroup2_mount() -> std::path::PathBuf {
+    let mounts = fs::read_to_string("/proc/mounts").expect("reading /proc/mounts");
+    mounts
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f.len() > 2 && f[2] == "cgroup2").then(|| std::path::PathBuf::from(f[1]))
+        })
+        .expect("no cgroup2 mount: this test needs cgroup v2")
+}
+
+#[test]
+fn container_filter_maps_live_pids_through_their_cgroup() {
+    require_root();
+    let id = format!("4f6c9a1b2c3d{:08x}", std::process::id());
+    let group = cgroup2_mount().join(format!("docker-{id}.scope"));
+    fs::create_dir(&group).expect("creating a test cgroup");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("starting sleep");
+    fs::write(group.join("cgroup.procs"), sleeper.id().to_string()).expect("moving sleep");
+    let line = |pid: u32| {
+        format!(
+            "audit: type=1326 audit(1795441404.826:{pid}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid={pid} comm=\"x\" exe=\"/x\" sig=0 arch=c000003e syscall=39 compat=0 ip=0x1 code=0x7ffc0000\n"
+        )
+    };
+    let input = format!("{}{}", line(sleeper.id()), line(std::process::id()));
+    let mut child = recorder()
+        .args(["logs", "--container", &id[..12]])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting recorder");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let _ = fs::remove_dir(&group);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        allowed_names(&String::from_utf8_lossy(&out.stdout)),
+        ["getpid".to_string()].into(),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 used") && err.contains("1 other container"),
+        "{err}"
+    );
+}
+
+#[test]
+fn memory_stays_constant_on_large_input() {
+    require_root();
+    // 128 MiB of records and noise through a pipe; the recorder's peak RSS
+    // must not grow with it.
+    let record = "Nov 23 13:44:15 host kernel: [  981.127660] audit: type=1326 audit(1795441455.442:68): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=21692 comm=\"logchild\" exe=\"/tmp/cap/logchild\" sig=0 arch=c000003e syscall=231 compat=0 ip=0x4313a9 code=0x7ffc0000\n";
+    let noise = "Nov 23 13:44:15 host sshd[123]: Accepted publickey for deploy from 192.0.2.1 port 22 ssh2\n";
+    let block: String = std::iter::repeat_n(format!("{record}{noise}"), 4096).collect();
+    let mut child = recorder()
+        .args(["logs", "-o", "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting recorder");
+    let mut stdin = child.stdin.take().unwrap();
+    let total = 128 << 20;
+    let writer = std::thread::spawn(move || {
+        let mut written = 0;
+        while written < total {
+            std::io::Write::write_all(&mut stdin, block.as_bytes()).unwrap();
+            written += block.len();
+        }
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    writer.join().unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{stderr}"
+    );
+    let max_rss_mib = usage.ru_maxrss / 1024;
+    assert!(
+        max_rss_mib < 48,
+        "peak RSS {max_rss_mib} MiB for 128 MiB of input: {stderr}"
+    );
+    assert!(stderr.contains("seccomp records"), "{stderr}");
+}
