@@ -307,6 +307,8 @@ fn memory_stays_constant_on_large_input() {
     let record = "Nov 23 13:44:15 host kernel: [  981.127660] audit: type=1326 audit(1795441455.442:68): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=21692 comm=\"logchild\" exe=\"/tmp/cap/logchild\" sig=0 arch=c000003e syscall=231 compat=0 ip=0x4313a9 code=0x7ffc0000\n";
     let noise = "Nov 23 13:44:15 host sshd[123]: Accepted publickey for deploy from 192.0.2.1 port 22 ssh2\n";
     let block: String = std::iter::repeat_n(format!("{record}{noise}"), 4096).collect();
+    // Reaped by wait4 below, which also reports the peak RSS.
+    #[allow(clippy::zombie_processes)]
     let mut child = recorder()
         .args(["logs", "-o", "/dev/null"])
         .stdin(Stdio::piped())
