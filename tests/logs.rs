@@ -106,6 +106,11 @@ fn every_shape_gives_the_profile_of_the_test_programs() {
             "{shape}: {}",
             stderr(&out)
         );
+        assert!(
+            !stderr(&out).contains("without a name"),
+            "{shape}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -216,6 +221,7 @@ fn every_field_of_every_shape() {
             .find(|r| r.arch == Some(Arch::X32))
             .unwrap_or_else(|| panic!("{shape}: no x32 record"));
         assert_eq!(x32.syscall, "1073741863", "{shape}");
+        assert_eq!(Arch::X32.table().name(1073741863), Some("getpid"));
         assert_eq!(
             x32.arch_field,
             if interpreted { "x86_64" } else { "c000003e" },

@@ -4,12 +4,12 @@
 
 use memchr::memchr_iter;
 
-use super::audit_arch::{X32_SYSCALL_BIT, from_audit_arch, from_machine_name, table_number};
+use super::audit_arch::from_machine_name;
 use super::filter::{Filter, FilterOptions};
 use super::parse::{Line, LossEvidence, Parser, Unparseable};
 use super::record::{ArchField, AuditStamp, SeccompAction, SeccompRecord, SyscallField};
 use super::summary::Summary;
-use crate::arch::Arch;
+use crate::arch::{Arch, X32_SYSCALL_BIT};
 use crate::capture::SyscallSet;
 
 /// Slots of the duplicate detector: journald's two copies of one record sit
@@ -240,7 +240,7 @@ impl Tally {
             return;
         };
         let number = match r.syscall {
-            SyscallField::Number(n) => table_number(arch, n),
+            SyscallField::Number(n) => n,
             SyscallField::Name(name) => {
                 let name = String::from_utf8_lossy(name);
                 match arch.table().number(&name) {
@@ -300,7 +300,7 @@ pub fn record_arch(r: &SeccompRecord<'_>) -> Option<Arch> {
         SyscallField::Name(_) => 0,
     };
     match r.arch {
-        ArchField::Audit(audit) => from_audit_arch(audit, number),
+        ArchField::Audit(audit) => Arch::from_audit_arch(audit, number),
         ArchField::Name(name) => match from_machine_name(name)? {
             Arch::X86_64 if number & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
             arch => Some(arch),
@@ -396,8 +396,9 @@ mod tests {
                 .iter()
                 .copied()
                 .collect::<Vec<_>>(),
-            [39]
+            [0x4000_0000 | 39]
         );
+        assert_eq!(Arch::X32.table().name(0x4000_0000 | 39), Some("getpid"));
         assert_eq!(
             set.numbers(Arch::X86_64)
                 .unwrap()
