@@ -1,5 +1,6 @@
 //! `recorder logs`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -24,7 +25,8 @@ use crate::profile::output::Output;
 /// zstd): dmesg (also -T), /dev/kmsg, syslog (RFC 3164/5424), auditd's
 /// audit.log (raw or enriched), `ausearch` and `ausearch -i` output, and
 /// journald (`journalctl -k`, `-o short*`, `-o json`, `audit[PID]: SECCOMP`).
-/// With no FILE and no live source, reads standard input.
+/// With no FILE and no live source, reads standard input (when it is not a
+/// terminal).
 ///
 /// Every record counts by default, whatever its action (LOG, ERRNO, KILL,
 /// TRAP, ...): each is a syscall the workload attempted. A summary on stderr
@@ -192,6 +194,12 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         };
         result.map_err(|e| e.to_string())?;
     } else if args.files.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err(
+                "no input: give log files, `-` for standard input, --follow FILE, or --source audit|kmsg"
+                    .into(),
+            );
+        }
         source::read_file(None, &mut collector).map_err(|e| e.to_string())?;
     } else {
         for file in &args.files {
