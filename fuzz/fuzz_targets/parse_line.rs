@@ -26,4 +26,3 @@ fuzz_target!(|data: &[u8]| {
     let _ = collector.set().to_profile(38);
     let _ = collector.summary().to_string();
 });
-
