@@ -87,7 +87,7 @@ fn generate(path: &Path) -> anyhow::Result<(u64, u64)> {
         let nr = (i * 31) % 335;
         let secs = 1_795_441_404 + i / 1000;
         let ms = i % 1000;
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             serial += 1;
             records += 1;
             let fields = format!(
