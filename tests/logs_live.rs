@@ -198,6 +198,8 @@ fn live_profile(source: &str, dir: &Path) -> (String, String) {
     (profile, summary)
 }
 
+/// Records of other processes (anything else on the host that logs) are
+/// filtered out by `--pid`; the child's six must all be used.
 fn assert_child_profile(profile: &str, summary: &str) {
     let names = allowed_names(profile);
     let want: std::collections::BTreeSet<String> =
@@ -208,10 +210,7 @@ fn assert_child_profile(profile: &str, summary: &str) {
         ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
         "summary: {summary}"
     );
-    assert!(
-        summary.contains("6 seccomp records: 6 used (log 6)"),
-        "summary: {summary}"
-    );
+    assert!(summary.contains(": 6 used (log 6)"), "summary: {summary}");
 }
 
 fn auditd_running() -> bool {

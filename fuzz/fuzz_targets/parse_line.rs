@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = recorder::logs::collect::record_arch(&record);
     }
-    let _ = parser.parse_netlink_body(data);
+    let _ = recorder::logs::parse::parse_audit_message(data);
     let mut collector = Collector::with_parser(parser, FilterOptions::default());
     collector.feed_lines(data);
     let _ = collector.set().to_profile(38);

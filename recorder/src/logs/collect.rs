@@ -6,7 +6,7 @@ use memchr::memchr_iter;
 
 use super::audit_arch::from_machine_name;
 use super::filter::{Filter, FilterOptions};
-use super::parse::{Line, LossEvidence, Parser, Unparseable};
+use super::parse::{Line, LossEvidence, Parser, Unparseable, parse_audit_message};
 use super::record::{ArchField, AuditStamp, SeccompAction, SeccompRecord, SyscallField};
 use super::summary::Summary;
 use crate::arch::{Arch, X32_SYSCALL_BIT};
@@ -154,7 +154,7 @@ impl Collector {
     pub fn feed_netlink_seccomp(&mut self, body: &[u8]) {
         self.tally.summary.lines += 1;
         self.tally.summary.bytes += body.len() as u64;
-        let line = self.parser.parse_netlink_body(body);
+        let line = parse_audit_message(body);
         self.tally.take(line);
         self.tally.flush();
     }

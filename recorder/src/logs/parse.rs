@@ -319,28 +319,28 @@ impl Parser {
             _ => Line::Other,
         }
     }
+}
 
-    /// The body of an audit netlink message of type AUDIT_SECCOMP:
-    /// `audit(S.MS:N): fields`.
-    pub fn parse_netlink_body<'a>(&self, body: &'a [u8]) -> Line<'a> {
-        let Some(rest) = body.strip_prefix(b"audit(") else {
-            return Line::Unparseable(Unparseable::NoStamp);
-        };
-        let Some(close) = memchr(b')', rest) else {
-            return Line::Unparseable(Unparseable::BadStamp);
-        };
-        let Some(stamp) = parse_stamp(&rest[..close]) else {
-            return Line::Unparseable(Unparseable::BadStamp);
-        };
-        let Some(fields) = rest[close + 1..].strip_prefix(b":") else {
-            return Line::Unparseable(Unparseable::BadStamp);
-        };
-        // The kernel may end the payload with a NUL.
-        let fields = fields.split(|&b| b == 0).next().unwrap_or(fields);
-        match parse_fields(fields, false) {
-            Ok(f) => Line::Record(f.into_record(Some(stamp), b"")),
-            Err(e) => Line::Unparseable(e),
-        }
+/// The text of an audit netlink message of type AUDIT_SECCOMP:
+/// `audit(S.MS:N): fields` (no marker to search for, so no [`Parser`]).
+pub fn parse_audit_message(body: &[u8]) -> Line<'_> {
+    let Some(rest) = body.strip_prefix(b"audit(") else {
+        return Line::Unparseable(Unparseable::NoStamp);
+    };
+    let Some(close) = memchr(b')', rest) else {
+        return Line::Unparseable(Unparseable::BadStamp);
+    };
+    let Some(stamp) = parse_stamp(&rest[..close]) else {
+        return Line::Unparseable(Unparseable::BadStamp);
+    };
+    let Some(fields) = rest[close + 1..].strip_prefix(b":") else {
+        return Line::Unparseable(Unparseable::BadStamp);
+    };
+    // The kernel may end the payload with a NUL.
+    let fields = fields.split(|&b| b == 0).next().unwrap_or(fields);
+    match parse_fields(fields, false) {
+        Ok(f) => Line::Record(f.into_record(Some(stamp), b"")),
+        Err(e) => Line::Unparseable(e),
     }
 }
 
@@ -776,8 +776,7 @@ mod tests {
 
     #[test]
     fn netlink_body() {
-        let p = Parser::with_time_zone(jiff::tz::TimeZone::UTC);
-        let Line::Record(r) = p.parse_netlink_body(b"audit(1795441464.266:234): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=21930 comm=\"logchild\" exe=\"/tmp/cap/logchild\" sig=0 arch=c000003e syscall=110 compat=0 ip=0x4313a9 code=0x7ffc0000\0") else {
+        let Line::Record(r) = parse_audit_message(b"audit(1795441464.266:234): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=21930 comm=\"logchild\" exe=\"/tmp/cap/logchild\" sig=0 arch=c000003e syscall=110 compat=0 ip=0x4313a9 code=0x7ffc0000\0") else {
             panic!("not a record");
         };
         assert_eq!(r.syscall, SyscallField::Number(110));
