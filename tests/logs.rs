@@ -561,3 +561,34 @@ fn follow_survives_rotation_and_stops_after_duration() {
     // syscall 0 (read) was in the file before following started.
     assert_eq!(names(&out), set(&["getppid", "getuid"]), "{}", stderr(&out));
 }
+
+#[test]
+fn profile_flags_shared_with_record() {
+    // Only native records: observed lists x86_64 alone, docker adds x86 and x32.
+    let kmsg = data("kmsg.log");
+    let kmsg = kmsg.to_str().unwrap();
+    let args = [
+        kmsg,
+        "--exclude-comm",
+        "logchild",
+        "--exclude-comm",
+        "my comm",
+    ];
+    let out = logs(&args);
+    assert_eq!(
+        architectures(&String::from_utf8_lossy(&out.stdout)),
+        ["SCMP_ARCH_X86_64"]
+    );
+    let out = logs(&[&args[..], &["--arch-policy", "docker"]].concat());
+    assert_eq!(
+        architectures(&String::from_utf8_lossy(&out.stdout)),
+        ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]
+    );
+    let out = logs(&[kmsg, "--format", "crd", "--name", "app"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("kind: SeccompProfile") && text.contains("name: app"),
+        "{text}"
+    );
+}

@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 
 use super::print_error;
+use super::profile_args::FormatArgs;
+use crate::arch::{ArchPolicy, LibseccompVersion};
+use crate::capture::ProfileOptions;
 use crate::errno::parse_errno;
 use crate::logs::filter::PidExitedError;
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
-use crate::profile::oci;
 use crate::profile::output::Output;
 
 /// Write a seccomp profile from the kernel's seccomp audit records: run the
@@ -47,9 +49,24 @@ pub struct LogsArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// errno returned for syscalls outside the profile.
+    /// errno returned for syscalls outside the profile. ENOSYS by default:
+    /// libc falls back from syscalls it sees as missing (e.g. clone3 -> clone).
     #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
     errno: u32,
+
+    #[command(flatten)]
+    format: FormatArgs,
+
+    /// Which architectures (syscall ABIs) the profile lists; an ABI not
+    /// listed is refused outright, so `observed` keeps the 32-bit and x32
+    /// entry points closed unless the records show them.
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
+    arch_policy: ArchPolicy,
+
+    /// The oldest libseccomp the profile must load with (e.g. 2.5.4, Debian
+    /// 12's). Names it does not know are left out, and stderr says which.
+    #[arg(long, value_name = "VERSION")]
+    libseccomp: Option<LibseccompVersion>,
 
     /// Only records of this pid (host pid; repeatable).
     #[arg(long, value_name = "PID")]
@@ -207,8 +224,12 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         }
     }
 
-    let (profile, unnamed) = collector.set().to_profile(args.errno);
-    collector.summary_mut().unknown_numbers = unnamed;
+    let built = collector.set().build_profile(&ProfileOptions {
+        errno: args.errno,
+        arch_policy: args.arch_policy,
+        libseccomp: args.libseccomp,
+    });
+    collector.summary_mut().unknown_numbers = built.unnamed.clone();
     eprintln!("{}", collector.summary());
 
     if let Some(e) = PidExitedError::check(collector.filter_options(), collector.summary()) {
@@ -220,8 +241,15 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
                 .into(),
         );
     }
-    output
-        .write(&oci::to_json(&profile))
+    if let Some(warning) = built.newer_names_warning() {
+        print_error(warning);
+    }
+    if let Some(note) = args.libseccomp.and_then(|v| built.left_out_note(v)) {
+        print_error(note);
+    }
+    let profile = &built.profile;
+    args.format
+        .write(profile, &output, None)
         .map_err(|e| e.to_string())?;
     if let Some(path) = output.path() {
         eprintln!(
