@@ -30,6 +30,17 @@ pub struct BenchArgs {
     /// The CPU every case is pinned to.
     #[arg(long, default_value_t = 1)]
     cpu: usize,
+    /// Run only one part.
+    #[arg(long, value_enum)]
+    only: Option<Part>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// Cost per syscall, kernel run time, start-up.
+    Syscalls,
+    /// `recorder logs` against grep on a generated 1 GiB log.
+    Logs,
 }
 
 const LOOP_SOURCE: &str = r#"
@@ -74,9 +85,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .arg(&looper)
             .arg(&src),
     )?;
+    let recorder = root.join("target/release/recorder");
+    if args.only != Some(Part::Syscalls) {
+        crate::bench_logs::run(&recorder)?;
+    }
+    if args.only == Some(Part::Logs) {
+        return Ok(());
+    }
     let bench = Bench {
         args,
-        recorder: root.join("target/release/recorder"),
+        recorder,
         looper,
     };
     bench.syscall_costs()?;

@@ -1,6 +1,7 @@
 //! `cargo xtask`: everything that is not a plain cargo command.
 
 mod bench;
+mod bench_logs;
 mod demo;
 mod gen_tables;
 mod setup;
@@ -25,7 +26,7 @@ enum Command {
     /// Set up and run every check and test (what CI runs).
     Test,
     /// Measure the recorder's cost against bare runs, an empty eBPF program,
-    /// bpftrace and strace.
+    /// bpftrace and strace, and `recorder logs` throughput against grep.
     Bench(bench::BenchArgs),
     /// Regenerate recorder/src/arch/generated.rs (syscall tables of every
     /// architecture) from a libseccomp git clone.

@@ -46,6 +46,7 @@ pub fn run() -> anyhow::Result<()> {
     apt_packages()?;
     ebpf_toolchain()?;
     bpf_linker()?;
+    cargo_fuzz()?;
     tracefs()?;
     eprintln!("setup: everything is in place");
     Ok(())
@@ -130,6 +131,25 @@ fn bpf_linker() -> anyhow::Result<()> {
             .env("LLVM_PREFIX", "/usr/lib/llvm-22"),
     )
     .context("installing bpf-linker")
+}
+
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// cargo-fuzz runs the log parser's fuzz target in `cargo xtask test`.
+fn cargo_fuzz() -> anyhow::Result<()> {
+    let version = capture(Command::new("cargo").args(["fuzz", "--version"])).unwrap_or_default();
+    if version.trim() == format!("cargo-fuzz {CARGO_FUZZ_VERSION}") {
+        return Ok(());
+    }
+    eprintln!("setup: installing cargo-fuzz {CARGO_FUZZ_VERSION} (about 1.5 minutes)");
+    exec(Command::new("cargo").args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+        "--locked",
+    ]))
+    .context("installing cargo-fuzz")
 }
 
 /// The classic tracepoint hook (the last fallback) and bpftrace need tracefs.

@@ -1,28 +1,150 @@
 //! `cargo xtask test`: the README's second command and what CI runs.
 
-use crate::util::{cargo, exec, is_root};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, bail};
+
+use crate::setup::EBPF_TOOLCHAIN;
+use crate::util::{cargo, describe, exec, is_root, workspace_root};
+
+/// How long CI fuzzes the log line parser.
+const FUZZ_SECONDS: u32 = 30;
 
 pub fn run() -> anyhow::Result<()> {
     crate::setup::run()?;
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     exec(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-    if is_root() {
-        exec(cargo().args(["test", "--workspace", "--exclude", "recorder-ebpf"]))?;
+    let all = ["test", "--workspace", "--exclude", "recorder-ebpf"];
+    let counts = if is_root() {
+        run_counted(cargo().args(all))?
     } else {
         eprintln!(
-            "\n*** SKIPPED: the end-to-end tests load eBPF programs, create cgroups and run \
-             containers, which needs root. Only unit tests run now; run `cargo xtask test` as \
-             root for the full suite. ***\n"
+            "\n*** SKIPPED: the end-to-end tests that load eBPF programs, create cgroups and \
+             run containers need root. Only unit tests and the file-based tests run now; run \
+             `cargo xtask test` as root for the full suite. ***\n"
         );
-        exec(cargo().args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "recorder-ebpf",
-            "--lib",
-            "--bins",
-        ]))?;
-        eprintln!("\n*** SKIPPED: end-to-end tests (not root) ***");
+        let mut counts = run_counted(
+            cargo()
+                .args(all)
+                .args(["--lib", "--bins", "--test", "logs", "--test", "syscalls"]),
+        )?;
+        counts.skipped_suites = Some("end-to-end tests that need root (not root)");
+        counts
+    };
+    fuzz_log_parser()?;
+    counts.print_summary();
+    Ok(())
+}
+
+/// Totals over every `test result:` line of a cargo test run.
+#[derive(Default)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    skipped_suites: Option<&'static str>,
+}
+
+impl Counts {
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(['.', ';']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next())
+                && let Ok(n) = n.parse::<u64>()
+            {
+                match what {
+                    "passed" => self.passed += n,
+                    "failed" => self.failed += n,
+                    "ignored" => self.ignored += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn print_summary(&self) {
+        if let Some(what) = self.skipped_suites {
+            println!("\n*** SKIPPED: {what} ***");
+        }
+        println!(
+            "\nxtask test: {} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.ignored
+        );
+    }
+}
+
+/// Runs cargo test, passing its output through and adding up its results.
+fn run_counted(cmd: &mut Command) -> anyhow::Result<Counts> {
+    eprintln!("+ {}", describe(cmd));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", describe(cmd)))?;
+    let mut counts = Counts::default();
+    let stdout = child.stdout.take().context("cargo test's stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test's output")?;
+        println!("{line}");
+        counts.add_line(&line);
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        counts.print_summary();
+        bail!("{} failed: {status}", describe(cmd));
+    }
+    Ok(counts)
+}
+
+/// Runs the log parser's fuzz target for a fixed time. Built without the
+/// eBPF object: the target only exercises parsing. libFuzzer's progress goes
+/// to target/fuzz-parse_line.log; its tail is shown when it fails.
+fn fuzz_log_parser() -> anyhow::Result<()> {
+    let root = workspace_root();
+    let corpus = root.join("target/fuzz-corpus/parse_line");
+    std::fs::create_dir_all(&corpus).context("creating the fuzz corpus directory")?;
+    let log_path = root.join("target/fuzz-parse_line.log");
+    let log = std::fs::File::create(&log_path).context("creating the fuzz log")?;
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&root)
+        .arg(format!("+{EBPF_TOOLCHAIN}"))
+        .args(["fuzz", "run", "parse_line"])
+        .arg(&corpus)
+        .arg(root.join("tests/data/logs"))
+        .arg("--")
+        .arg(format!("-max_total_time={FUZZ_SECONDS}"))
+        .env("RECORDER_SKIP_EBPF", "1")
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    eprintln!("+ {} (output in {})", describe(&cmd), log_path.display());
+    let status = cmd.status().with_context(|| describe(&cmd))?;
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if !status.success() {
+        let tail: Vec<&str> = text.lines().rev().take(60).collect();
+        for line in tail.into_iter().rev() {
+            eprintln!("{line}");
+        }
+        bail!("fuzzing the log parser failed: {status}");
+    }
+    if let Some(done) = text.lines().find(|l| l.starts_with("Done ")) {
+        eprintln!("fuzz parse_line: {done}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_up_cargo_test_results() {
+        let mut c = Counts::default();
+        c.add_line("test result: ok. 53 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.05s");
+        c.add_line("test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured");
+        c.add_line("running 4 tests");
+        assert_eq!((c.passed, c.failed, c.ignored), (56, 1, 2));
+    }
 }

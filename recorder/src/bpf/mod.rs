@@ -30,6 +30,10 @@ static PROGRAM_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR
 #[derive(Debug, thiserror::Error)]
 pub enum BpfError {
     #[error(
+        "this recorder was built without its eBPF program (RECORDER_SKIP_EBPF was set): rebuild it without that variable"
+    )]
+    NotBuilt,
+    #[error(
         "permission denied loading the eBPF program: run as root, or grant CAP_BPF and CAP_PERFMON (plus CAP_SYS_ADMIN on kernels before 5.8)"
     )]
     PermissionDenied,
@@ -148,6 +152,9 @@ impl SyscallRecorder {
 
     /// Loads and attaches with the given hook, or the best one for `None`.
     pub fn load_with(kind: Option<AttachKind>) -> Result<SyscallRecorder, BpfError> {
+        if PROGRAM_OBJECT.is_empty() {
+            return Err(BpfError::NotBuilt);
+        }
         check_privileges()?;
         raise_memlock_limit();
         let host = crate::arch::Arch::host();
