@@ -53,12 +53,24 @@ pub const SLOT_ACTIVE: u64 = 1 << 0;
 /// between joining the cgroup and exec (the recorder's own work) is not
 /// recorded, while the exec itself is.
 pub const SLOT_ARM_ON_EXEC: u64 = 1 << 1;
+/// [`Slot::flags`]: only tasks outside the host's pid namespace count, and
+/// with [`SLOT_ARM_ON_EXEC`] only an exec made there arms the slot.
+///
+/// This is the runtime boundary of `recorder trace`: an OCI runtime prepares a
+/// container (mounts, pivot_root, sethostname, keyctl, ...) in a process that
+/// enters the container's cgroup early, and execs the workload as its last
+/// step. Its setup before the first exec inside the container's pid namespace
+/// is not the workload's, and neither is anything a runtime does while still
+/// in the host's pid namespace (e.g. runc 1.1 re-executing itself from a memfd,
+/// or `setns` before `runc exec`). What the runtime does after it loads the
+/// seccomp filter comes from the runtime's base profile instead.
+pub const SLOT_IN_CONTAINER: u64 = 1 << 2;
 
 /// Per-recording state in the `SLOTS` array map.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Slot {
-    /// [`SLOT_ACTIVE`] | [`SLOT_ARM_ON_EXEC`].
+    /// [`SLOT_ACTIVE`] | [`SLOT_ARM_ON_EXEC`] | [`SLOT_IN_CONTAINER`].
     pub flags: u64,
     /// Syscalls seen whose number did not fit the bitmap (including negative
     /// numbers such as `syscall(-1)`).
@@ -107,12 +119,30 @@ pub struct CpuCache {
 }
 
 /// Indices in the `CONTROL` array map.
+///
+/// [`control::NEW_CGROUP_FLAGS`] and [`control::NEW_CGROUP_MIN_ID`] let the kernel side start a
+/// recording by itself for every cgroup created after a moment userspace
+/// chose, at that cgroup's first syscall. `recorder trace --wait` uses this to
+/// record a container whose cgroup does not exist yet from its first syscall
+/// without racing the runtime: each such cgroup takes a slot from
+/// [`map::FREE_SLOTS`] and becomes a root in [`map::ROOTS`];
+/// userspace keeps the one that turns out to be the container's and gives the
+/// others back.
 pub mod control {
     /// Bumped by userspace whenever the set of recorded cgroups changes, which
     /// invalidates every [`super::CpuCache`] entry at once.
     pub const GENERATION: u32 = 0;
+    /// [`super::Slot::flags`] for a slot the kernel side starts for a new
+    /// cgroup; 0 starts none.
+    pub const NEW_CGROUP_FLAGS: u32 = 1;
+    /// Only cgroups with a larger id count as new. Cgroup ids (kernfs node
+    /// ids) grow with every node created, so this is a point in time.
+    pub const NEW_CGROUP_MIN_ID: u32 = 2;
+    /// Number of new cgroups that found [`super::map::FREE_SLOTS`] empty and
+    /// went unrecorded (written without atomics: only "non-zero" matters).
+    pub const NEW_CGROUP_MISSED: u32 = 3;
     /// Number of entries in `CONTROL`.
-    pub const LEN: u32 = 1;
+    pub const LEN: u32 = 4;
 }
 
 /// Map and program names, shared so that a rename cannot split the two sides.
@@ -127,6 +157,9 @@ pub mod map {
     pub const CPU_CACHE: &str = "CPU_CACHE";
     /// Array of u64, see [`super::control`].
     pub const CONTROL: &str = "CONTROL";
+    /// Queue of slot indices (u32) userspace lends to the kernel side for
+    /// recordings it starts by itself, see [`super::control`].
+    pub const FREE_SLOTS: &str = "FREE_SLOTS";
 }
 
 /// Load-time constants of the kernel side (`EbpfLoader::override_global`).
@@ -146,6 +179,10 @@ pub mod global {
     /// Mask of the compat bit in that (32-bit) word (TS_COMPAT on x86_64,
     /// 1 << TIF_32BIT on aarch64); 0 disables compat detection.
     pub const COMPAT_MASK: &str = "COMPAT_MASK";
+    /// Device and inode of the host's pid namespace (`stat
+    /// /proc/self/ns/pid` of the recorder), for [`super::SLOT_IN_CONTAINER`].
+    pub const HOST_PIDNS_DEV: &str = "HOST_PIDNS_DEV";
+    pub const HOST_PIDNS_INO: &str = "HOST_PIDNS_INO";
 }
 
 /// Program names in the object, in the order the loader tries them.

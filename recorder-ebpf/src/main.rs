@@ -8,21 +8,27 @@
 //! in `ROOTS`. The answer is cached per cgroup (`CGROUP_SLOT`) and per CPU
 //! (`CPU_CACHE`), both tagged with the generation userspace bumps on every
 //! change, so the common case costs two array lookups and no hashing.
+//!
+//! A cgroup in no recording can start one by itself when userspace asked for
+//! recordings of new cgroups (`control::NEW_CGROUP_FLAGS`): it takes a slot
+//! index from `FREE_SLOTS` and becomes a root. Slots flagged
+//! `SLOT_IN_CONTAINER` count only tasks outside the host's pid namespace.
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
+    bindings::{BPF_NOEXIST, bpf_pidns_info},
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_task, bpf_probe_read_kernel,
-        generated::bpf_get_current_ancestor_cgroup_id,
+        generated::{bpf_get_current_ancestor_cgroup_id, bpf_get_ns_current_pid_tgid},
     },
     macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, Queue},
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use recorder_common::{
     ARM_PRIVATE_COUNT, ARM_PRIVATE_SLOT, AbiRow, CpuCache, MAX_SLOTS, NOT_RECORDED, SLOT_ACTIVE,
-    SLOT_ARM_ON_EXEC, SYSCALLS_PER_ABI, Slot, cache_entry, control,
+    SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, SYSCALLS_PER_ABI, Slot, cache_entry, control,
 };
 
 #[map]
@@ -40,6 +46,9 @@ static CPU_CACHE: PerCpuArray<CpuCache> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static CONTROL: Array<u64> = Array::with_max_entries(control::LEN, 0);
 
+#[map]
+static FREE_SLOTS: Queue<u32> = Queue::with_max_entries(MAX_SLOTS, 0);
+
 // Load-time constants, see `recorder_common::global`.
 #[unsafe(no_mangle)]
 static EXECVE_NR: u64 = u64::MAX;
@@ -53,6 +62,10 @@ static ARM_PRIVATE_BASE: u64 = 0;
 static COMPAT_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static COMPAT_MASK: u64 = 0;
+#[unsafe(no_mangle)]
+static HOST_PIDNS_DEV: u64 = 0;
+#[unsafe(no_mangle)]
+static HOST_PIDNS_INO: u64 = 0;
 
 /// Deepest cgroup level searched for a recorded ancestor. systemd and
 /// Kubernetes nest about 6 levels deep; 32 leaves ample room.
@@ -144,13 +157,76 @@ fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
         }
         level += 1;
     }
+    if found == NOT_RECORDED {
+        found = start_new_cgroup(cgroup_id);
+    }
     let _ = CGROUP_SLOT.insert(&cgroup_id, &cache_entry(found, generation), 0);
     found
+}
+
+/// Starts a recording for a cgroup created after the moment userspace chose
+/// (see `recorder_common::control`), or returns [`NOT_RECORDED`].
+#[inline(always)]
+fn start_new_cgroup(cgroup_id: u64) -> u32 {
+    let flags = match CONTROL.get(control::NEW_CGROUP_FLAGS) {
+        Some(f) if *f != 0 => *f,
+        _ => return NOT_RECORDED,
+    };
+    match CONTROL.get(control::NEW_CGROUP_MIN_ID) {
+        Some(min) if cgroup_id > *min => {}
+        _ => return NOT_RECORDED,
+    }
+    let slot = match FREE_SLOTS.pop() {
+        Ok(Some(slot)) if slot < MAX_SLOTS => slot,
+        _ => {
+            if let Some(missed) = CONTROL.get_ptr_mut(control::NEW_CGROUP_MISSED) {
+                // SAFETY: an array value; a lost increment only makes the
+                // count smaller, and userspace only asks whether it is 0.
+                unsafe { *missed += 1 };
+            }
+            return NOT_RECORDED;
+        }
+    };
+    let Some(value) = SLOTS.get_ptr_mut(slot) else {
+        return NOT_RECORDED;
+    };
+    // Userspace cleared the bitmap before it queued the slot.
+    // SAFETY: array values live as long as the map; nothing marks this slot
+    // before it is in ROOTS.
+    unsafe { (*value).flags = flags };
+    if ROOTS.insert(&cgroup_id, &slot, BPF_NOEXIST as u64).is_err() {
+        // Another CPU started this cgroup's recording at the same moment.
+        let _ = FREE_SLOTS.push(slot, 0);
+        return match unsafe { ROOTS.get(&cgroup_id) } {
+            Some(winner) => *winner + 1,
+            None => NOT_RECORDED,
+        };
+    }
+    slot + 1
+}
+
+/// Whether the current task lives outside the host's pid namespace: the
+/// helper only answers for the namespace it is asked about.
+#[inline(always)]
+fn outside_host_pidns() -> bool {
+    let mut info = bpf_pidns_info { pid: 0, tgid: 0 };
+    let result = unsafe {
+        bpf_get_ns_current_pid_tgid(
+            load(&HOST_PIDNS_DEV),
+            load(&HOST_PIDNS_INO),
+            &mut info,
+            core::mem::size_of::<bpf_pidns_info>() as u32,
+        )
+    };
+    result != 0
 }
 
 #[inline(always)]
 fn mark(slot: &mut Slot, id: i64) {
     let mut nr = id as u64;
+    if slot.flags & SLOT_IN_CONTAINER != 0 && !outside_host_pidns() {
+        return;
+    }
     if slot.flags & SLOT_ACTIVE == 0 {
         if slot.flags & SLOT_ARM_ON_EXEC == 0
             || (nr != load(&EXECVE_NR) && nr != load(&EXECVEAT_NR))

@@ -10,6 +10,7 @@ pub mod arch;
 pub mod bpf;
 pub mod capture;
 pub mod cgroup;
+pub mod container;
 pub mod cli;
 pub mod confine;
 pub mod errno;

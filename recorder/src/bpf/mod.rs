@@ -5,17 +5,25 @@
 //! kernel supports ([`AttachKind`]), and then serves any number of recordings:
 //! each is a root cgroup (plus everything created below it) with a slot of
 //! per-ABI syscall bitmaps in the kernel. Reading a slot yields a [`Seen`].
+//!
+//! [`SyscallRecorder::record_new_cgroups`] lets the kernel side start
+//! recordings by itself, one per cgroup created from then on, at the cgroup's
+//! first syscall: the way to record a container whose cgroup does not exist
+//! yet without racing its runtime.
 
 mod attach;
 mod privileges;
 
 use std::collections::BTreeSet;
 
-use aya::maps::{Array, HashMap, MapData};
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use aya::maps::{Array, HashMap, MapData, MapError, Queue};
 use aya::{Ebpf, EbpfLoader};
 use recorder_common::{
-    ABI_ROWS, AbiRow, MAX_SLOTS, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SYSCALLS_PER_ABI, Slot, control,
-    global, map,
+    ABI_ROWS, AbiRow, MAX_SLOTS, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
+    SYSCALLS_PER_ABI, Slot, control, global, map,
 };
 
 pub use attach::AttachKind;
@@ -53,6 +61,10 @@ pub enum BpfError {
     NoHook(String),
     #[error("all {MAX_SLOTS} recording slots are in use")]
     NoFreeSlot,
+    #[error("cgroup {0:?} is already being recorded")]
+    AlreadyRecorded(CgroupId),
+    #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
+    PidNamespace(#[source] std::io::Error),
 }
 
 /// Which recording a [`SyscallRecorder`] slot belongs to.
@@ -70,6 +82,30 @@ pub enum Start {
     /// From the first `execve`/`execveat` of a process in the cgroup (that
     /// exec included): skips the recorder's own work in a child before exec.
     AtFirstExec,
+}
+
+/// Which tasks of a recorded cgroup count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every task.
+    All,
+    /// Tasks outside the host's pid namespace: a container's processes, not
+    /// its runtime's before they enter it. With [`Start::AtFirstExec`] only an
+    /// exec made there starts the recording (see `SLOT_IN_CONTAINER`).
+    Container,
+}
+
+impl Scope {
+    fn flags(self, start: Start) -> u64 {
+        let start = match start {
+            Start::Now => SLOT_ACTIVE,
+            Start::AtFirstExec => SLOT_ARM_ON_EXEC,
+        };
+        match self {
+            Scope::All => start,
+            Scope::Container => start | SLOT_IN_CONTAINER,
+        }
+    }
 }
 
 /// What one recording saw: syscall numbers per ABI row.
@@ -103,6 +139,14 @@ impl Seen {
             set.extend(numbers);
         }
         seen
+    }
+
+    /// Adds what `other` saw.
+    pub fn extend(&mut self, other: &Seen) {
+        self.native.extend(&other.native);
+        self.compat.extend(&other.compat);
+        self.x32.extend(&other.x32);
+        self.out_of_range += other.out_of_range;
     }
 
     /// Number of distinct syscalls over all ABIs.
@@ -140,7 +184,11 @@ pub struct SyscallRecorder {
     roots: HashMap<MapData, u64, u32>,
     slots: Array<MapData, Slot>,
     control: Array<MapData, u64>,
+    free_slots: Queue<MapData, u32>,
+    /// Slots of userspace's recordings.
     in_use: BTreeSet<u32>,
+    /// Slots lent to the kernel side for recordings of new cgroups.
+    lent: BTreeSet<u32>,
     generation: u64,
 }
 
@@ -168,6 +216,8 @@ impl SyscallRecorder {
         // Parsing the kernel's BTF (megabytes) is the largest start-up cost:
         // do it once for loading and attaching.
         let btf = aya::Btf::from_sys_fs().ok();
+        let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
+        let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
         let mut ebpf = EbpfLoader::new()
             .btf(btf.as_ref())
             .override_global(global::EXECVE_NR, &execve, true)
@@ -176,6 +226,8 @@ impl SyscallRecorder {
             .override_global(global::ARM_PRIVATE_BASE, &arm_private_base, true)
             .override_global(global::COMPAT_OFFSET, &compat_offset, true)
             .override_global(global::COMPAT_MASK, &compat_mask, true)
+            .override_global(global::HOST_PIDNS_DEV, &pidns_dev, true)
+            .override_global(global::HOST_PIDNS_INO, &pidns_ino, true)
             .load(PROGRAM_OBJECT)
             .map_err(|e| {
                 if is_permission_error(&e) {
@@ -188,13 +240,16 @@ impl SyscallRecorder {
         let roots = take_map(&mut ebpf, map::ROOTS)?;
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
+        let free_slots = take_map(&mut ebpf, map::FREE_SLOTS)?;
         Ok(SyscallRecorder {
             ebpf,
             attach,
             roots,
             slots,
             control,
+            free_slots,
             in_use: BTreeSet::new(),
+            lent: BTreeSet::new(),
             generation: 0,
         })
     }
@@ -215,23 +270,136 @@ impl SyscallRecorder {
 
     /// Starts recording `root` and every cgroup below it.
     pub fn start(&mut self, root: CgroupId, start: Start) -> Result<RecordingId, BpfError> {
-        let slot = (0..MAX_SLOTS)
-            .find(|s| !self.in_use.contains(s))
-            .ok_or(BpfError::NoFreeSlot)?;
+        self.start_scoped(root, start, Scope::All)
+    }
+
+    /// Starts recording the `scope` tasks of `root` and every cgroup below it.
+    /// Fails with [`BpfError::AlreadyRecorded`] when `root` is a root already
+    /// (e.g. one the kernel side started, see [`Self::record_new_cgroups`]).
+    pub fn start_scoped(
+        &mut self,
+        root: CgroupId,
+        start: Start,
+        scope: Scope,
+    ) -> Result<RecordingId, BpfError> {
+        let slot = self.unused_slot()?;
         let mut value = Slot::EMPTY;
-        value.flags = match start {
-            Start::Now => SLOT_ACTIVE,
-            Start::AtFirstExec => SLOT_ARM_ON_EXEC,
-        };
+        value.flags = scope.flags(start);
         self.slots
             .set(slot, value, 0)
             .map_err(|source| map_error(map::SLOTS, source))?;
-        self.roots
-            .insert(root.0, slot, 0)
-            .map_err(|source| map_error(map::ROOTS, source))?;
+        match self.roots.insert(root.0, slot, BPF_NOEXIST) {
+            Ok(()) => {}
+            Err(e) if is_exists_error(&e) => return Err(BpfError::AlreadyRecorded(root)),
+            Err(source) => return Err(map_error(map::ROOTS, source)),
+        }
         self.in_use.insert(slot);
         self.bump_generation()?;
         Ok(RecordingId { slot, root })
+    }
+
+    fn unused_slot(&self) -> Result<u32, BpfError> {
+        (0..MAX_SLOTS)
+            .find(|s| !self.in_use.contains(s) && !self.lent.contains(s))
+            .ok_or(BpfError::NoFreeSlot)
+    }
+
+    /// From now on, the first syscall in any cgroup created after `after`
+    /// that no recording covers starts a recording of that cgroup (and what is
+    /// created below it) with `start` and `scope`. Every free slot is lent to
+    /// the kernel side for this until [`Self::stop_new_cgroups`]; keep the
+    /// recordings that matter with [`Self::keep`].
+    pub fn record_new_cgroups(
+        &mut self,
+        after: CgroupId,
+        start: Start,
+        scope: Scope,
+    ) -> Result<(), BpfError> {
+        let free: Vec<u32> = (0..MAX_SLOTS)
+            .filter(|s| !self.in_use.contains(s) && !self.lent.contains(s))
+            .collect();
+        for slot in free {
+            self.slots
+                .set(slot, Slot::EMPTY, 0)
+                .map_err(|source| map_error(map::SLOTS, source))?;
+            self.free_slots
+                .push(slot, 0)
+                .map_err(|source| map_error(map::FREE_SLOTS, source))?;
+            self.lent.insert(slot);
+        }
+        self.set_control(control::NEW_CGROUP_MISSED, 0)?;
+        self.set_control(control::NEW_CGROUP_MIN_ID, after.0)?;
+        self.set_control(control::NEW_CGROUP_FLAGS, scope.flags(start))?;
+        // Cached "not recorded" answers of new cgroups must go.
+        self.bump_generation()
+    }
+
+    /// The recordings the kernel side has started for new cgroups so far.
+    pub fn new_cgroup_recordings(&self) -> Result<Vec<RecordingId>, BpfError> {
+        let mut found = Vec::new();
+        for entry in self.roots.iter() {
+            let (cgroup, slot) = entry.map_err(|source| map_error(map::ROOTS, source))?;
+            if self.lent.contains(&slot) {
+                found.push(RecordingId {
+                    slot,
+                    root: CgroupId(cgroup),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// How many new cgroups went unrecorded because every slot was taken.
+    pub fn new_cgroups_missed(&self) -> Result<u64, BpfError> {
+        self.control
+            .get(&control::NEW_CGROUP_MISSED, 0)
+            .map_err(|source| map_error(map::CONTROL, source))
+    }
+
+    /// Makes a recording the kernel side started an ordinary one of this
+    /// recorder: it survives [`Self::stop_new_cgroups`] and ends with
+    /// [`Self::stop`].
+    pub fn keep(&mut self, id: RecordingId) {
+        if self.lent.remove(&id.slot) {
+            self.in_use.insert(id.slot);
+        }
+    }
+
+    /// Starts no more recordings for new cgroups, and ends those the kernel
+    /// side started and nobody kept.
+    pub fn stop_new_cgroups(&mut self) -> Result<(), BpfError> {
+        self.set_control(control::NEW_CGROUP_FLAGS, 0)?;
+        loop {
+            match self.free_slots.pop(0) {
+                Ok(_) => {}
+                Err(MapError::ElementNotFound) => break,
+                Err(source) => return Err(map_error(map::FREE_SLOTS, source)),
+            }
+        }
+        self.remove_unkept_roots()?;
+        // A CPU may have taken a slot just before the flag went to 0 and
+        // still be inserting its root: programs run for microseconds, so a
+        // second sweep after a pause catches it.
+        std::thread::sleep(Duration::from_millis(20));
+        self.remove_unkept_roots()?;
+        self.lent.clear();
+        self.bump_generation()
+    }
+
+    fn remove_unkept_roots(&mut self) -> Result<(), BpfError> {
+        for id in self.new_cgroup_recordings()? {
+            match self.roots.remove(&id.root.0) {
+                Ok(()) | Err(MapError::KeyNotFound) => {}
+                Err(source) => return Err(map_error(map::ROOTS, source)),
+            }
+        }
+        Ok(())
+    }
+
+    fn set_control(&mut self, index: u32, value: u64) -> Result<(), BpfError> {
+        self.control
+            .set(index, value, 0)
+            .map_err(|source| map_error(map::CONTROL, source))
     }
 
     /// What the recording has seen so far.
@@ -257,10 +425,22 @@ impl SyscallRecorder {
     /// Invalidates every cached cgroup -> slot answer in the kernel.
     fn bump_generation(&mut self) -> Result<(), BpfError> {
         self.generation += 1;
-        self.control
-            .set(control::GENERATION, self.generation, 0)
-            .map_err(|source| map_error(map::CONTROL, source))
+        self.set_control(control::GENERATION, self.generation)
     }
+}
+
+impl RecordingId {
+    /// The recorded root cgroup.
+    pub fn root(&self) -> CgroupId {
+        self.root
+    }
+}
+
+/// `BPF_NOEXIST`: insert only when the key is absent.
+const BPF_NOEXIST: u64 = 1;
+
+fn is_exists_error(e: &MapError) -> bool {
+    matches!(e, MapError::SyscallError(s) if s.io_error.raw_os_error() == Some(libc::EEXIST))
 }
 
 fn take_map<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, BpfError>

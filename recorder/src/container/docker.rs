@@ -1,0 +1,200 @@
+//! Docker's containers: names and states through the daemon's API socket,
+//! or from its container store when the daemon does not answer.
+//!
+//! Ids, pids and cgroups come from the runtime state (`oci_state`); Docker is
+//! asked only for what only it knows: names, and whether a container exited.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// What Docker says about one container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DockerContainer {
+    pub id: String,
+    /// Without Docker's leading `/`.
+    pub names: Vec<String>,
+    pub state: DockerState,
+}
+
+/// Docker's container states, folded to what matters here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DockerState {
+    /// Created, never started.
+    Created,
+    /// Running, paused or restarting.
+    Running,
+    /// Exited, dead or being removed.
+    Exited,
+}
+
+impl DockerState {
+    fn from_api(state: &str) -> DockerState {
+        match state {
+            "created" => DockerState::Created,
+            "running" | "paused" | "restarting" => DockerState::Running,
+            _ => DockerState::Exited,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiContainer {
+    id: String,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    state: String,
+}
+
+/// Lists every container (running or not) through the API socket, or `None`
+/// when nothing answers there.
+pub fn list_from_api(socket: &Path) -> Option<Vec<DockerContainer>> {
+    let body = http_get(socket, "/containers/json?all=1").ok()?;
+    let list: Vec<ApiContainer> = serde_json::from_slice(&body).ok()?;
+    Some(
+        list.into_iter()
+            .map(|c| DockerContainer {
+                id: c.id,
+                names: c
+                    .names
+                    .into_iter()
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .collect(),
+                state: DockerState::from_api(&c.state),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StoredConfig {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    state: StoredState,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StoredState {
+    #[serde(default)]
+    running: bool,
+    #[serde(default)]
+    started_at: String,
+}
+
+/// Reads `<store>/<id>/config.v2.json` of every container in Docker's store
+/// (`/var/lib/docker/containers`).
+pub fn list_from_store(store: &Path) -> Vec<DockerContainer> {
+    let Ok(entries) = std::fs::read_dir(store) else {
+        return Vec::new();
+    };
+    let mut found: Vec<DockerContainer> = entries
+        .flatten()
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(e.path().join("config.v2.json")).ok()?;
+            let config: StoredConfig = serde_json::from_str(&text).ok()?;
+            let never_started = config.state.started_at.is_empty()
+                || config.state.started_at.starts_with("0001-01-01");
+            let state = if config.state.running {
+                DockerState::Running
+            } else if never_started {
+                DockerState::Created
+            } else {
+                DockerState::Exited
+            };
+            Some(DockerContainer {
+                id: config.id,
+                names: vec![config.name.trim_start_matches('/').to_string()],
+                state,
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found
+}
+
+/// One HTTP/1.0 GET over a Unix socket. HTTP/1.0 keeps the reply simple: no
+/// chunked encoding, and the daemon closes the connection at the end.
+fn http_get(socket: &Path, path: &str) -> std::io::Result<Vec<u8>> {
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n")?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply)?;
+    parse_reply(&reply)
+}
+
+fn parse_reply(reply: &[u8]) -> std::io::Result<Vec<u8>> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let split = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of HTTP headers"))?;
+    let head = String::from_utf8_lossy(&reply[..split]);
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .ok_or_else(|| bad("no HTTP status line"))?;
+    if status != "200" {
+        return Err(bad(&format!("HTTP status {status}")));
+    }
+    Ok(reply[split + 4..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_api_listing() {
+        let reply = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{\"Id\":\"8dbd\",\"Names\":[\"/web\"],\"State\":\"running\"},{\"Id\":\"aa11\",\"Names\":[\"/old\"],\"State\":\"exited\"}]";
+        let body = parse_reply(reply).unwrap();
+        let list: Vec<ApiContainer> = serde_json::from_slice(&body).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].names, ["/web"]);
+        assert!(parse_reply(b"HTTP/1.0 500 Internal\r\n\r\n{}").is_err());
+    }
+
+    #[test]
+    fn reads_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        for (id, name, running, started) in [
+            ("aa", "/web", true, "2026-11-23T13:51:32Z"),
+            ("bb", "/done", false, "2026-11-23T13:51:32Z"),
+            ("cc", "/fresh", false, "0001-01-01T00:00:00Z"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(id)).unwrap();
+            std::fs::write(
+                dir.path().join(id).join("config.v2.json"),
+                format!(
+                    r#"{{"ID":"{id}","Name":"{name}","State":{{"Running":{running},"Pid":0,"StartedAt":"{started}"}}}}"#
+                ),
+            )
+            .unwrap();
+        }
+        let got = list_from_store(dir.path());
+        let states: Vec<(&str, &str, DockerState)> = got
+            .iter()
+            .map(|c| (c.id.as_str(), c.names[0].as_str(), c.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("aa", "web", DockerState::Running),
+                ("bb", "done", DockerState::Exited),
+                ("cc", "fresh", DockerState::Created)
+            ]
+        );
+    }
+}
