@@ -7,9 +7,11 @@
 //! [`cgroup`] run a command in its own cgroup; [`cli`] is the command line.
 
 pub mod arch;
+pub mod audit_netlink;
 pub mod bpf;
 pub mod capture;
 pub mod cgroup;
+mod cgroup_watch;
 pub mod container;
 pub mod cli;
 pub mod confine;
@@ -18,4 +20,6 @@ pub mod explain;
 pub mod logs;
 pub mod profile;
 pub mod record;
+mod session;
 pub mod spawn;
+pub mod trace;

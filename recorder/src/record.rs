@@ -6,19 +6,16 @@
 //! exec and everything after it (threads, forks, exec chains) is.
 
 use std::ffi::OsString;
-use std::io::{self, IsTerminal, Write};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
-
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use signal_hook::iterator::SignalsInfo;
-use signal_hook::iterator::exfiltrator::WithOrigin;
-use signal_hook::low_level::siginfo::Cause;
 
 use crate::bpf::{AttachKind, BpfError, ProgramStats, RecordingId, Seen, Start, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
+pub use crate::session::stderr_is_terminal;
+use crate::session::{ForwardedSignal, StatusLine, forward_signals};
 use crate::spawn::{Spawned, spawn_in_cgroup, try_wait};
 
 /// Errors of a recording run.
@@ -157,38 +154,6 @@ fn warn_if_under_seccomp() {
     }
 }
 
-/// Signals received by the recorder, and whether each should be passed on.
-struct ForwardedSignal {
-    signal: i32,
-    /// A terminal's SIGINT/SIGQUIT/SIGHUP already reached the child's
-    /// process group; passing it on would deliver it twice.
-    from_terminal: bool,
-}
-
-fn forward_signals() -> Receiver<ForwardedSignal> {
-    let (tx, rx) = mpsc::channel();
-    match SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                for origin in signals.forever() {
-                    let from_terminal = matches!(origin.cause, Cause::Kernel);
-                    if tx
-                        .send(ForwardedSignal {
-                            signal: origin.signal,
-                            from_terminal,
-                        })
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-        Err(e) => log::warn!("cannot install signal handlers: {e}"),
-    }
-    rx
-}
-
 /// Waits for the child (and with `--wait-all` for the whole cgroup), passing
 /// signals on and drawing the status line. Returns (exit code, interrupted).
 fn supervise(
@@ -257,38 +222,4 @@ fn wait_a_moment(pidfd: Option<&OwnedFd>, child_running: bool) {
         }
         _ => std::thread::sleep(Duration::from_millis(if child_running { 10 } else { 50 })),
     }
-}
-
-/// The live `recording 3.2s, 57 syscalls` line on a terminal's stderr.
-struct StatusLine {
-    drawn: bool,
-}
-
-impl StatusLine {
-    fn new() -> StatusLine {
-        StatusLine { drawn: false }
-    }
-
-    fn draw(&mut self, elapsed: Duration, syscalls: usize) {
-        let mut err = io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2Krecording {:.1}s, {syscalls} distinct syscalls",
-            elapsed.as_secs_f64()
-        );
-        let _ = err.flush();
-        self.drawn = true;
-    }
-
-    fn clear(&mut self) {
-        if self.drawn {
-            let _ = write!(io::stderr().lock(), "\r\x1b[2K");
-            self.drawn = false;
-        }
-    }
-}
-
-/// Whether a status line should be drawn: stderr is a terminal.
-pub fn stderr_is_terminal() -> bool {
-    io::stderr().is_terminal()
 }

@@ -204,7 +204,7 @@ fn read_exec_error(fd: &OwnedFd) -> Option<i32> {
     }
 }
 
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+pub(crate) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open(2) with no flags; the fd is owned below.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     // SAFETY: a fresh fd from the kernel.

@@ -2,6 +2,7 @@
 //! C test programs built on the fly, and profile inspection.
 #![allow(dead_code)]
 
+pub mod containers;
 pub mod seccomp;
 
 use std::collections::BTreeSet;

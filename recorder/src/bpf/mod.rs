@@ -306,9 +306,10 @@ impl SyscallRecorder {
 
     /// From now on, the first syscall in any cgroup created after `after`
     /// that no recording covers starts a recording of that cgroup (and what is
-    /// created below it) with `start` and `scope`. Every free slot is lent to
-    /// the kernel side for this until [`Self::stop_new_cgroups`]; keep the
-    /// recordings that matter with [`Self::keep`].
+    /// created below it) with `start` and `scope`. The free slots but
+    /// [`RESERVED_SLOTS`] are lent to the kernel side for this until
+    /// [`Self::stop_new_cgroups`]; keep the recordings that matter with
+    /// [`Self::keep`].
     pub fn record_new_cgroups(
         &mut self,
         after: CgroupId,
@@ -317,6 +318,7 @@ impl SyscallRecorder {
     ) -> Result<(), BpfError> {
         let free: Vec<u32> = (0..MAX_SLOTS)
             .filter(|s| !self.in_use.contains(s) && !self.lent.contains(s))
+            .skip(RESERVED_SLOTS)
             .collect();
         for slot in free {
             self.slots
@@ -435,6 +437,10 @@ impl RecordingId {
         self.root
     }
 }
+
+/// Slots [`SyscallRecorder::record_new_cgroups`] keeps for recordings
+/// userspace starts while the kernel side starts its own.
+pub const RESERVED_SLOTS: usize = 8;
 
 /// `BPF_NOEXIST`: insert only when the key is absent.
 const BPF_NOEXIST: u64 = 1;

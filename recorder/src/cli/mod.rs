@@ -3,6 +3,7 @@
 //! exit codes.
 
 mod convert;
+mod derive_base;
 mod diff;
 mod explain;
 mod install;
@@ -13,6 +14,7 @@ mod record;
 mod run;
 mod syscalls;
 mod template;
+mod trace;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +43,8 @@ pub enum Command {
     Install(install::InstallArgs),
     Template(template::TemplateArgs),
     Logs(Box<logs::LogsArgs>),
+    Trace(trace::TraceArgs),
+    DeriveBase(derive_base::DeriveBaseArgs),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -56,6 +60,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Install(args) => install::run(args),
         Command::Template(args) => template::run(args),
         Command::Logs(args) => logs::run(*args),
+        Command::Trace(args) => trace::run(args),
+        Command::DeriveBase(args) => derive_base::run(args),
     }
 }
 

@@ -16,7 +16,9 @@
 //! All paths hang off a [`HostLayout`], so tests can lay out any engine's
 //! files in a temporary directory.
 
+pub mod base;
 pub mod cgroup_names;
+pub mod derive;
 pub mod docker;
 pub mod oci_state;
 pub mod storage;
@@ -185,8 +187,14 @@ impl Container {
     }
 }
 
+/// Engines' 64-hex-digit ids cut to 12, as they print them; other ids
+/// (runc's, containerd's) are names people chose, shown whole.
 fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &id[..12]
+    } else {
+        id
+    }
 }
 
 /// Why a query named no single container.
@@ -408,14 +416,15 @@ fn distinguishing_prefixes<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String
     let mut ids: Vec<&str> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
+    let longest = ids.iter().map(|id| id.len()).max().unwrap_or(0);
     let mut len = 12;
-    while len < 64 {
+    while len < longest {
         let mut cut: Vec<&str> = ids.iter().map(|id| id.get(..len).unwrap_or(id)).collect();
         cut.dedup();
         if cut.len() == ids.len() {
             break;
         }
-        len += 4;
+        len += 1;
     }
     ids.iter()
         .map(|id| match id.get(..len) {

@@ -127,7 +127,7 @@ fn ambiguous_prefixes_list_distinguishing_ids() {
     let err = find(&all, "8dbd").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "8dbd is ambiguous: it matches 8dbd5bd7637f0000…, 8dbd5bd7637fbc7e… (use more characters)"
+        "8dbd is ambiguous: it matches 8dbd5bd7637f0…, 8dbd5bd7637fb… (use more characters)"
     );
     assert_eq!(
         names(find(&all, "8dbd5bd7637fb")).map(|n| n.0),

@@ -1,0 +1,351 @@
+//! Deriving a runtime's base profile from real runs.
+//!
+//! The base profile of an OCI runtime is what the runtime itself does after
+//! it installs a container's seccomp filter and before the workload's exec
+//! replaces it. The recorder cannot see that boundary in a container that
+//! runs unconfined, so it is measured once per runtime version: a container
+//! whose only work is `/bin/true` (static busybox) runs under a filter whose
+//! default action is `SCMP_ACT_LOG`, and the kernel's audit records of its
+//! init process ([`crate::audit_netlink`]) are split at the exec: records
+//! whose `exe` is still the runtime's are the runtime's post-filter syscalls.
+//! Each run is repeated with `noNewPrivileges` off (runc and crun load the
+//! filter before dropping privileges: capset, setgroups, setuid, ...) and on
+//! (they load it just before exec), and the union is the base profile.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::OciRuntime;
+use crate::arch::Arch;
+use crate::audit_netlink::{self, AuditSocket, SeccompRecord};
+
+/// Where the workload lives inside the derivation container.
+const WORKLOAD_EXE: &str = "/bin/busybox";
+
+/// Errors of a derivation.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    #[error("{0} not found on PATH: install it (Debian package {0})")]
+    RuntimeMissing(&'static str),
+    #[error(
+        "{0} is missing: the derivation container runs static busybox (install busybox-static, or give --busybox)"
+    )]
+    BusyboxMissing(PathBuf),
+    #[error("cannot subscribe to audit records: {0} (needs root, or CAP_AUDIT_READ)")]
+    Audit(#[source] std::io::Error),
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed: {stderr}")]
+    Runtime { command: String, stderr: String },
+    #[error(
+        "no audit record of the container's workload arrived: the kernel must log SCMP_ACT_LOG (`log` in /proc/sys/kernel/seccomp/actions_logged)"
+    )]
+    NoRecords,
+    #[error(
+        "the kernel dropped {0} audit records during the run: raise the backlog limit (`auditctl -b 8192`) and derive again"
+    )]
+    LostRecords(u32),
+}
+
+fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> DeriveError {
+    let action = action.into();
+    move |source| DeriveError::Io { action, source }
+}
+
+/// How to derive.
+#[derive(Clone, Debug)]
+pub struct DeriveOptions {
+    pub runtime: OciRuntime,
+    /// The runtime binary; found on PATH when `None`.
+    pub binary: Option<PathBuf>,
+    /// A statically linked busybox for the container's rootfs.
+    pub busybox: PathBuf,
+    /// Runs per `noNewPrivileges` setting. The runtimes written in Go (runc)
+    /// make a few timing-dependent calls (futex, nanosleep, sched_yield, ...):
+    /// more runs catch more of them.
+    pub runs: u32,
+}
+
+/// What a derivation found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Derivation {
+    /// The runtime's `--version` output, first line.
+    pub version: String,
+    /// Runs per setting.
+    pub runs: u32,
+    /// Names seen with `noNewPrivileges` off, each with the number of runs
+    /// that made it.
+    pub without_nnp: BTreeMap<String, u32>,
+    /// The same with `noNewPrivileges` on.
+    pub with_nnp: BTreeMap<String, u32>,
+    /// Numbers the host's table does not name.
+    pub unnamed: BTreeSet<u32>,
+}
+
+impl Derivation {
+    /// The base profile: both settings' names.
+    pub fn names(&self) -> BTreeSet<String> {
+        self.without_nnp
+            .keys()
+            .chain(self.with_nnp.keys())
+            .cloned()
+            .collect()
+    }
+
+    /// Names some runs of a setting made and others did not: the timing
+    /// of the runtime (e.g. Go's scheduler), not its code path, decides.
+    pub fn timing_dependent(&self) -> BTreeMap<String, u32> {
+        let mut found = BTreeMap::new();
+        for counts in [&self.without_nnp, &self.with_nnp] {
+            for (name, &count) in counts {
+                if count < self.runs {
+                    found.insert(name.clone(), count);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Runs the derivation containers and collects the runtime's post-filter
+/// syscalls.
+pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
+    let binary = match &options.binary {
+        Some(b) => b.clone(),
+        None => which::which(options.runtime.name())
+            .map_err(|_| DeriveError::RuntimeMissing(options.runtime.name()))?,
+    };
+    if !options.busybox.is_file() {
+        return Err(DeriveError::BusyboxMissing(options.busybox.clone()));
+    }
+    let version = runtime_version(&binary)?;
+    let work = tempfile::Builder::new()
+        .prefix("recorder-derive-")
+        .tempdir()
+        .map_err(io("creating a temporary directory"))?;
+    let bundle = make_bundle(work.path(), &binary, &options.busybox)?;
+    let state_root = work.path().join("state");
+    let socket = AuditSocket::open().map_err(DeriveError::Audit)?;
+    let lost_before = audit_netlink::lost_records().map_err(DeriveError::Audit)?;
+    let mut derivation = Derivation {
+        version,
+        runs: options.runs,
+        without_nnp: BTreeMap::new(),
+        with_nnp: BTreeMap::new(),
+        unnamed: BTreeSet::new(),
+    };
+    for nnp in [false, true] {
+        for run in 0..options.runs {
+            set_no_new_privileges(&bundle, nnp)?;
+            let id = format!("recorder-derive-{}-{}-{run}", std::process::id(), u8::from(nnp));
+            run_container(&binary, &state_root, &bundle, &id)?;
+            let records = drain(&socket)?;
+            let (numbers, arch) = runtime_syscalls(&records)?;
+            let table = arch.table();
+            let names = if nnp {
+                &mut derivation.with_nnp
+            } else {
+                &mut derivation.without_nnp
+            };
+            for nr in numbers {
+                match table.name(nr) {
+                    Some(name) => {
+                        *names.entry(name.to_string()).or_default() += 1;
+                    }
+                    None => {
+                        derivation.unnamed.insert(nr);
+                    }
+                }
+            }
+        }
+    }
+    let lost = audit_netlink::lost_records()
+        .map_err(DeriveError::Audit)?
+        .saturating_sub(lost_before);
+    if lost > 0 {
+        return Err(DeriveError::LostRecords(lost));
+    }
+    Ok(derivation)
+}
+
+fn runtime_version(binary: &Path) -> Result<String, DeriveError> {
+    let out = Command::new(binary)
+        .arg("--version")
+        .output()
+        .map_err(io(format!("running {} --version", binary.display())))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string())
+}
+
+/// A bundle from the runtime's own default spec (`<runtime> spec`), running
+/// `/bin/true` from static busybox under an `SCMP_ACT_LOG` filter.
+fn make_bundle(dir: &Path, binary: &Path, busybox: &Path) -> Result<PathBuf, DeriveError> {
+    let bundle = dir.join("bundle");
+    let bin = bundle.join("rootfs/bin");
+    fs::create_dir_all(&bin).map_err(io(format!("creating {}", bin.display())))?;
+    for d in ["proc", "dev", "sys", "tmp"] {
+        fs::create_dir_all(bundle.join("rootfs").join(d)).map_err(io("creating the rootfs"))?;
+    }
+    fs::copy(busybox, bin.join("busybox"))
+        .map_err(io(format!("copying {}", busybox.display())))?;
+    std::os::unix::fs::symlink("busybox", bin.join("true")).map_err(io("linking /bin/true"))?;
+    let out = Command::new(binary)
+        .arg("spec")
+        .current_dir(&bundle)
+        .output()
+        .map_err(io(format!("running {} spec", binary.display())))?;
+    if !out.status.success() {
+        return Err(DeriveError::Runtime {
+            command: format!("{} spec", binary.display()),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    let path = bundle.join("config.json");
+    let text = fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
+    let mut config: Value = serde_json::from_str(&text).map_err(|e| DeriveError::Io {
+        action: format!("parsing {}", path.display()),
+        source: e.into(),
+    })?;
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(["/bin/true"]);
+    config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_LOG",
+        "architectures": [Arch::host()],
+        "syscalls": [],
+    });
+    config["linux"]["cgroupsPath"] = json!(format!("/recorder/derive-{}", std::process::id()));
+    write_config(&bundle, &config)?;
+    Ok(bundle)
+}
+
+fn set_no_new_privileges(bundle: &Path, on: bool) -> Result<(), DeriveError> {
+    let path = bundle.join("config.json");
+    let text = fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
+    let mut config: Value = serde_json::from_str(&text).map_err(|e| DeriveError::Io {
+        action: format!("parsing {}", path.display()),
+        source: e.into(),
+    })?;
+    config["process"]["noNewPrivileges"] = json!(on);
+    write_config(bundle, &config)
+}
+
+fn write_config(bundle: &Path, config: &Value) -> Result<(), DeriveError> {
+    let text = serde_json::to_string_pretty(config).map_err(|e| DeriveError::Io {
+        action: "serialising config.json".into(),
+        source: e.into(),
+    })?;
+    fs::write(bundle.join("config.json"), text).map_err(io("writing config.json"))
+}
+
+fn run_container(
+    binary: &Path,
+    state_root: &Path,
+    bundle: &Path,
+    id: &str,
+) -> Result<(), DeriveError> {
+    let out = Command::new(binary)
+        .arg("--root")
+        .arg(state_root)
+        .args(["run", "--bundle"])
+        .arg(bundle)
+        .arg(id)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io(format!("running {}", binary.display())))?;
+    if !out.status.success() {
+        return Err(DeriveError::Runtime {
+            command: format!("{} run {id}", binary.display()),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads records until none has come for a while: the kernel's audit
+/// thread delivers them shortly after the syscalls.
+fn drain(socket: &AuditSocket) -> Result<Vec<SeccompRecord>, DeriveError> {
+    let mut records = Vec::new();
+    while let Some(r) = socket
+        .next_seccomp(Duration::from_millis(300))
+        .map_err(DeriveError::Audit)?
+    {
+        records.push(r);
+    }
+    Ok(records)
+}
+
+/// The syscall numbers the container's init made before its exec, and the
+/// workload's (native) architecture. The init is the process whose records
+/// later show the workload's executable.
+fn runtime_syscalls(records: &[SeccompRecord]) -> Result<(BTreeSet<u32>, Arch), DeriveError> {
+    let workload = records
+        .iter()
+        .find(|r| r.exe == WORKLOAD_EXE)
+        .ok_or(DeriveError::NoRecords)?;
+    let (pid, arch) = (workload.pid, workload.arch);
+    let numbers = records
+        .iter()
+        .filter(|r| r.pid == pid && r.exe != WORKLOAD_EXE)
+        .filter(|r| {
+            if r.arch != arch {
+                log::warn!(
+                    "ignoring a runtime syscall {} of audit arch {:#x}",
+                    r.syscall,
+                    r.arch
+                );
+            }
+            r.arch == arch
+        })
+        .map(|r| r.syscall)
+        .collect();
+    Ok((numbers, Arch::host()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pid: i32, exe: &str, syscall: u32) -> SeccompRecord {
+        SeccompRecord {
+            pid,
+            comm: String::new(),
+            exe: exe.into(),
+            arch: 0xc000003e,
+            syscall,
+        }
+    }
+
+    #[test]
+    fn splits_the_init_at_its_exec() {
+        let records = [
+            record(10, "/", 1),
+            record(99, "/usr/bin/something", 2),
+            record(10, "/", 59),
+            record(10, WORKLOAD_EXE, 231),
+            record(10, WORKLOAD_EXE, 12),
+        ];
+        let (numbers, _) = runtime_syscalls(&records).unwrap();
+        assert_eq!(numbers, BTreeSet::from([1, 59]));
+    }
+
+    #[test]
+    fn no_workload_record_is_an_error() {
+        assert!(matches!(
+            runtime_syscalls(&[record(10, "/", 1)]),
+            Err(DeriveError::NoRecords)
+        ));
+    }
+}

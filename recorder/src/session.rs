@@ -1,0 +1,79 @@
+//! Pieces shared by the commands that record for a while: signals that end
+//! or are passed on, pidfds, and the live status line on stderr.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::Cause;
+
+/// Signals received by the recorder, and whether each should be passed on.
+pub(crate) struct ForwardedSignal {
+    pub signal: i32,
+    /// A terminal's SIGINT/SIGQUIT/SIGHUP already reached the child's
+    /// process group; passing it on would deliver it twice.
+    pub from_terminal: bool,
+}
+
+/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT from now on and sends each
+/// down the returned channel instead of ending the recorder.
+pub(crate) fn forward_signals() -> Receiver<ForwardedSignal> {
+    let (tx, rx) = mpsc::channel();
+    match SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                for origin in signals.forever() {
+                    let from_terminal = matches!(origin.cause, Cause::Kernel);
+                    if tx
+                        .send(ForwardedSignal {
+                            signal: origin.signal,
+                            from_terminal,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        Err(e) => log::warn!("cannot install signal handlers: {e}"),
+    }
+    rx
+}
+
+/// The live `recording 3.2s, 57 syscalls` line on a terminal's stderr.
+pub(crate) struct StatusLine {
+    drawn: bool,
+}
+
+impl StatusLine {
+    pub(crate) fn new() -> StatusLine {
+        StatusLine { drawn: false }
+    }
+
+    pub(crate) fn draw(&mut self, elapsed: Duration, syscalls: usize) {
+        let mut err = io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Krecording {:.1}s, {syscalls} distinct syscalls",
+            elapsed.as_secs_f64()
+        );
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        if self.drawn {
+            let _ = write!(io::stderr().lock(), "\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+}
+
+/// Whether a status line should be drawn: stderr is a terminal.
+pub fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}

@@ -1,0 +1,337 @@
+//! Real containers for the end-to-end tests: a static busybox root
+//! filesystem, runc bundles, podman and Docker (whose daemon a test starts
+//! when none runs and stops again), and `recorder trace` running beside them.
+//!
+//! Needs the Debian packages runc, busybox-static, podman, docker.io (see
+//! `cargo xtask setup`). A missing one fails the test with what to install.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{allowed_names, recorder, run};
+
+/// The workload of the acceptance tests.
+pub const WORKLOAD: &str = "mkdir /tmp/a && echo hi > /tmp/a/f && cat /tmp/a/f && ls -l / && sleep 1";
+
+/// Setup syscalls of a runtime that no profile of a plain workload may hold.
+pub const RUNTIME_SETUP: [&str; 7] = [
+    "mount",
+    "umount2",
+    "pivot_root",
+    "unshare",
+    "setns",
+    "sethostname",
+    "keyctl",
+];
+
+/// Fails the test with an install hint when `program` is missing.
+pub fn require_program(program: &str, package: &str) {
+    assert!(
+        which(program),
+        "{program} is not installed: `apt-get install -y {package}` (or `cargo xtask setup`)"
+    );
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// A root filesystem of static busybox: /bin/busybox and one link per
+/// applet, plus the mount points runtimes expect.
+pub fn busybox_rootfs(dir: &Path) -> PathBuf {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.is_file(),
+        "/bin/busybox is missing: `apt-get install -y busybox-static`"
+    );
+    let rootfs = dir.join("rootfs");
+    let bin = rootfs.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for d in ["proc", "dev", "sys", "tmp", "etc", "root"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy(busybox, bin.join("busybox")).unwrap();
+    let list = run(Command::new(busybox).arg("--list"));
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            std::os::unix::fs::symlink("busybox", bin.join(applet)).unwrap();
+        }
+    }
+    rootfs
+}
+
+/// A unique container name for this test process.
+pub fn unique(name: &str) -> String {
+    format!("rectest-{}-{name}", std::process::id())
+}
+
+/// A runc bundle sharing `rootfs` (read-only, with a tmpfs on /tmp).
+pub struct RuncBundle {
+    pub dir: PathBuf,
+}
+
+impl RuncBundle {
+    pub fn new(
+        parent: &Path,
+        rootfs: &Path,
+        id: &str,
+        args: &[&str],
+        no_new_privileges: bool,
+        seccomp: Option<Value>,
+    ) -> RuncBundle {
+        let dir = parent.join(format!("bundle-{id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = run(Command::new("runc").arg("spec").current_dir(&dir));
+        assert!(out.status.success(), "runc spec failed");
+        let path = dir.join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["root"] = json!({ "path": rootfs, "readonly": true });
+        config["process"]["terminal"] = json!(false);
+        config["process"]["args"] = json!(args);
+        config["process"]["noNewPrivileges"] = json!(no_new_privileges);
+        config["linux"]["cgroupsPath"] = json!(format!("/recorder-tests/{id}"));
+        config["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                         "options": ["nosuid", "nodev", "mode=1777"]}));
+        if let Some(seccomp) = seccomp {
+            config["linux"]["seccomp"] = seccomp;
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        RuncBundle { dir }
+    }
+
+    /// `runc run` in the foreground; the container is gone afterwards.
+    pub fn run(&self, id: &str) -> Output {
+        let out = run(Command::new("runc")
+            .args(["run", "--bundle"])
+            .arg(&self.dir)
+            .arg(id)
+            .stdin(Stdio::null()));
+        // A failed run can leave its state behind.
+        let _ = Command::new("runc").args(["delete", "-f", id]).output();
+        out
+    }
+}
+
+/// `recorder trace ...` running in the background, killed if the test ends
+/// before it does.
+pub struct Tracing {
+    child: Option<Child>,
+    pub profile: PathBuf,
+}
+
+impl Tracing {
+    /// Starts `recorder trace <args> -o <dir>/<name>.json --ready-file ...`
+    /// and returns once it waits (or, without --wait, has attached).
+    pub fn start(dir: &Path, name: &str, args: &[&str]) -> Tracing {
+        let profile = dir.join(format!("{name}.json"));
+        let ready = dir.join(format!("{name}.ready"));
+        let child = recorder()
+            .arg("trace")
+            .args(args)
+            .arg("-o")
+            .arg(&profile)
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting recorder trace");
+        let mut tracing = Tracing {
+            child: Some(child),
+            profile,
+        };
+        let started = Instant::now();
+        while !ready.exists() {
+            if let Some(status) = tracing.child.as_mut().unwrap().try_wait().unwrap() {
+                let (_, stderr) = tracing.output();
+                panic!("recorder trace {args:?} exited ({status}) before waiting:\n{stderr}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "recorder trace {args:?} did not get ready"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tracing
+    }
+
+    /// Waits for the recorder to finish (the container exited); returns its
+    /// exit status, stderr and the profile's allowed names.
+    pub fn finish(mut self) -> (std::process::ExitStatus, String, BTreeSet<String>) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "recorder trace did not end after the container exited"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let (_, stderr) = self.output();
+        self.child = None;
+        assert!(status.success(), "recorder trace failed ({status}):\n{stderr}");
+        let text = std::fs::read_to_string(&self.profile)
+            .unwrap_or_else(|e| panic!("no profile {} ({e}):\n{stderr}", self.profile.display()));
+        (status, stderr, allowed_names(&text))
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let pid = self.child.as_ref().unwrap().id() as i32;
+        // SAFETY: plain kill(2) of our own child.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+    }
+
+    fn output(&mut self) -> (String, String) {
+        let child = self.child.as_mut().unwrap();
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if let Some(mut s) = child.stdout.take() {
+            let _ = s.read_to_string(&mut stdout);
+        }
+        if let Some(mut s) = child.stderr.take() {
+            let _ = s.read_to_string(&mut stderr);
+        }
+        (stdout, stderr)
+    }
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Asserts a profile holds none of the runtime's setup calls.
+pub fn assert_no_runtime_setup(names: &BTreeSet<String>, what: &str) {
+    let leaked: Vec<&str> = RUNTIME_SETUP
+        .iter()
+        .copied()
+        .filter(|n| names.contains(*n))
+        .collect();
+    assert!(leaked.is_empty(), "{what}: runtime setup calls in the profile: {leaked:?}\n{names:?}");
+}
+
+/// The workload's output with what differs from run to run masked: `ls -l`
+/// prints link counts (that of /proc follows the number of processes) and
+/// modification times, which a fresh container's mounts change.
+pub fn normalise(output: &[u8]) -> String {
+    String::from_utf8_lossy(output)
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() >= 9 && fields[0].len() == 10 {
+                format!("{} {}", fields[0], fields[8..].join(" "))
+            } else {
+                line.to_string()
+            }
+        })
+        .filter(|l| !l.starts_with("total "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An OCI `linux.seccomp` value from a profile file.
+pub fn seccomp_of(profile: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap()
+}
+
+/// Asserts a command made in a container failed with ENOSYS, the errno of
+/// the recorder's profiles.
+pub fn assert_enosys(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("Function not implemented"),
+        "{what} should fail with ENOSYS under the profile; status {}, stderr: {stderr}",
+        out.status
+    );
+}
+
+/// The Docker daemon: the one running, or one this guard starts and stops.
+pub struct Dockerd {
+    child: Option<Child>,
+}
+
+impl Dockerd {
+    pub fn ensure() -> Dockerd {
+        require_program("docker", "docker.io");
+        require_program("dockerd", "docker.io");
+        if docker_answers() {
+            return Dockerd { child: None };
+        }
+        let log = std::fs::File::create(std::env::temp_dir().join("recorder-tests-dockerd.log"))
+            .unwrap();
+        let child = Command::new("dockerd")
+            .args(["--log-level", "warn"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting dockerd");
+        let started = Instant::now();
+        while !docker_answers() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "dockerd did not answer within 30 s (log: {})",
+                std::env::temp_dir()
+                    .join("recorder-tests-dockerd.log")
+                    .display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Dockerd { child: Some(child) }
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            // SAFETY: plain kill(2) of our own child; SIGTERM lets dockerd
+            // stop its containerd too.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+}
+
+fn docker_answers() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Imports `rootfs` as image `name` with `engine import` (docker or podman).
+pub fn import_image(engine: &str, rootfs: &Path, name: &str) {
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(rootfs)
+        .args(["-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running tar");
+    let out = run(Command::new(engine)
+        .args(["import", "-", name])
+        .stdin(tar.stdout.unwrap()));
+    assert!(
+        out.status.success(),
+        "{engine} import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

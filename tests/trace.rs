@@ -1,0 +1,323 @@
+//! End-to-end tests of `recorder trace` with real runc containers: recording
+//! from the first syscall (--wait), the runtime boundary with
+//! no_new_privileges off and on, profiles that run the container and deny the
+//! rest, resolution by id and prefix, --pid and --cgroup.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::containers::*;
+use common::*;
+
+/// A detached runc container, deleted when the test ends.
+struct Detached {
+    id: String,
+}
+
+impl Detached {
+    fn run(bundle: &RuncBundle, id: &str) -> Detached {
+        Detached::launch("run", bundle, id)
+    }
+
+    fn create(bundle: &RuncBundle, id: &str) -> Detached {
+        Detached::launch("create", bundle, id)
+    }
+
+    /// `runc run -d` or `runc create`. The container inherits runc's stdio,
+    /// so a pipe would stay open as long as it runs: its output goes to a
+    /// file in the bundle instead.
+    fn launch(how: &str, bundle: &RuncBundle, id: &str) -> Detached {
+        let log = bundle.dir.join("output");
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new("runc");
+        if how == "run" {
+            cmd.args(["run", "-d"]);
+        } else {
+            cmd.arg("create");
+        }
+        let status = cmd
+            .arg("--bundle")
+            .arg(&bundle.dir)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .status()
+            .expect("running runc");
+        assert!(
+            status.success(),
+            "runc {how} {id}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        Detached { id: id.to_string() }
+    }
+
+    fn start(&self) {
+        let out = run(Command::new("runc").args(["start", &self.id]));
+        assert!(out.status.success(), "runc start {}", self.id);
+    }
+
+    fn pid(&self) -> i32 {
+        let out = run(Command::new("runc").args(["state", &self.id]));
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        state["pid"].as_i64().unwrap() as i32
+    }
+
+    /// Waits until runc says the container stopped.
+    fn wait_stopped(&self) {
+        let started = Instant::now();
+        loop {
+            let out = run(Command::new("runc").args(["state", &self.id]));
+            let state: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or_default();
+            if state["status"] == "stopped" {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{} did not stop", self.id);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        let _ = Command::new("runc")
+            .args(["delete", "-f", &self.id])
+            .output();
+    }
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    require_root();
+    require_program("runc", "runc");
+    let dir = temp_dir();
+    let rootfs = busybox_rootfs(dir.path());
+    (dir, rootfs)
+}
+
+/// The acceptance scenario: record from the start with --wait, run a new
+/// container under the profile with the same output, and check that other
+/// calls are denied with the profile's errno.
+fn from_start(no_new_privileges: bool) {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let tag = if no_new_privileges { "nnp" } else { "privs" };
+    let id = unique(&format!("start-{tag}"));
+    let recording = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], no_new_privileges, None);
+    let tracing = Tracing::start(dir, "rec", &["--container", &id, "--wait"]);
+    let profile = tracing.profile.clone();
+    let first = recording.run(&id);
+    assert!(first.status.success(), "unconfined run failed: {first:?}");
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("hi\n"));
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains(&format!("waiting for container {id}")), "{stderr}");
+    assert!(!stderr.contains("already running"), "{stderr}");
+    assert!(stderr.contains("more from the runc base profile"), "{stderr}");
+    assert_no_runtime_setup(&names, &id);
+    let base = base_names("runc");
+    assert!(base.is_subset(&names), "base missing: {:?}", base.difference(&names));
+    for call in ["mkdir", "execve", "exit_group", "write"] {
+        assert!(names.contains(call), "{call} missing: {names:?}");
+    }
+
+    let seccomp = seccomp_of(&profile);
+    let enforced_id = unique(&format!("enforced-{tag}"));
+    let enforced = RuncBundle::new(
+        dir,
+        &rootfs,
+        &enforced_id,
+        &["sh", "-c", WORKLOAD],
+        no_new_privileges,
+        Some(seccomp.clone()),
+    );
+    let second = enforced.run(&enforced_id);
+    assert!(
+        second.status.success(),
+        "the workload failed under its profile: {}\nprofile: {names:?}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(normalise(&second.stdout), normalise(&first.stdout));
+
+    for (args, what) in [
+        (["mknod", "/tmp/p", "p"].as_slice(), "mknod"),
+        (["chroot", "/", "true"].as_slice(), "chroot"),
+    ] {
+        let other_id = unique(&format!("{what}-{tag}"));
+        let other = RuncBundle::new(dir, &rootfs, &other_id, args, no_new_privileges, Some(seccomp.clone()));
+        assert_enosys(&other.run(&other_id), what);
+    }
+}
+
+#[test]
+fn runc_from_start_without_no_new_privileges() {
+    from_start(false);
+}
+
+#[test]
+fn runc_from_start_with_no_new_privileges() {
+    from_start(true);
+}
+
+fn base_names(runtime: &str) -> std::collections::BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/base/{runtime}.json"));
+    allowed_names(&std::fs::read_to_string(path).unwrap())
+}
+
+/// A container created but not started is recorded from its start without
+/// --wait: its init waits on runc's exec fifo.
+#[test]
+fn created_container_is_recorded_from_its_start() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let id = unique("created");
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", "mkdir /tmp/b && rmdir /tmp/b"], false, None);
+    let container = Detached::create(&bundle, &id);
+    let tracing = Tracing::start(dir, "created", &["--container", &id, "--base", "none"]);
+    container.start();
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains(&format!("waiting for container {id}")), "{stderr}");
+    for call in ["execve", "mkdir", "rmdir", "exit_group"] {
+        assert!(names.contains(call), "{call} missing: {names:?}");
+    }
+    assert_no_runtime_setup(&names, &id);
+    // --base none: nothing of the runtime's own calls after the filter.
+    for runtime_only in ["capset", "capget", "setgroups", "fstatfs"] {
+        assert!(!names.contains(runtime_only), "{runtime_only} in {names:?}");
+    }
+}
+
+/// Ids, unique prefixes, ambiguity, unknown and exited containers.
+#[test]
+fn resolution_errors_and_prefixes() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let a1 = unique("resolve-a1");
+    let a2 = unique("resolve-a2x");
+    let sleeper = ["sh", "-c", "sleep 30"];
+    let _c1 = Detached::run(&RuncBundle::new(dir, &rootfs, &a1, &sleeper, false, None), &a1);
+    let _c2 = Detached::run(&RuncBundle::new(dir, &rootfs, &a2, &sleeper, false, None), &a2);
+    let prefix = unique("resolve-a");
+    let out = run(recorder().args(["trace", "--container", &prefix]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        // Cut where they differ: a2x loses its last character.
+        format!(
+            "recorder: {prefix} is ambiguous: it matches {a1}, {}… (use more characters)\n",
+            &a2[..a1.len()]
+        )
+    );
+    let missing = unique("nosuch");
+    let out = run(recorder().args(["trace", "--container", &missing]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("recorder: no container matches {missing}\n")
+    );
+    let done = unique("resolve-done");
+    let exited = Detached::run(
+        &RuncBundle::new(dir, &rootfs, &done, &["true"], false, None),
+        &done,
+    );
+    exited.wait_stopped();
+    let out = run(recorder().args(["trace", "--container", &done]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("recorder: runtime state says {done} exited\n")
+    );
+    // A unique prefix of a running container: recorded from now on.
+    let out = run(recorder().args([
+        "trace",
+        "--container",
+        &unique("resolve-a2"),
+        "--duration",
+        "300ms",
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{a2} (runc) is already running: recording from now on")),
+        "{stderr}"
+    );
+}
+
+/// A running container: attached from now on; --duration, Ctrl-C, --pid and
+/// --cgroup; the seccomp warning.
+#[test]
+fn running_container_by_pid_cgroup_and_signal() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    // Mounts /tmp and makes a directory there every 100 ms, for a while.
+    let busy = ["sh", "-c", "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done"];
+    let id = unique("running");
+    let container = Detached::run(&RuncBundle::new(dir, &rootfs, &id, &busy, false, None), &id);
+
+    let pid = container.pid().to_string();
+    let started = Instant::now();
+    let out = run(recorder().args(["trace", "--pid", &pid, "--duration", "1s", "--base", "none"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(stderr.contains(&format!("(process {pid}")), "{stderr}");
+    let names = allowed_names(&String::from_utf8_lossy(&out.stdout));
+    assert!(names.contains("mkdir"), "--pid: {names:?}");
+    assert_no_runtime_setup(&names, "--pid");
+
+    let cgroup = format!("/recorder-tests/{id}");
+    let out = run(recorder().args(["trace", "--cgroup", &cgroup, "--duration", "1s", "--base", "none"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let names = allowed_names(&String::from_utf8_lossy(&out.stdout));
+    assert!(names.contains("mkdir"), "--cgroup: {names:?}");
+
+    // Ctrl-C: the profile of what was recorded so far.
+    let tracing = Tracing::start(dir, "interrupted", &["--container", &id, "--base", "none"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let profile = tracing.profile.clone();
+    tracing.interrupt();
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains("interrupted: writing the profile"), "{stderr}");
+    assert!(names.contains("mkdir"), "{names:?} in {}", profile.display());
+}
+
+/// Waiting for a cgroup that does not exist yet.
+#[test]
+fn waits_for_a_cgroup() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let id = unique("cgroup-wait");
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", "mkdir /tmp/e"], false, None);
+    let cgroup = format!("/recorder-tests/{id}");
+    let tracing = Tracing::start(dir, "cgroup-wait", &["--cgroup", &cgroup, "--wait", "--base", "none"]);
+    assert!(bundle.run(&id).status.success());
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains(&format!("waiting for cgroup {cgroup}")), "{stderr}");
+    // --cgroup records everything in it: the runtime's setup too.
+    for call in ["mkdir", "execve", "pivot_root"] {
+        assert!(names.contains(call), "{call} missing: {names:?}");
+    }
+}
+
+/// A container under a seccomp filter loses what the filter denies: warn.
+#[test]
+fn warns_about_a_confined_container() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let id = unique("confined");
+    let allow_all_but_chroot = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["chroot"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", "sleep 1"], false, Some(allow_all_but_chroot));
+    let tracing = Tracing::start(dir, "confined", &["--container", &id, "--wait"]);
+    assert!(bundle.run(&id).status.success());
+    let (_, stderr, _) = tracing.finish();
+    assert!(
+        stderr.contains("runs under a seccomp filter (mode 2)"),
+        "{stderr}"
+    );
+}
