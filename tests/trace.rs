@@ -100,24 +100,24 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
 
 /// The acceptance scenario: record from the start with --wait, run a new
 /// container under the profile with the same output, and check that other
-/// calls are denied with the profile's errno.
-fn from_start(no_new_privileges: bool) {
+/// calls are denied with the profile's errno. `runtime` is runc or crun.
+fn from_start(runtime: &str, no_new_privileges: bool) {
     let (dir, rootfs) = setup();
     let dir = dir.path();
-    let tag = if no_new_privileges { "nnp" } else { "privs" };
+    let tag = format!("{runtime}-{}", if no_new_privileges { "nnp" } else { "privs" });
     let id = unique(&format!("start-{tag}"));
     let recording = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], no_new_privileges, None);
     let tracing = Tracing::start(dir, "rec", &["--container", &id, "--wait"]);
     let profile = tracing.profile.clone();
-    let first = recording.run(&id);
+    let first = recording.run_with(runtime, &id);
     assert!(first.status.success(), "unconfined run failed: {first:?}");
     assert!(String::from_utf8_lossy(&first.stdout).starts_with("hi\n"));
     let (_, stderr, names) = tracing.finish();
     assert!(stderr.contains(&format!("waiting for container {id}")), "{stderr}");
     assert!(!stderr.contains("already running"), "{stderr}");
-    assert!(stderr.contains("more from the runc base profile"), "{stderr}");
+    assert!(stderr.contains(&format!("more from the {runtime} base profile")), "{stderr}");
     assert_no_runtime_setup(&names, &id);
-    let base = base_names("runc");
+    let base = base_names(runtime);
     assert!(base.is_subset(&names), "base missing: {:?}", base.difference(&names));
     for call in ["mkdir", "execve", "exit_group", "write"] {
         assert!(names.contains(call), "{call} missing: {names:?}");
@@ -133,7 +133,7 @@ fn from_start(no_new_privileges: bool) {
         no_new_privileges,
         Some(seccomp.clone()),
     );
-    let second = enforced.run(&enforced_id);
+    let second = enforced.run_with(runtime, &enforced_id);
     assert!(
         second.status.success(),
         "the workload failed under its profile: {}\nprofile: {names:?}",
@@ -147,18 +147,26 @@ fn from_start(no_new_privileges: bool) {
     ] {
         let other_id = unique(&format!("{what}-{tag}"));
         let other = RuncBundle::new(dir, &rootfs, &other_id, args, no_new_privileges, Some(seccomp.clone()));
-        assert_enosys(&other.run(&other_id), what);
+        assert_enosys(&other.run_with(runtime, &other_id), what);
     }
 }
 
 #[test]
 fn runc_from_start_without_no_new_privileges() {
-    from_start(false);
+    from_start("runc", false);
 }
 
 #[test]
 fn runc_from_start_with_no_new_privileges() {
-    from_start(true);
+    from_start("runc", true);
+}
+
+#[test]
+fn crun_from_start_with_and_without_no_new_privileges() {
+    require_program("crun", "crun");
+    let _hugetlb = HugetlbMount::ensure();
+    from_start("crun", false);
+    from_start("crun", true);
 }
 
 fn base_names(runtime: &str) -> std::collections::BTreeSet<String> {

@@ -530,7 +530,13 @@ impl Session<'_> {
         let mut status_line = self.options.status_line.then(StatusLine::new);
         let mut populated_once = false;
         let mut confined = None;
+        let mut container = attached.container.clone();
         let end = loop {
+            // A container found through its engine's names before its
+            // runtime wrote its state: learn the runtime while it runs.
+            if let Some(c) = container.as_mut().filter(|c| c.runtime.is_none()) {
+                refresh(self.layout, c);
+            }
             if self.signals.try_recv().is_ok() {
                 break TraceEnd::Interrupted;
             }
@@ -544,8 +550,7 @@ impl Session<'_> {
                     eprintln!(
                         "recorder: warning: process {} of {} runs under a seccomp filter (mode {}): the syscalls it denies never reach the recorder; record it unconfined (e.g. --security-opt seccomp=unconfined) for a complete profile",
                         p.pid,
-                        attached
-                            .container
+                        container
                             .as_ref()
                             .map_or_else(|| attached.cgroup.display().to_string(), Container::describe),
                         p.mode
@@ -578,7 +583,7 @@ impl Session<'_> {
         }
         Ok(TraceOutcome {
             seen,
-            container: attached.container,
+            container,
             cgroup: attached.cgroup,
             from_start: attached.from_start,
             end,
@@ -594,6 +599,16 @@ impl Session<'_> {
             }
         }
         seen.len()
+    }
+}
+
+/// Fills in what the engines now know about `c`.
+fn refresh(layout: &HostLayout, c: &mut Container) {
+    if let Some(now) = container::list(layout).into_iter().find(|n| n.id == c.id) {
+        c.runtime = now.runtime;
+        if c.no_new_privileges.is_none() {
+            c.no_new_privileges = now.no_new_privileges;
+        }
     }
 }
 

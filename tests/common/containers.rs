@@ -111,13 +111,18 @@ impl RuncBundle {
 
     /// `runc run` in the foreground; the container is gone afterwards.
     pub fn run(&self, id: &str) -> Output {
-        let out = run(Command::new("runc")
+        self.run_with("runc", id)
+    }
+
+    /// `<runtime> run` (runc or crun) in the foreground.
+    pub fn run_with(&self, runtime: &str, id: &str) -> Output {
+        let out = run(Command::new(runtime)
             .args(["run", "--bundle"])
             .arg(&self.dir)
             .arg(id)
             .stdin(Stdio::null()));
         // A failed run can leave its state behind.
-        let _ = Command::new("runc").args(["delete", "-f", id]).output();
+        let _ = Command::new(runtime).args(["delete", "-f", id]).output();
         out
     }
 }
@@ -251,15 +256,59 @@ pub fn seccomp_of(profile: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap()
 }
 
-/// Asserts a command made in a container failed with ENOSYS, the errno of
-/// the recorder's profiles.
+/// Asserts a command made in a container failed with ENOSYS, the default
+/// errno of the recorder's profiles.
 pub fn assert_enosys(out: &Output, what: &str) {
+    assert_errno(out, what, "Function not implemented");
+}
+
+/// Asserts a command made in a container failed with the errno whose
+/// message is `message`.
+pub fn assert_errno(out: &Output, what: &str, message: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && stderr.contains("Function not implemented"),
-        "{what} should fail with ENOSYS under the profile; status {}, stderr: {stderr}",
+        !out.status.success() && stderr.contains(message),
+        "{what} should fail with \"{message}\" under the profile; status {}, stderr: {stderr}",
         out.status
     );
+}
+
+/// crun refuses a hybrid cgroup layout unless the hugetlb controller has a
+/// v1 hierarchy; the test mounts one when needed and unmounts it after.
+pub struct HugetlbMount {
+    mounted: bool,
+}
+
+impl HugetlbMount {
+    pub fn ensure() -> HugetlbMount {
+        let hybrid = Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists();
+        let has_hugetlb = std::fs::read_to_string("/proc/self/cgroup")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split(':').nth(1) == Some("hugetlb"));
+        if !hybrid || has_hugetlb {
+            return HugetlbMount { mounted: false };
+        }
+        std::fs::create_dir_all("/sys/fs/cgroup/hugetlb").unwrap();
+        let out = run(Command::new("mount").args([
+            "-t",
+            "cgroup",
+            "-o",
+            "hugetlb",
+            "none",
+            "/sys/fs/cgroup/hugetlb",
+        ]));
+        assert!(out.status.success(), "mounting the hugetlb v1 hierarchy for crun");
+        HugetlbMount { mounted: true }
+    }
+}
+
+impl Drop for HugetlbMount {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = Command::new("umount").arg("/sys/fs/cgroup/hugetlb").output();
+        }
+    }
 }
 
 /// The Docker daemon: the one running, or one this guard starts and stops.

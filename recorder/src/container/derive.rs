@@ -44,7 +44,7 @@ pub enum DeriveError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{command}` failed: {stderr}")]
+    #[error("`{command}` failed: {stderr}{}", hint(.stderr))]
     Runtime { command: String, stderr: String },
     #[error(
         "no audit record of the container's workload arrived: the kernel must log SCMP_ACT_LOG (`log` in /proc/sys/kernel/seccomp/actions_logged)"
@@ -54,6 +54,15 @@ pub enum DeriveError {
         "the kernel dropped {0} audit records during the run: raise the backlog limit (`auditctl -b 8192`) and derive again"
     )]
     LostRecords(u32),
+}
+
+/// What to do about a runtime failure this module knows.
+fn hint(stderr: &str) -> &'static str {
+    if stderr.contains("hybrid mode") {
+        " (crun needs the hugetlb controller on a cgroup v1 hierarchy here: `mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb none /sys/fs/cgroup/hugetlb`)"
+    } else {
+        ""
+    }
 }
 
 fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> DeriveError {
@@ -134,6 +143,9 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
         .map_err(io("creating a temporary directory"))?;
     let bundle = make_bundle(work.path(), &binary, &options.busybox)?;
     let state_root = work.path().join("state");
+    // Inits of created containers are reparented to us, to be reaped.
+    // SAFETY: plain prctl(2).
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let socket = AuditSocket::open().map_err(DeriveError::Audit)?;
     let lost_before = audit_netlink::lost_records().map_err(DeriveError::Audit)?;
     let mut derivation = Derivation {
@@ -147,9 +159,9 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
         for run in 0..options.runs {
             set_no_new_privileges(&bundle, nnp)?;
             let id = format!("recorder-derive-{}-{}-{run}", std::process::id(), u8::from(nnp));
-            run_container(&binary, &state_root, &bundle, &id)?;
+            let init = run_container(&binary, &state_root, &bundle, &id)?;
             let records = drain(&socket)?;
-            let (numbers, arch) = runtime_syscalls(&records)?;
+            let (numbers, arch) = runtime_syscalls(&records, init)?;
             let table = arch.table();
             let names = if nnp {
                 &mut derivation.with_nnp
@@ -250,28 +262,85 @@ fn write_config(bundle: &Path, config: &Value) -> Result<(), DeriveError> {
     fs::write(bundle.join("config.json"), text).map_err(io("writing config.json"))
 }
 
+/// Runs one container (create, start, wait, delete) and returns its init's
+/// pid, which the audit records carry.
 fn run_container(
     binary: &Path,
     state_root: &Path,
     bundle: &Path,
     id: &str,
-) -> Result<(), DeriveError> {
-    let out = Command::new(binary)
+) -> Result<i32, DeriveError> {
+    let runtime = |args: &[&str]| -> Result<Vec<u8>, DeriveError> {
+        let command = format!("{} {}", binary.display(), args.join(" "));
+        // The init inherits stdio: a pipe would stay open while it lives.
+        let err = tempfile::tempfile().map_err(io("creating a temporary file"))?;
+        let out = Command::new(binary)
+            .arg("--root")
+            .arg(state_root)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(err.try_clone().map_err(io("duplicating a file"))?)
+            .output()
+            .map_err(io(format!("running {command}")))?;
+        if !out.status.success() {
+            let mut stderr = String::new();
+            let mut err = err;
+            let _ = std::io::Seek::rewind(&mut err);
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+            return Err(DeriveError::Runtime {
+                command,
+                stderr: stderr.trim().to_string(),
+            });
+        }
+        Ok(out.stdout)
+    };
+    let bundle_arg = bundle.display().to_string();
+    let created = Command::new(binary)
         .arg("--root")
         .arg(state_root)
-        .args(["run", "--bundle"])
-        .arg(bundle)
-        .arg(id)
+        .args(["create", "--bundle", &bundle_arg, id])
         .stdin(Stdio::null())
-        .output()
-        .map_err(io(format!("running {}", binary.display())))?;
-    if !out.status.success() {
-        return Err(DeriveError::Runtime {
-            command: format!("{} run {id}", binary.display()),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(io(format!("running {} create", binary.display())))?;
+    if !created.success() {
+        // Again, to show why.
+        runtime(&["run", "--bundle", &bundle_arg, id])?;
     }
-    Ok(())
+    let state: Value = serde_json::from_slice(&runtime(&["state", id])?).map_err(|e| {
+        DeriveError::Io {
+            action: format!("parsing the state of {id}"),
+            source: e.into(),
+        }
+    })?;
+    let pid = state["pid"].as_i64().unwrap_or(0) as i32;
+    let started = runtime(&["start", id]);
+    let reaped = reap(pid);
+    let deleted = runtime(&["delete", "-f", id]);
+    started?;
+    reaped?;
+    deleted?;
+    Ok(pid)
+}
+
+/// Waits for the container's init to exit. The recorder is its subreaper
+/// (see [`derive`]), so it becomes our child when `create` exits.
+fn reap(pid: i32) -> Result<(), DeriveError> {
+    for _ in 0..1000 {
+        let mut status = 0;
+        // SAFETY: plain waitpid(2).
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid || (rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(DeriveError::Io {
+        action: format!("waiting for the container's init {pid}"),
+        source: std::io::ErrorKind::TimedOut.into(),
+    })
 }
 
 /// Reads records until none has come for a while: the kernel's audit
@@ -279,7 +348,7 @@ fn run_container(
 fn drain(socket: &AuditSocket) -> Result<Vec<SeccompRecord>, DeriveError> {
     let mut records = Vec::new();
     while let Some(r) = socket
-        .next_seccomp(Duration::from_millis(300))
+        .next_seccomp(Duration::from_millis(200))
         .map_err(DeriveError::Audit)?
     {
         records.push(r);
@@ -287,15 +356,19 @@ fn drain(socket: &AuditSocket) -> Result<Vec<SeccompRecord>, DeriveError> {
     Ok(records)
 }
 
-/// The syscall numbers the container's init made before its exec, and the
-/// workload's (native) architecture. The init is the process whose records
-/// later show the workload's executable.
-fn runtime_syscalls(records: &[SeccompRecord]) -> Result<(BTreeSet<u32>, Arch), DeriveError> {
+/// The syscall numbers the container's init (`pid`) made before its exec,
+/// and the host architecture whose table names them. The workload's records
+/// (static busybox, native) tell where the exec was and which audit arch is
+/// native.
+fn runtime_syscalls(
+    records: &[SeccompRecord],
+    pid: i32,
+) -> Result<(BTreeSet<u32>, Arch), DeriveError> {
     let workload = records
         .iter()
-        .find(|r| r.exe == WORKLOAD_EXE)
+        .find(|r| r.pid == pid && r.exe == WORKLOAD_EXE)
         .ok_or(DeriveError::NoRecords)?;
-    let (pid, arch) = (workload.pid, workload.arch);
+    let arch = workload.arch;
     let numbers = records
         .iter()
         .filter(|r| r.pid == pid && r.exe != WORKLOAD_EXE)
@@ -337,14 +410,14 @@ mod tests {
             record(10, WORKLOAD_EXE, 231),
             record(10, WORKLOAD_EXE, 12),
         ];
-        let (numbers, _) = runtime_syscalls(&records).unwrap();
+        let (numbers, _) = runtime_syscalls(&records, 10).unwrap();
         assert_eq!(numbers, BTreeSet::from([1, 59]));
     }
 
     #[test]
     fn no_workload_record_is_an_error() {
         assert!(matches!(
-            runtime_syscalls(&[record(10, "/", 1)]),
+            runtime_syscalls(&[record(10, "/", 1), record(11, WORKLOAD_EXE, 1)], 10),
             Err(DeriveError::NoRecords)
         ));
     }

@@ -1,0 +1,200 @@
+//! End-to-end tests of `recorder trace` with podman (on runc) and Docker
+//! (whose daemon the test starts when none runs): a busybox container
+//! recorded from its start by name with --wait, with no_new_privileges off and
+//! on, then run again under its profile; names, id prefixes and unknown names.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::containers::*;
+use common::*;
+
+/// How to drive one engine.
+struct Engine {
+    /// The command and the global flags it always needs.
+    command: &'static str,
+    global: &'static [&'static str],
+    /// `run` flags it always needs.
+    run: &'static [&'static str],
+    /// The errno message its containers see for a denied call.
+    denied: &'static str,
+    /// `--errno` for the recorder.
+    errno: &'static str,
+}
+
+/// podman on runc (it prefers crun when both are installed), with rlimits it
+/// may set: root here cannot raise them to podman's defaults.
+const PODMAN: Engine = Engine {
+    command: "podman",
+    global: &["--runtime", "runc"],
+    run: &["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"],
+    denied: "Function not implemented",
+    errno: "ENOSYS",
+};
+
+/// Docker 20.10 drops a profile's `defaultErrnoRet` when it hands the
+/// profile to runc, so its containers see EPERM whatever the profile says:
+/// record with EPERM so that the profile says what they see.
+const DOCKER: Engine = Engine {
+    command: "docker",
+    global: &[],
+    run: &[],
+    denied: "Operation not permitted",
+    errno: "EPERM",
+};
+
+impl Engine {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(self.command);
+        c.args(self.global);
+        c
+    }
+
+    /// `run --rm` in the foreground.
+    fn run(&self, image: &str, name: Option<&str>, security: &[String], args: &[&str]) -> Output {
+        let mut c = self.cmd();
+        c.args(["run", "--rm"]).args(self.run);
+        if let Some(name) = name {
+            c.args(["--name", name]);
+        }
+        for opt in security {
+            c.args(["--security-opt", opt]);
+        }
+        run(c.arg(image).args(args).stdin(Stdio::null()))
+    }
+
+    fn remove_image(&self, image: &str) {
+        let _ = self.cmd().args(["rmi", "-f", image]).output();
+    }
+}
+
+fn security(no_new_privileges: bool, seccomp: &str) -> Vec<String> {
+    let mut opts = vec![format!("seccomp={seccomp}")];
+    if no_new_privileges {
+        opts.push("no-new-privileges".to_string());
+    }
+    opts
+}
+
+/// The acceptance scenario for one engine and no_new_privileges setting.
+fn from_start(engine: &Engine, image: &str, dir: &Path, no_new_privileges: bool) {
+    let tag = if no_new_privileges { "nnp" } else { "privs" };
+    let name = unique(&format!("{}-{tag}", engine.command));
+    let tracing = Tracing::start(
+        dir,
+        &name,
+        &["--container", &name, "--wait", "--errno", engine.errno],
+    );
+    let profile = tracing.profile.clone();
+    let first = engine.run(
+        image,
+        Some(&name),
+        &security(no_new_privileges, "unconfined"),
+        &["sh", "-c", WORKLOAD],
+    );
+    assert!(
+        first.status.success(),
+        "{} unconfined run failed: {}",
+        engine.command,
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains(&format!("waiting for container {name}")), "{stderr}");
+    assert!(stderr.contains("more from the runc base profile"), "{stderr}");
+    assert!(!stderr.contains("seccomp filter"), "{stderr}");
+    assert_no_runtime_setup(&names, &name);
+    for call in ["mkdir", "execve", "exit_group", "write"] {
+        assert!(names.contains(call), "{call} missing: {names:?}");
+    }
+
+    let profile = profile.display().to_string();
+    let second = engine.run(
+        image,
+        None,
+        &security(no_new_privileges, &profile),
+        &["sh", "-c", WORKLOAD],
+    );
+    assert!(
+        second.status.success(),
+        "{} run under the profile failed: {}\nprofile: {names:?}",
+        engine.command,
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(normalise(&second.stdout), normalise(&first.stdout));
+    for args in [["mknod", "/tmp/p", "p"].as_slice(), ["chroot", "/", "true"].as_slice()] {
+        let out = engine.run(image, None, &security(no_new_privileges, &profile), args);
+        assert_errno(&out, args[0], engine.denied);
+    }
+}
+
+/// Names, id prefixes and unknown names of a running container; warns that
+/// the engine's default seccomp profile confines it.
+fn resolution(engine: &Engine, image: &str) {
+    let name = unique(&format!("{}-named", engine.command));
+    let out = run(engine
+        .cmd()
+        .args(["run", "-d", "--rm"])
+        .args(engine.run)
+        .args(["--name", &name, image, "sleep", "5"]));
+    assert!(
+        out.status.success(),
+        "{} run -d: {}",
+        engine.command,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    for query in [name.as_str(), &id[..10]] {
+        let out = run(recorder().args(["trace", "--container", query, "--duration", "300ms"]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{query}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{name} ({} {}) is already running",
+                engine.command,
+                &id[..12]
+            )),
+            "{query}: {stderr}"
+        );
+        // Not started unconfined: the engine's default profile applies.
+        assert!(stderr.contains("runs under a seccomp filter"), "{stderr}");
+    }
+    let missing = unique(&format!("{}-missing", engine.command));
+    let out = run(recorder().args(["trace", "--container", &missing]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("recorder: no container matches {missing}\n")
+    );
+    let _ = engine.cmd().args(["rm", "-f", &name]).output();
+}
+
+#[test]
+fn podman_from_start_and_by_name() {
+    require_root();
+    require_program("podman", "podman");
+    require_program("runc", "runc");
+    let dir = temp_dir();
+    let rootfs = busybox_rootfs(dir.path());
+    let image = format!("localhost/{}", unique("bb"));
+    import_image("podman", &rootfs, &image);
+    from_start(&PODMAN, &image, dir.path(), false);
+    from_start(&PODMAN, &image, dir.path(), true);
+    resolution(&PODMAN, &image);
+    PODMAN.remove_image(&image);
+}
+
+#[test]
+fn docker_from_start_and_by_name() {
+    require_root();
+    let _daemon = Dockerd::ensure();
+    let dir = temp_dir();
+    let rootfs = busybox_rootfs(dir.path());
+    let image = unique("bb");
+    import_image("docker", &rootfs, &image);
+    from_start(&DOCKER, &image, dir.path(), false);
+    from_start(&DOCKER, &image, dir.path(), true);
+    resolution(&DOCKER, &image);
+    DOCKER.remove_image(&image);
+}
