@@ -17,7 +17,8 @@ use common::*;
 const RUNC_TIMING_DEPENDENT: [&str; 2] = ["futex", "rt_sigreturn"];
 
 fn shipped(runtime: &str) -> BTreeSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/base/{runtime}.json"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/base/{runtime}.json"));
     allowed_names(&std::fs::read_to_string(path).unwrap())
 }
 

@@ -71,12 +71,15 @@ impl Detached {
         let started = Instant::now();
         loop {
             let out = run(Command::new("runc").args(["state", &self.id]));
-            let state: serde_json::Value =
-                serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
             if state["status"] == "stopped" {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "{} did not stop", self.id);
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{} did not stop",
+                self.id
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -104,21 +107,41 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
 fn from_start(runtime: &str, no_new_privileges: bool) {
     let (dir, rootfs) = setup();
     let dir = dir.path();
-    let tag = format!("{runtime}-{}", if no_new_privileges { "nnp" } else { "privs" });
+    let tag = format!(
+        "{runtime}-{}",
+        if no_new_privileges { "nnp" } else { "privs" }
+    );
     let id = unique(&format!("start-{tag}"));
-    let recording = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], no_new_privileges, None);
+    let recording = RuncBundle::new(
+        dir,
+        &rootfs,
+        &id,
+        &["sh", "-c", WORKLOAD],
+        no_new_privileges,
+        None,
+    );
     let tracing = Tracing::start(dir, "rec", &["--container", &id, "--wait"]);
     let profile = tracing.profile.clone();
     let first = recording.run_with(runtime, &id);
     assert!(first.status.success(), "unconfined run failed: {first:?}");
     assert!(String::from_utf8_lossy(&first.stdout).starts_with("hi\n"));
     let (_, stderr, names) = tracing.finish();
-    assert!(stderr.contains(&format!("waiting for container {id}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("waiting for container {id}")),
+        "{stderr}"
+    );
     assert!(!stderr.contains("already running"), "{stderr}");
-    assert!(stderr.contains(&format!("more from the {runtime} base profile")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("more from the {runtime} base profile")),
+        "{stderr}"
+    );
     assert_no_runtime_setup(&names, &id);
     let base = base_names(runtime);
-    assert!(base.is_subset(&names), "base missing: {:?}", base.difference(&names));
+    assert!(
+        base.is_subset(&names),
+        "base missing: {:?}",
+        base.difference(&names)
+    );
     for call in ["mkdir", "execve", "exit_group", "write"] {
         assert!(names.contains(call), "{call} missing: {names:?}");
     }
@@ -146,7 +169,14 @@ fn from_start(runtime: &str, no_new_privileges: bool) {
         (["chroot", "/", "true"].as_slice(), "chroot"),
     ] {
         let other_id = unique(&format!("{what}-{tag}"));
-        let other = RuncBundle::new(dir, &rootfs, &other_id, args, no_new_privileges, Some(seccomp.clone()));
+        let other = RuncBundle::new(
+            dir,
+            &rootfs,
+            &other_id,
+            args,
+            no_new_privileges,
+            Some(seccomp.clone()),
+        );
         assert_enosys(&other.run_with(runtime, &other_id), what);
     }
 }
@@ -170,7 +200,8 @@ fn crun_from_start_with_and_without_no_new_privileges() {
 }
 
 fn base_names(runtime: &str) -> std::collections::BTreeSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/base/{runtime}.json"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/base/{runtime}.json"));
     allowed_names(&std::fs::read_to_string(path).unwrap())
 }
 
@@ -181,12 +212,22 @@ fn created_container_is_recorded_from_its_start() {
     let (dir, rootfs) = setup();
     let dir = dir.path();
     let id = unique("created");
-    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", "mkdir /tmp/b && rmdir /tmp/b"], false, None);
+    let bundle = RuncBundle::new(
+        dir,
+        &rootfs,
+        &id,
+        &["sh", "-c", "mkdir /tmp/b && rmdir /tmp/b"],
+        false,
+        None,
+    );
     let container = Detached::create(&bundle, &id);
     let tracing = Tracing::start(dir, "created", &["--container", &id, "--base", "none"]);
     container.start();
     let (_, stderr, names) = tracing.finish();
-    assert!(stderr.contains(&format!("waiting for container {id}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("waiting for container {id}")),
+        "{stderr}"
+    );
     for call in ["execve", "mkdir", "rmdir", "exit_group"] {
         assert!(names.contains(call), "{call} missing: {names:?}");
     }
@@ -205,8 +246,14 @@ fn resolution_errors_and_prefixes() {
     let a1 = unique("resolve-a1");
     let a2 = unique("resolve-a2x");
     let sleeper = ["sh", "-c", "sleep 30"];
-    let _c1 = Detached::run(&RuncBundle::new(dir, &rootfs, &a1, &sleeper, false, None), &a1);
-    let _c2 = Detached::run(&RuncBundle::new(dir, &rootfs, &a2, &sleeper, false, None), &a2);
+    let _c1 = Detached::run(
+        &RuncBundle::new(dir, &rootfs, &a1, &sleeper, false, None),
+        &a1,
+    );
+    let _c2 = Detached::run(
+        &RuncBundle::new(dir, &rootfs, &a2, &sleeper, false, None),
+        &a2,
+    );
     let prefix = unique("resolve-a");
     let out = run(recorder().args(["trace", "--container", &prefix]));
     assert_eq!(out.status.code(), Some(1));
@@ -248,7 +295,9 @@ fn resolution_errors_and_prefixes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("{a2} (runc) is already running: recording from now on")),
+        stderr.contains(&format!(
+            "{a2} (runc) is already running: recording from now on"
+        )),
         "{stderr}"
     );
 }
@@ -260,7 +309,11 @@ fn running_container_by_pid_cgroup_and_signal() {
     let (dir, rootfs) = setup();
     let dir = dir.path();
     // Mounts /tmp and makes a directory there every 100 ms, for a while.
-    let busy = ["sh", "-c", "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done"];
+    let busy = [
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done",
+    ];
     let id = unique("running");
     let container = Detached::run(&RuncBundle::new(dir, &rootfs, &id, &busy, false, None), &id);
 
@@ -276,7 +329,15 @@ fn running_container_by_pid_cgroup_and_signal() {
     assert_no_runtime_setup(&names, "--pid");
 
     let cgroup = format!("/recorder-tests/{id}");
-    let out = run(recorder().args(["trace", "--cgroup", &cgroup, "--duration", "1s", "--base", "none"]));
+    let out = run(recorder().args([
+        "trace",
+        "--cgroup",
+        &cgroup,
+        "--duration",
+        "1s",
+        "--base",
+        "none",
+    ]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let names = allowed_names(&String::from_utf8_lossy(&out.stdout));
@@ -288,8 +349,15 @@ fn running_container_by_pid_cgroup_and_signal() {
     let profile = tracing.profile.clone();
     tracing.interrupt();
     let (_, stderr, names) = tracing.finish();
-    assert!(stderr.contains("interrupted: writing the profile"), "{stderr}");
-    assert!(names.contains("mkdir"), "{names:?} in {}", profile.display());
+    assert!(
+        stderr.contains("interrupted: writing the profile"),
+        "{stderr}"
+    );
+    assert!(
+        names.contains("mkdir"),
+        "{names:?} in {}",
+        profile.display()
+    );
 }
 
 /// Waiting for a cgroup that does not exist yet.
@@ -298,12 +366,26 @@ fn waits_for_a_cgroup() {
     let (dir, rootfs) = setup();
     let dir = dir.path();
     let id = unique("cgroup-wait");
-    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", "mkdir /tmp/e"], false, None);
+    let bundle = RuncBundle::new(
+        dir,
+        &rootfs,
+        &id,
+        &["sh", "-c", "mkdir /tmp/e"],
+        false,
+        None,
+    );
     let cgroup = format!("/recorder-tests/{id}");
-    let tracing = Tracing::start(dir, "cgroup-wait", &["--cgroup", &cgroup, "--wait", "--base", "none"]);
+    let tracing = Tracing::start(
+        dir,
+        "cgroup-wait",
+        &["--cgroup", &cgroup, "--wait", "--base", "none"],
+    );
     assert!(bundle.run(&id).status.success());
     let (_, stderr, names) = tracing.finish();
-    assert!(stderr.contains(&format!("waiting for cgroup {cgroup}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("waiting for cgroup {cgroup}")),
+        "{stderr}"
+    );
     // --cgroup records everything in it: the runtime's setup too.
     for call in ["mkdir", "execve", "pivot_root"] {
         assert!(names.contains(call), "{call} missing: {names:?}");
@@ -320,7 +402,14 @@ fn warns_about_a_confined_container() {
         "defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["chroot"], "action": "SCMP_ACT_ERRNO"}]
     });
-    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", "sleep 1"], false, Some(allow_all_but_chroot));
+    let bundle = RuncBundle::new(
+        dir,
+        &rootfs,
+        &id,
+        &["sh", "-c", "sleep 1"],
+        false,
+        Some(allow_all_but_chroot),
+    );
     let tracing = Tracing::start(dir, "confined", &["--container", &id, "--wait"]);
     assert!(bundle.run(&id).status.success());
     let (_, stderr, _) = tracing.finish();

@@ -29,14 +29,20 @@ struct Engine {
 const PODMAN: Engine = Engine {
     command: "podman",
     global: &["--runtime", "runc"],
-    run: &["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"],
+    run: &[
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ],
     denied: "Function not implemented",
     errno: "ENOSYS",
 };
 
 /// Docker 20.10 drops a profile's `defaultErrnoRet` when it hands the
-/// profile to runc, so its containers see EPERM whatever the profile says:
-/// record with EPERM so that the profile says what they see.
+/// profile to runc (copied from 23.0 on, moby/moby#42604), so its containers
+/// see EPERM whatever the profile says: record with EPERM so that the
+/// profile says what they see.
 const DOCKER: Engine = Engine {
     command: "docker",
     global: &[],
@@ -101,8 +107,14 @@ fn from_start(engine: &Engine, image: &str, dir: &Path, no_new_privileges: bool)
         String::from_utf8_lossy(&first.stderr)
     );
     let (_, stderr, names) = tracing.finish();
-    assert!(stderr.contains(&format!("waiting for container {name}")), "{stderr}");
-    assert!(stderr.contains("more from the runc base profile"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("waiting for container {name}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("more from the runc base profile"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("seccomp filter"), "{stderr}");
     assert_no_runtime_setup(&names, &name);
     for call in ["mkdir", "execve", "exit_group", "write"] {
@@ -123,7 +135,10 @@ fn from_start(engine: &Engine, image: &str, dir: &Path, no_new_privileges: bool)
         String::from_utf8_lossy(&second.stderr)
     );
     assert_eq!(normalise(&second.stdout), normalise(&first.stdout));
-    for args in [["mknod", "/tmp/p", "p"].as_slice(), ["chroot", "/", "true"].as_slice()] {
+    for args in [
+        ["mknod", "/tmp/p", "p"].as_slice(),
+        ["chroot", "/", "true"].as_slice(),
+    ] {
         let out = engine.run(image, None, &security(no_new_privileges, &profile), args);
         assert_errno(&out, args[0], engine.denied);
     }

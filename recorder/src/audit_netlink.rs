@@ -105,7 +105,8 @@ impl AuditSocket {
                 return Ok(None);
             }
             // SAFETY: buf is valid for its length.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -167,7 +168,10 @@ pub fn lost_records() -> io::Result<u32> {
             return Err(io::Error::last_os_error());
         }
         let Some((kind, payload)) = netlink_payload(&buf[..n as usize]) else {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "short netlink reply"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "short netlink reply",
+            ));
         };
         if kind == AUDIT_GET {
             // struct audit_status: mask, enabled, failure, pid, rate_limit,
@@ -289,7 +293,10 @@ mod tests {
     fn incomplete_records_are_rejected() {
         assert_eq!(parse_seccomp("audit(1.2:3): pid=7 comm=\"x\""), None);
         assert_eq!(parse_seccomp("garbage"), None);
-        assert_eq!(parse_seccomp("audit(1.2:3): pid=7 comm=\"unterminated"), None);
+        assert_eq!(
+            parse_seccomp("audit(1.2:3): pid=7 comm=\"unterminated"),
+            None
+        );
     }
 
     #[test]

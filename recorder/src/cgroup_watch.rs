@@ -111,9 +111,8 @@ impl CgroupWatch {
             while offset + header <= n as usize {
                 // SAFETY: the kernel wrote a whole event at offset; read
                 // unaligned since the buffer is bytes.
-                let event: libc::inotify_event = unsafe {
-                    std::ptr::read_unaligned(buf[offset..].as_ptr().cast())
-                };
+                let event: libc::inotify_event =
+                    unsafe { std::ptr::read_unaligned(buf[offset..].as_ptr().cast()) };
                 let name_start = offset + header;
                 let name_end = (name_start + event.len as usize).min(n as usize);
                 let name = &buf[name_start..name_end];
@@ -144,5 +143,44 @@ impl CgroupWatch {
     /// Records a path the caller found itself.
     pub fn learn(&mut self, id: CgroupId, path: PathBuf) {
         self.learned.insert(id, path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// inotify works on any directory tree; cgroupfs reports mkdir the same.
+    #[test]
+    fn learns_directories_created_while_watching() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("old")).unwrap();
+        let mut watch = CgroupWatch::start(dir.path()).unwrap();
+        fs::create_dir_all(dir.path().join("old/new/deeper")).unwrap();
+        fs::create_dir(dir.path().join("top")).unwrap();
+        let id = |p: &str| CgroupId(fs::metadata(dir.path().join(p)).unwrap().ino());
+        for _ in 0..3 {
+            watch.wait(Duration::from_millis(50)).unwrap();
+        }
+        assert_eq!(
+            watch.path_of(id("old/new")),
+            Some(&PathBuf::from("/old/new"))
+        );
+        assert_eq!(
+            watch.path_of(id("old/new/deeper")),
+            Some(&PathBuf::from("/old/new/deeper"))
+        );
+        assert_eq!(watch.path_of(id("top")), Some(&PathBuf::from("/top")));
+        // Only what appeared while watching is learnt.
+        assert_eq!(watch.path_of(id("old")), None);
+    }
+
+    #[test]
+    fn gone_before_it_is_read_is_no_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watch = CgroupWatch::start(dir.path()).unwrap();
+        fs::create_dir(dir.path().join("brief")).unwrap();
+        fs::remove_dir(dir.path().join("brief")).unwrap();
+        watch.wait(Duration::from_millis(50)).unwrap();
     }
 }

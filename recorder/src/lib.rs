@@ -4,7 +4,8 @@
 //! Data flows one way: [`bpf`] captures syscall numbers per cgroup in the
 //! kernel -> [`capture`] maps them through the [`arch`] tables to names ->
 //! [`profile`] models the result and writes it in a format. [`record`] and
-//! [`cgroup`] run a command in its own cgroup; [`cli`] is the command line.
+//! [`cgroup`] run a command in its own cgroup; [`container`] finds containers
+//! and [`trace`] records them; [`cli`] is the command line.
 
 pub mod arch;
 pub mod audit_netlink;
@@ -12,9 +13,9 @@ pub mod bpf;
 pub mod capture;
 pub mod cgroup;
 mod cgroup_watch;
-pub mod container;
 pub mod cli;
 pub mod confine;
+pub mod container;
 pub mod errno;
 pub mod explain;
 pub mod logs;

@@ -103,7 +103,9 @@ pub enum TraceError {
     NotStarted(String),
     #[error("no process {0} (is it running?)")]
     NoSuchProcess(i32),
-    #[error("no cgroup {path} under {mount}: give a path relative to the cgroup2 mount, or use --wait")]
+    #[error(
+        "no cgroup {path} under {mount}: give a path relative to the cgroup2 mount, or use --wait"
+    )]
     NoSuchCgroup { path: PathBuf, mount: PathBuf },
     #[error("{0} runs but its cgroup is unknown: record it with --pid or --cgroup")]
     NoCgroup(String),
@@ -283,12 +285,17 @@ impl Session<'_> {
             };
             if mine.is_empty() {
                 // Its cgroup has made no syscall yet, or is older than the
-                // wait (its runtime reused one).
-                let id = self.existing_cgroup(&cgroup)?;
-                match self
-                    .recorder
-                    .start_scoped(id, Start::AtFirstExec, Scope::Container)
-                {
+                // wait (a runtime that reuses a cgroup): then nothing tells
+                // what ran in it before, and it is recorded from now on.
+                let dir = self.layout.cgroup_dir(&cgroup);
+                if !dir.is_dir() {
+                    self.watch_a_moment(&mut paths)?;
+                    continue;
+                }
+                let id = id_of_dir(&dir)?;
+                let old = id <= after;
+                let start = if old { Start::Now } else { Start::AtFirstExec };
+                match self.recorder.start_scoped(id, start, Scope::Container) {
                     Ok(r) => attached.push(r),
                     // The kernel side started it a moment ago.
                     Err(BpfError::AlreadyRecorded(_)) => {
@@ -297,9 +304,9 @@ impl Session<'_> {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                if id <= after {
+                if old {
                     eprintln!(
-                        "recorder: warning: {}'s cgroup existed before the wait began; recording from now on",
+                        "recorder: warning: {}'s cgroup existed before the wait began: recording from now on",
                         c.describe()
                     );
                 }
@@ -388,7 +395,11 @@ impl Session<'_> {
             self.learn_missing(&mut paths, &recordings);
             let mine: Vec<RecordingId> = recordings
                 .into_iter()
-                .filter(|r| paths.path_of(r.root()).is_some_and(|p| p.starts_with(&cgroup)))
+                .filter(|r| {
+                    paths
+                        .path_of(r.root())
+                        .is_some_and(|p| p.starts_with(&cgroup))
+                })
                 .collect();
             if mine.is_empty() && dir.is_dir() {
                 let id = id_of_dir(&dir)?;
@@ -550,9 +561,10 @@ impl Session<'_> {
                     eprintln!(
                         "recorder: warning: process {} of {} runs under a seccomp filter (mode {}): the syscalls it denies never reach the recorder; record it unconfined (e.g. --security-opt seccomp=unconfined) for a complete profile",
                         p.pid,
-                        container
-                            .as_ref()
-                            .map_or_else(|| attached.cgroup.display().to_string(), Container::describe),
+                        container.as_ref().map_or_else(
+                            || attached.cgroup.display().to_string(),
+                            Container::describe
+                        ),
                         p.mode
                     );
                 }

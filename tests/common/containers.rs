@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use super::{allowed_names, recorder, run};
 
 /// The workload of the acceptance tests.
-pub const WORKLOAD: &str = "mkdir /tmp/a && echo hi > /tmp/a/f && cat /tmp/a/f && ls -l / && sleep 1";
+pub const WORKLOAD: &str =
+    "mkdir /tmp/a && echo hi > /tmp/a/f && cat /tmp/a/f && ls -l / && sleep 1";
 
 /// Setup syscalls of a runtime that no profile of a plain workload may hold.
 pub const RUNTIME_SETUP: [&str; 7] = [
@@ -97,11 +98,10 @@ impl RuncBundle {
         config["process"]["args"] = json!(args);
         config["process"]["noNewPrivileges"] = json!(no_new_privileges);
         config["linux"]["cgroupsPath"] = json!(format!("/recorder-tests/{id}"));
-        config["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-                         "options": ["nosuid", "nodev", "mode=1777"]}));
+        config["mounts"].as_array_mut().unwrap().push(
+            json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                         "options": ["nosuid", "nodev", "mode=1777"]}),
+        );
         if let Some(seccomp) = seccomp {
             config["linux"]["seccomp"] = seccomp;
         }
@@ -186,7 +186,10 @@ impl Tracing {
         };
         let (_, stderr) = self.output();
         self.child = None;
-        assert!(status.success(), "recorder trace failed ({status}):\n{stderr}");
+        assert!(
+            status.success(),
+            "recorder trace failed ({status}):\n{stderr}"
+        );
         let text = std::fs::read_to_string(&self.profile)
             .unwrap_or_else(|e| panic!("no profile {} ({e}):\n{stderr}", self.profile.display()));
         (status, stderr, allowed_names(&text))
@@ -229,7 +232,10 @@ pub fn assert_no_runtime_setup(names: &BTreeSet<String>, what: &str) {
         .copied()
         .filter(|n| names.contains(*n))
         .collect();
-    assert!(leaked.is_empty(), "{what}: runtime setup calls in the profile: {leaked:?}\n{names:?}");
+    assert!(
+        leaked.is_empty(),
+        "{what}: runtime setup calls in the profile: {leaked:?}\n{names:?}"
+    );
 }
 
 /// The workload's output with what differs from run to run masked: `ls -l`
@@ -298,7 +304,10 @@ impl HugetlbMount {
             "none",
             "/sys/fs/cgroup/hugetlb",
         ]));
-        assert!(out.status.success(), "mounting the hugetlb v1 hierarchy for crun");
+        assert!(
+            out.status.success(),
+            "mounting the hugetlb v1 hierarchy for crun"
+        );
         HugetlbMount { mounted: true }
     }
 }
@@ -306,7 +315,9 @@ impl HugetlbMount {
 impl Drop for HugetlbMount {
     fn drop(&mut self) {
         if self.mounted {
-            let _ = Command::new("umount").arg("/sys/fs/cgroup/hugetlb").output();
+            let _ = Command::new("umount")
+                .arg("/sys/fs/cgroup/hugetlb")
+                .output();
         }
     }
 }
@@ -323,8 +334,8 @@ impl Dockerd {
         if docker_answers() {
             return Dockerd { child: None };
         }
-        let log = std::fs::File::create(std::env::temp_dir().join("recorder-tests-dockerd.log"))
-            .unwrap();
+        let log =
+            std::fs::File::create(std::env::temp_dir().join("recorder-tests-dockerd.log")).unwrap();
         let child = Command::new("dockerd")
             .args(["--log-level", "warn"])
             .stdout(Stdio::null())
@@ -368,7 +379,7 @@ fn docker_answers() -> bool {
 
 /// Imports `rootfs` as image `name` with `engine import` (docker or podman).
 pub fn import_image(engine: &str, rootfs: &Path, name: &str) {
-    let tar = Command::new("tar")
+    let mut tar = Command::new("tar")
         .arg("-C")
         .arg(rootfs)
         .args(["-c", "."])
@@ -377,7 +388,8 @@ pub fn import_image(engine: &str, rootfs: &Path, name: &str) {
         .expect("running tar");
     let out = run(Command::new(engine)
         .args(["import", "-", name])
-        .stdin(tar.stdout.unwrap()));
+        .stdin(tar.stdout.take().unwrap()));
+    assert!(tar.wait().unwrap().success(), "tar of {}", rootfs.display());
     assert!(
         out.status.success(),
         "{engine} import failed: {}",

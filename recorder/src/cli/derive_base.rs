@@ -20,9 +20,7 @@ use crate::profile::{Profile, oci};
 /// profiles/base/<runtime>.json is made; run it again for a new runtime
 /// version. Needs root, the runtime, and busybox-static.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Example:\n  recorder derive-base runc -o profiles/base/runc.json"
-)]
+#[command(after_help = "Example:\n  recorder derive-base runc -o profiles/base/runc.json")]
 pub struct DeriveBaseArgs {
     /// The runtime: runc or crun.
     #[arg(value_name = "RUNTIME", value_parser = parse_runtime)]

@@ -8,6 +8,7 @@ use clap::{ArgGroup, Args};
 use super::print_error;
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
+use crate::container::Engine;
 use crate::container::base::{BaseChoice, BaseProfile};
 use crate::errno::parse_errno;
 use crate::profile::output::Output;
@@ -169,6 +170,16 @@ pub fn run(args: TraceArgs) -> i32 {
                 " (was it idle?)"
             }
         ));
+    }
+    if args.errno != libc::EPERM as u32
+        && outcome
+            .container
+            .as_ref()
+            .is_some_and(|c| c.engine == Engine::Docker)
+    {
+        print_error(
+            "note: Docker before 23.0 hands profiles to runc without defaultErrnoRet (moby/moby#42604): there, calls outside the profile fail with EPERM, not the --errno chosen",
+        );
     }
     let set = SyscallSet::from_seen(&outcome.seen);
     let (recorded, unnamed) = set.to_profile(args.errno);

@@ -177,10 +177,7 @@ mod tests {
             Ok(BaseChoice::File(PathBuf::from("./my.json")))
         );
         assert!("".parse::<BaseChoice>().is_err());
-        assert_eq!(
-            BaseProfile::choose(&BaseChoice::Auto, None).unwrap(),
-            None
-        );
+        assert_eq!(BaseProfile::choose(&BaseChoice::Auto, None).unwrap(), None);
         assert_eq!(
             BaseProfile::choose(&BaseChoice::Auto, Some(OciRuntime::Runc))
                 .unwrap()
@@ -195,7 +192,10 @@ mod tests {
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "{").unwrap();
         let err = BaseProfile::from_file(&bad).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("base profile {} is not", bad.display())), "{err}");
+        assert!(
+            err.starts_with(&format!("base profile {} is not", bad.display())),
+            "{err}"
+        );
         let missing = dir.path().join("none.json");
         let err = BaseProfile::from_file(&missing).unwrap_err().to_string();
         assert!(err.contains("none.json"), "{err}");

@@ -182,7 +182,10 @@ mod tests {
     fn systemd_layouts() {
         for (unit, engine) in [
             (format!("docker-{ID}.scope"), CgroupEngine::Docker),
-            (format!("cri-containerd-{ID}.scope"), CgroupEngine::Containerd),
+            (
+                format!("cri-containerd-{ID}.scope"),
+                CgroupEngine::Containerd,
+            ),
             (format!("crio-{ID}.scope"), CgroupEngine::CriO),
             (format!("libpod-{ID}.scope"), CgroupEngine::Podman),
             ("runc-web.scope".to_string(), CgroupEngine::Runc),
@@ -206,7 +209,10 @@ mod tests {
 
     #[test]
     fn monitors_and_services_are_not_containers() {
-        assert_eq!(of(&format!("/machine.slice/libpod-conmon-{ID}.scope")), None);
+        assert_eq!(
+            of(&format!("/machine.slice/libpod-conmon-{ID}.scope")),
+            None
+        );
         assert_eq!(of(&format!("/system.slice/crio-conmon-{ID}.scope")), None);
         assert_eq!(of("/system.slice/docker.service"), None);
         assert_eq!(of("/docker"), None);

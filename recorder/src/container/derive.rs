@@ -158,7 +158,11 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
     for nnp in [false, true] {
         for run in 0..options.runs {
             set_no_new_privileges(&bundle, nnp)?;
-            let id = format!("recorder-derive-{}-{}-{run}", std::process::id(), u8::from(nnp));
+            let id = format!(
+                "recorder-derive-{}-{}-{run}",
+                std::process::id(),
+                u8::from(nnp)
+            );
             let init = run_container(&binary, &state_root, &bundle, &id)?;
             let records = drain(&socket)?;
             let (numbers, arch) = runtime_syscalls(&records, init)?;
@@ -211,8 +215,7 @@ fn make_bundle(dir: &Path, binary: &Path, busybox: &Path) -> Result<PathBuf, Der
     for d in ["proc", "dev", "sys", "tmp"] {
         fs::create_dir_all(bundle.join("rootfs").join(d)).map_err(io("creating the rootfs"))?;
     }
-    fs::copy(busybox, bin.join("busybox"))
-        .map_err(io(format!("copying {}", busybox.display())))?;
+    fs::copy(busybox, bin.join("busybox")).map_err(io(format!("copying {}", busybox.display())))?;
     std::os::unix::fs::symlink("busybox", bin.join("true")).map_err(io("linking /bin/true"))?;
     let out = Command::new(binary)
         .arg("spec")
@@ -309,12 +312,11 @@ fn run_container(
         // Again, to show why.
         runtime(&["run", "--bundle", &bundle_arg, id])?;
     }
-    let state: Value = serde_json::from_slice(&runtime(&["state", id])?).map_err(|e| {
-        DeriveError::Io {
+    let state: Value =
+        serde_json::from_slice(&runtime(&["state", id])?).map_err(|e| DeriveError::Io {
             action: format!("parsing the state of {id}"),
             source: e.into(),
-        }
-    })?;
+        })?;
     let pid = state["pid"].as_i64().unwrap_or(0) as i32;
     let started = runtime(&["start", id]);
     let reaped = reap(pid);
@@ -332,7 +334,9 @@ fn reap(pid: i32) -> Result<(), DeriveError> {
         let mut status = 0;
         // SAFETY: plain waitpid(2).
         let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if rc == pid || (rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)) {
+        if rc == pid
+            || (rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
+        {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(10));

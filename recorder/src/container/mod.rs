@@ -106,7 +106,9 @@ impl fmt::Display for OciRuntime {
 pub enum Engine {
     Docker,
     Podman,
-    Containerd { namespace: String },
+    Containerd {
+        namespace: String,
+    },
     CriO,
     /// An OCI runtime driven by hand (`runc run`, `crun run`), or by an engine
     /// this module does not know.
@@ -432,17 +434,6 @@ fn distinguishing_prefixes<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String
             _ => id.to_string(),
         })
         .collect()
-}
-
-/// Lists this host's containers and finds the one `query` names, failing for
-/// an exited one.
-pub fn resolve(layout: &HostLayout, query: &str) -> Result<Container, ResolveError> {
-    let containers = list(layout);
-    let found = find(&containers, query)?;
-    if found.status == Status::Exited {
-        return Err(ResolveError::Exited(query.to_string()));
-    }
-    Ok(found.clone())
 }
 
 #[cfg(test)]

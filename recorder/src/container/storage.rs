@@ -51,7 +51,10 @@ pub fn list(root: &Path) -> Vec<StoredContainer> {
             continue;
         };
         let Ok(entries) = serde_json::from_str::<Vec<Entry>>(&text) else {
-            log::debug!("{}: not a containers/storage list", dir.join(file).display());
+            log::debug!(
+                "{}: not a containers/storage list",
+                dir.join(file).display()
+            );
             continue;
         };
         found.extend(entries.into_iter().map(|e| {
@@ -110,7 +113,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(list(dir.path()).is_empty());
         std::fs::create_dir_all(dir.path().join("overlay-containers")).unwrap();
-        std::fs::write(dir.path().join("overlay-containers/containers.json"), "{oops").unwrap();
+        std::fs::write(
+            dir.path().join("overlay-containers/containers.json"),
+            "{oops",
+        )
+        .unwrap();
         assert!(list(dir.path()).is_empty());
     }
 }

@@ -133,7 +133,10 @@ fn ambiguous_prefixes_list_distinguishing_ids() {
         names(find(&all, "8dbd5bd7637fb")).map(|n| n.0),
         Ok(DOCKER_ID.to_string())
     );
-    assert_eq!(names(find(&all, "db")).map(|n| n.0), Ok(DOCKER_ID2.to_string()));
+    assert_eq!(
+        names(find(&all, "db")).map(|n| n.0),
+        Ok(DOCKER_ID2.to_string())
+    );
 }
 
 #[test]
@@ -159,7 +162,7 @@ fn stopped_docker_container_is_exited() {
     let all = list(&host.layout());
     assert_eq!(all[0].status, Status::Exited);
     assert_eq!(
-        resolve(&host.layout(), "web").unwrap_err().to_string(),
+        ResolveError::Exited("web".into()).to_string(),
         "runtime state says web exited"
     );
 }
@@ -282,7 +285,13 @@ fn containerd_namespaces() {
     let cgroup = format!("/k8s.io/{CTRD_ID}");
     host.runc_state("run/containerd/runc/k8s.io", CTRD_ID, 600, 12, &cgroup);
     host.process(600, 12, &cgroup);
-    host.runc_state("run/containerd/runc/default", "job1", 601, 13, "/default/job1");
+    host.runc_state(
+        "run/containerd/runc/default",
+        "job1",
+        601,
+        13,
+        "/default/job1",
+    );
     host.process(601, 13, "/default/job1");
     let all = list(&host.layout());
     let engines: Vec<(&str, String)> = all
@@ -308,13 +317,30 @@ fn containers_known_only_by_their_cgroup() {
     let all = list(&host.layout());
     let summary: Vec<(&str, Engine, Status, PathBuf)> = all
         .iter()
-        .map(|c| (c.id.as_str(), c.engine.clone(), c.status, c.cgroup.clone().unwrap()))
+        .map(|c| {
+            (
+                c.id.as_str(),
+                c.engine.clone(),
+                c.status,
+                c.cgroup.clone().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
-            (DOCKER_ID, Engine::Docker, Status::Exited, PathBuf::from(&gone)),
-            (KUBE_ID, Engine::Unknown, Status::Running, PathBuf::from(&running)),
+            (
+                DOCKER_ID,
+                Engine::Docker,
+                Status::Exited,
+                PathBuf::from(&gone)
+            ),
+            (
+                KUBE_ID,
+                Engine::Unknown,
+                Status::Running,
+                PathBuf::from(&running)
+            ),
         ]
     );
 }

@@ -1,0 +1,154 @@
+//! The kernel side's container scope and its recordings of new cgroups,
+//! driven through the library against the real kernel (see
+//! `recorder_common::SLOT_IN_CONTAINER` and `recorder_common::control`).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use recorder::arch::Arch;
+use recorder::bpf::{Scope, Seen, Start, SyscallRecorder};
+use recorder::cgroup::{Cgroup2Mount, OwnedCgroup};
+
+/// Runs `args` with its first syscall after exec already in `cgroup`.
+fn run_in(cgroup: &Path, args: &[&str]) {
+    let procs = cgroup.join("cgroup.procs");
+    let mut cmd = Command::new(args[0]);
+    cmd.args(&args[1..]);
+    let path = std::ffi::CString::new(procs.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: between fork and exec the closure makes only raw,
+    // async-signal-safe syscalls, on a path allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
+            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+            Ok(())
+        });
+    }
+    let status = cmd.status().expect("running the test command");
+    assert!(status.success(), "{args:?}: {status}");
+}
+
+fn names(seen: &Seen) -> BTreeSet<&'static str> {
+    let table = Arch::host().table();
+    seen.native
+        .iter()
+        .filter_map(|&nr| table.name(nr))
+        .collect()
+}
+
+fn cgroup(mount: &Cgroup2Mount, name: &str) -> OwnedCgroup {
+    OwnedCgroup::create(mount, &format!("{name}-{}", std::process::id())).unwrap()
+}
+
+/// Tasks in the host's pid namespace do not count; tasks in a pid namespace
+/// of their own do, from their first syscall (`Start::Now`).
+#[test]
+fn container_scope_counts_only_tasks_outside_the_host_pid_namespace() {
+    require_root();
+    let mount = Cgroup2Mount::find().unwrap();
+    let mut recorder = SyscallRecorder::load().unwrap();
+    let group = cgroup(&mount, "scope");
+    let id = recorder
+        .start_scoped(group.id(), Start::Now, Scope::Container)
+        .unwrap();
+    run_in(group.path(), &["true"]);
+    assert_eq!(
+        recorder.seen(id).unwrap(),
+        Seen::default(),
+        "a host-namespace process was recorded"
+    );
+    // unshare(1) itself stays in the host's namespace; the child it forks
+    // is pid 1 of a new one and execs true there.
+    run_in(group.path(), &["unshare", "--pid", "--fork", "true"]);
+    let seen = names(&recorder.stop(id).unwrap());
+    assert!(
+        seen.contains("execve") && seen.contains("exit_group"),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.contains("unshare"),
+        "the host-side unshare was recorded: {seen:?}"
+    );
+}
+
+/// With `Start::AtFirstExec`, only an exec outside the host's pid namespace
+/// arms the recording.
+#[test]
+fn container_scope_arms_at_an_exec_inside() {
+    require_root();
+    let mount = Cgroup2Mount::find().unwrap();
+    let mut recorder = SyscallRecorder::load().unwrap();
+    let group = cgroup(&mount, "arm");
+    let id = recorder
+        .start_scoped(group.id(), Start::AtFirstExec, Scope::Container)
+        .unwrap();
+    // Execs in the host's namespace: nothing.
+    run_in(group.path(), &["sh", "-c", "true; true"]);
+    assert_eq!(recorder.seen(id).unwrap(), Seen::default());
+    run_in(group.path(), &["unshare", "--pid", "--fork", "true"]);
+    let seen = names(&recorder.stop(id).unwrap());
+    assert!(
+        seen.contains("execve") && seen.contains("exit_group"),
+        "{seen:?}"
+    );
+}
+
+/// The kernel side starts a recording for a cgroup created after the chosen
+/// moment, at its first syscall; older cgroups get none; kept recordings
+/// survive the end of watching, the others end.
+#[test]
+fn recordings_of_new_cgroups() {
+    require_root();
+    let mount = Cgroup2Mount::find().unwrap();
+    let mut recorder = SyscallRecorder::load().unwrap();
+    let old = cgroup(&mount, "old");
+    let moment = cgroup(&mount, "moment");
+    recorder
+        .record_new_cgroups(moment.id(), Start::Now, Scope::All)
+        .unwrap();
+    let kept = cgroup(&mount, "kept");
+    let dropped = cgroup(&mount, "dropped");
+    run_in(old.path(), &["true"]);
+    run_in(
+        kept.path(),
+        &["sh", "-c", "mkdir /dev/null/x 2>/dev/null; true"],
+    );
+    run_in(dropped.path(), &["true"]);
+    let started: BTreeSet<u64> = recorder
+        .new_cgroup_recordings()
+        .unwrap()
+        .iter()
+        .map(|r| r.root().0)
+        .filter(|id| [old.id().0, kept.id().0, dropped.id().0].contains(id))
+        .collect();
+    assert_eq!(started, BTreeSet::from([kept.id().0, dropped.id().0]));
+    assert_eq!(recorder.new_cgroups_missed().unwrap(), 0);
+    let keep = recorder
+        .new_cgroup_recordings()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.root() == kept.id())
+        .unwrap();
+    recorder.keep(keep);
+    recorder.stop_new_cgroups().unwrap();
+    assert!(recorder.new_cgroup_recordings().unwrap().is_empty());
+    // The kept recording still records.
+    run_in(
+        kept.path(),
+        &["sh", "-c", "rmdir /nonexistent-dir 2>/dev/null; true"],
+    );
+    let seen = names(&recorder.stop(keep).unwrap());
+    assert!(seen.contains("mkdir") && seen.contains("rmdir"), "{seen:?}");
+    // A cgroup created after the end of watching gets no recording.
+    let late = cgroup(&mount, "late");
+    run_in(late.path(), &["true"]);
+    assert!(recorder.new_cgroup_recordings().unwrap().is_empty());
+}
