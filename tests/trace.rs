@@ -290,7 +290,7 @@ fn resolution_errors_and_prefixes() {
         "--container",
         &unique("resolve-a2"),
         "--duration",
-        "300ms",
+        "1s",
     ]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

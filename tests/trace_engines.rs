@@ -162,7 +162,7 @@ fn resolution(engine: &Engine, image: &str) {
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(id.len(), 64, "{id}");
     for query in [name.as_str(), &id[..10]] {
-        let out = run(recorder().args(["trace", "--container", query, "--duration", "300ms"]));
+        let out = run(recorder().args(["trace", "--container", query, "--duration", "1s"]));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{query}: {stderr}");
         assert!(

@@ -8,7 +8,6 @@
 //! and [`trace`] records them; [`cli`] is the command line.
 
 pub mod arch;
-pub mod audit_netlink;
 pub mod bpf;
 pub mod capture;
 pub mod cgroup;

@@ -40,6 +40,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("util-linux", "taskset for benchmarks"),
     ("busybox-static", "container root filesystems"),
     ("runc", "real containers in tests"),
+    ("crun", "real containers in tests, and its base profile"),
+    ("podman", "real containers in tests (run with --runtime runc)"),
+    ("docker.io", "real containers in tests (dockerd started by the test)"),
 ];
 
 pub fn run() -> anyhow::Result<()> {

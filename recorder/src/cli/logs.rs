@@ -128,7 +128,7 @@ pub enum LiveSource {
     Kmsg,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     match parse_duration_secs(text.trim()) {
         Some(secs) if secs > 0 => Ok(Duration::from_secs(secs as u64)),
         _ => Err(format!(

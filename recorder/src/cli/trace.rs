@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args};
 
+use super::logs::parse_duration;
 use super::print_error;
+use super::profile_args::FormatArgs;
+use crate::arch::{Arch, ArchPolicy, LibseccompVersion};
 use crate::bpf::AttachKind;
-use crate::capture::SyscallSet;
+use crate::capture::{ProfileOptions, SyscallSet};
 use crate::container::Engine;
 use crate::container::base::{BaseChoice, BaseProfile};
 use crate::errno::parse_errno;
 use crate::profile::output::Output;
-use crate::profile::{Profile, oci};
 use crate::record::stderr_is_terminal;
 use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace};
 
@@ -53,8 +55,8 @@ pub struct TraceArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// Stop recording after this long (e.g. 30s, 5m, 1h30m).
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    /// Stop recording this long after it began (30s, 5m, 1h30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     duration: Option<Duration>,
 
     /// Wait for a container that has not started (or does not exist) yet and
@@ -79,6 +81,20 @@ pub struct TraceArgs {
     #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
     errno: u32,
 
+    #[command(flatten)]
+    format: FormatArgs,
+
+    /// Which architectures (syscall ABIs) the profile lists; an ABI not
+    /// listed is refused outright, so `observed` keeps the 32-bit and x32
+    /// entry points closed unless the container used them.
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
+    arch_policy: ArchPolicy,
+
+    /// The oldest libseccomp the profile must load with (e.g. 2.5.4, Debian
+    /// 12's). Names it does not know are left out, and stderr says which.
+    #[arg(long, value_name = "VERSION")]
+    libseccomp: Option<LibseccompVersion>,
+
     /// No status line and no summary on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -86,15 +102,6 @@ pub struct TraceArgs {
     /// Hook to attach to (default: the best the kernel supports).
     #[arg(long, value_name = "KIND", hide = true)]
     attach: Option<AttachKind>,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{e}: give a duration such as 30s, 5m or 1h30m"))
 }
 
 pub fn run(args: TraceArgs) -> i32 {
@@ -181,80 +188,87 @@ pub fn run(args: TraceArgs) -> i32 {
             "note: Docker before 23.0 hands profiles to runc without defaultErrnoRet (moby/moby#42604): there, calls outside the profile fail with EPERM, not the --errno chosen",
         );
     }
-    let set = SyscallSet::from_seen(&outcome.seen);
-    let (recorded, unnamed) = set.to_profile(args.errno);
-    for u in &unnamed {
+    let mut set = SyscallSet::from_seen(&outcome.seen);
+    let recorded = set.names().0.len();
+    if let Some(base) = &base {
+        add_base(&mut set, base);
+    }
+    let built = set.build_profile(&ProfileOptions {
+        errno: args.errno,
+        arch_policy: args.arch_policy,
+        libseccomp: args.libseccomp,
+    });
+    let profile = &built.profile;
+    if let Some(warning) = built.newer_names_warning() {
+        print_error(warning);
+    }
+    if let Some(note) = args.libseccomp.and_then(|v| built.left_out_note(v)) {
+        print_error(note);
+    }
+    for u in &built.unnamed {
         print_error(format_args!(
             "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
             u.number, u.arch
         ));
     }
-    let profile = with_base(&recorded, base.as_ref(), args.errno);
     if outcome.end == TraceEnd::Interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
-    if let Err(e) = output.write(&oci::to_json(&profile)) {
+    if let Err(e) = args.format.write(profile, &output, None) {
         print_error(e);
         return 1;
     }
     if !args.quiet {
         let total = profile.allowed_names().len();
-        let own = recorded.allowed_names().len();
         let from_base = match &base {
-            Some(b) => format!(", {} more from {}", total - own, b.origin),
+            Some(b) => format!(
+                ", {} more from {}",
+                total.saturating_sub(recorded),
+                b.origin
+            ),
             None => String::new(),
         };
         let dest = output
             .path()
             .map_or_else(|| "profile".to_string(), |p| p.display().to_string());
-        eprintln!("recorder: wrote {dest} ({total} syscalls: {own} recorded{from_base})");
+        eprintln!("recorder: wrote {dest} ({total} syscalls: {recorded} recorded{from_base})");
     }
     0
 }
 
-/// The recorded profile with the base profile's names added.
-fn with_base(recorded: &Profile, base: Option<&BaseProfile>, errno: u32) -> Profile {
-    let Some(base) = base else {
-        return recorded.clone();
-    };
-    let mut names: Vec<String> = recorded
-        .allowed_names()
-        .into_iter()
-        .map(String::from)
-        .collect();
-    names.extend(base.names.iter().cloned());
-    Profile::allow_list(recorded.architectures.iter().copied(), names, errno)
+/// Adds the base profile's names as calls of the host's own ABI: the
+/// runtime that makes them runs natively. Names the host does not have (a
+/// base derived elsewhere) are skipped.
+fn add_base(set: &mut SyscallSet, base: &BaseProfile) {
+    let host = Arch::host();
+    let table = host.table();
+    for name in &base.names {
+        match table.number(name) {
+            Some(nr) => set.insert(host, nr),
+            None => log::info!("{} lists {name}, which {host} does not have", base.origin),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::Arch;
     use crate::container::OciRuntime;
     use crate::container::base::BaseOrigin;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("soon").unwrap_err().contains("30s"));
-    }
-
-    #[test]
-    fn base_names_are_added() {
-        let recorded = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+    fn base_names_are_added_on_the_host_abi() {
+        let table = Arch::host().table();
+        let mut set = SyscallSet::default();
+        set.insert(Arch::host(), table.number("read").unwrap());
         let base = BaseProfile {
             origin: BaseOrigin::Builtin(OciRuntime::Runc),
-            names: ["capset".to_string(), "read".to_string()].into(),
+            names: ["capset", "read", "no_such_call"].map(String::from).into(),
         };
-        let merged = with_base(&recorded, Some(&base), 38);
-        assert_eq!(
-            merged.allowed_names().into_iter().collect::<Vec<_>>(),
-            ["capset", "read"]
-        );
-        assert_eq!(merged.architectures, [Arch::X86_64]);
-        assert_eq!(with_base(&recorded, None, 38), recorded);
+        add_base(&mut set, &base);
+        let (names, unnamed) = set.names();
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["capset", "read"]);
+        assert!(unnamed.is_empty());
+        assert_eq!(set.architectures().collect::<Vec<_>>(), [Arch::host()]);
     }
 }

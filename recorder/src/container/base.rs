@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 use super::OciRuntime;
 use crate::profile::Profile;
+use crate::profile::read::{ReadError, Target, read_one};
 
 /// runc's base profile, as `recorder derive-base runc` wrote it.
 const RUNC: &str = include_str!("../../../profiles/base/runc.json");
@@ -30,7 +31,8 @@ pub enum BaseChoice {
     /// A shipped one.
     Builtin(OciRuntime),
     None,
-    /// Any OCI profile: its unconditionally allowed names.
+    /// Any profile `recorder convert` reads: its unconditionally allowed
+    /// names.
     File(PathBuf),
 }
 
@@ -49,22 +51,10 @@ impl FromStr for BaseChoice {
     }
 }
 
-/// Errors of reading a base profile file.
+/// Reading a base profile file failed.
 #[derive(Debug, thiserror::Error)]
-pub enum BaseError {
-    #[error("reading base profile {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("base profile {path} is not an OCI seccomp profile: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-}
+#[error("base profile {0}")]
+pub struct BaseError(#[source] ReadError);
 
 /// A base profile's names and where they come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,19 +94,13 @@ impl BaseProfile {
         }
     }
 
-    /// The allowed names of the OCI profile at `path`.
+    /// The allowed names of the profile at `path` (any format `recorder
+    /// convert` reads; `FILE#NAME` picks one of several).
     pub fn from_file(path: &Path) -> Result<BaseProfile, BaseError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BaseError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let profile: Profile = serde_json::from_str(&text).map_err(|source| BaseError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let (doc, _) = read_one(&path.to_string_lossy(), &Target::host()).map_err(BaseError)?;
         Ok(BaseProfile {
             origin: BaseOrigin::File(path.to_path_buf()),
-            names: names_of(&profile),
+            names: names_of(&doc.profile),
         })
     }
 
@@ -193,7 +177,7 @@ mod tests {
         std::fs::write(&bad, "{").unwrap();
         let err = BaseProfile::from_file(&bad).unwrap_err().to_string();
         assert!(
-            err.starts_with(&format!("base profile {} is not", bad.display())),
+            err.starts_with(&format!("base profile {}:1:", bad.display())),
             "{err}"
         );
         let missing = dir.path().join("none.json");

@@ -18,14 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use std::os::fd::{AsFd, AsRawFd};
+
 use serde_json::{Value, json};
 
 use super::OciRuntime;
 use crate::arch::Arch;
-use crate::audit_netlink::{self, AuditSocket, SeccompRecord};
-
-/// Where the workload lives inside the derivation container.
-const WORKLOAD_EXE: &str = "/bin/busybox";
+use crate::confine::audit::{AuditError, SeccompLog, SeccompRecord};
 
 /// Errors of a derivation.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +35,10 @@ pub enum DeriveError {
         "{0} is missing: the derivation container runs static busybox (install busybox-static, or give --busybox)"
     )]
     BusyboxMissing(PathBuf),
-    #[error("cannot subscribe to audit records: {0} (needs root, or CAP_AUDIT_READ)")]
-    Audit(#[source] std::io::Error),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("reading audit records: {0}")]
+    AuditRead(#[source] std::io::Error),
     #[error("{action}: {source}")]
     Io {
         action: String,
@@ -47,13 +48,13 @@ pub enum DeriveError {
     #[error("`{command}` failed: {stderr}{}", hint(.stderr))]
     Runtime { command: String, stderr: String },
     #[error(
-        "no audit record of the container's workload arrived: the kernel must log SCMP_ACT_LOG (`log` in /proc/sys/kernel/seccomp/actions_logged)"
+        "no audit record of the container's exec arrived: the kernel must log SCMP_ACT_LOG (`log` in /proc/sys/kernel/seccomp/actions_logged)"
     )]
     NoRecords,
     #[error(
-        "the kernel dropped {0} audit records during the run: raise the backlog limit (`auditctl -b 8192`) and derive again"
+        "audit records were dropped during the run (the socket's queue was full): derive again on a quieter host"
     )]
-    LostRecords(u32),
+    LostRecords,
 }
 
 /// What to do about a runtime failure this module knows.
@@ -146,8 +147,7 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
     // Inits of created containers are reparented to us, to be reaped.
     // SAFETY: plain prctl(2).
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let socket = AuditSocket::open().map_err(DeriveError::Audit)?;
-    let lost_before = audit_netlink::lost_records().map_err(DeriveError::Audit)?;
+    let mut log = SeccompLog::open()?;
     let mut derivation = Derivation {
         version,
         runs: options.runs,
@@ -164,7 +164,7 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
                 u8::from(nnp)
             );
             let init = run_container(&binary, &state_root, &bundle, &id)?;
-            let records = drain(&socket)?;
+            let records = drain(&mut log)?;
             let (numbers, arch) = runtime_syscalls(&records, init)?;
             let table = arch.table();
             let names = if nnp {
@@ -184,11 +184,8 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
             }
         }
     }
-    let lost = audit_netlink::lost_records()
-        .map_err(DeriveError::Audit)?
-        .saturating_sub(lost_before);
-    if lost > 0 {
-        return Err(DeriveError::LostRecords(lost));
+    if log.lost_records {
+        return Err(DeriveError::LostRecords);
     }
     Ok(derivation)
 }
@@ -349,79 +346,87 @@ fn reap(pid: i32) -> Result<(), DeriveError> {
 
 /// Reads records until none has come for a while: the kernel's audit
 /// thread delivers them shortly after the syscalls.
-fn drain(socket: &AuditSocket) -> Result<Vec<SeccompRecord>, DeriveError> {
+fn drain(log: &mut SeccompLog) -> Result<Vec<SeccompRecord>, DeriveError> {
     let mut records = Vec::new();
-    while let Some(r) = socket
-        .next_seccomp(Duration::from_millis(200))
-        .map_err(DeriveError::Audit)?
-    {
-        records.push(r);
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: log.as_fd().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 200) } <= 0 {
+            return Ok(records);
+        }
+        log.read_pending(&mut records)
+            .map_err(DeriveError::AuditRead)?;
     }
-    Ok(records)
 }
 
-/// The syscall numbers the container's init (`pid`) made before its exec,
-/// and the host architecture whose table names them. The workload's records
-/// (static busybox, native) tell where the exec was and which audit arch is
-/// native.
+/// The syscall numbers the container's init (`pid`) made up to and
+/// including its first exec, the workload's, and the host architecture
+/// whose table names them. Only the runtime's calls come before that exec:
+/// the filter applies to them, and without an exec record in the run the
+/// split point is unknown.
 fn runtime_syscalls(
     records: &[SeccompRecord],
     pid: i32,
 ) -> Result<(BTreeSet<u32>, Arch), DeriveError> {
-    let workload = records
+    let host = Arch::host();
+    let table = host.table();
+    let execs: Vec<u32> = ["execve", "execveat"]
         .iter()
-        .find(|r| r.pid == pid && r.exe == WORKLOAD_EXE)
-        .ok_or(DeriveError::NoRecords)?;
-    let arch = workload.arch;
-    let numbers = records
-        .iter()
-        .filter(|r| r.pid == pid && r.exe != WORKLOAD_EXE)
-        .filter(|r| {
-            if r.arch != arch {
-                log::warn!(
-                    "ignoring a runtime syscall {} of audit arch {:#x}",
-                    r.syscall,
-                    r.arch
-                );
-            }
-            r.arch == arch
-        })
-        .map(|r| r.syscall)
+        .filter_map(|n| table.number(n))
         .collect();
-    Ok((numbers, Arch::host()))
+    let mine = records
+        .iter()
+        .filter(|r| r.pid == pid as u32 && r.arch() == Some(host));
+    let mut numbers = BTreeSet::new();
+    for r in mine {
+        numbers.insert(r.syscall);
+        if execs.contains(&r.syscall) {
+            return Ok((numbers, host));
+        }
+    }
+    Err(DeriveError::NoRecords)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record(pid: i32, exe: &str, syscall: u32) -> SeccompRecord {
+    fn record(pid: u32, syscall: u32) -> SeccompRecord {
         SeccompRecord {
             pid,
-            comm: String::new(),
-            exe: exe.into(),
-            arch: 0xc000003e,
+            audit_arch: 0xc000_003e,
             syscall,
+            code: 0x7ffc_0000,
         }
     }
 
     #[test]
     fn splits_the_init_at_its_exec() {
+        if Arch::host() != Arch::X86_64 {
+            return;
+        }
+        // write, another process's read, execve, then the workload's brk
+        // and exit_group.
         let records = [
-            record(10, "/", 1),
-            record(99, "/usr/bin/something", 2),
-            record(10, "/", 59),
-            record(10, WORKLOAD_EXE, 231),
-            record(10, WORKLOAD_EXE, 12),
+            record(10, 1),
+            record(99, 0),
+            record(10, 59),
+            record(10, 12),
+            record(10, 231),
         ];
-        let (numbers, _) = runtime_syscalls(&records, 10).unwrap();
+        let (numbers, arch) = runtime_syscalls(&records, 10).unwrap();
         assert_eq!(numbers, BTreeSet::from([1, 59]));
+        assert_eq!(arch, Arch::X86_64);
     }
 
     #[test]
-    fn no_workload_record_is_an_error() {
+    fn no_exec_record_is_an_error() {
         assert!(matches!(
-            runtime_syscalls(&[record(10, "/", 1), record(11, WORKLOAD_EXE, 1)], 10),
+            runtime_syscalls(&[record(10, 1), record(11, 59)], 10),
             Err(DeriveError::NoRecords)
         ));
     }
