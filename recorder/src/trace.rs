@@ -220,7 +220,7 @@ impl Session<'_> {
                 let recording =
                     self.recorder
                         .start_scoped(id, Start::AtFirstExec, Scope::Container)?;
-                self.announce_waiting(query)?;
+                self.announce_waiting(&format!("container {query}"))?;
                 Ok(Attached {
                     recordings: vec![recording],
                     cgroup,
@@ -244,7 +244,7 @@ impl Session<'_> {
         let after = self.cgroup_id_now()?;
         self.recorder
             .record_new_cgroups(after, Start::AtFirstExec, Scope::Container)?;
-        self.announce_waiting(query)?;
+        self.announce_waiting(&format!("container {query}"))?;
         loop {
             if self.signals.try_recv().is_ok() {
                 self.recorder.stop_new_cgroups()?;
@@ -320,6 +320,12 @@ impl Session<'_> {
             }
             self.recorder.stop_new_cgroups()?;
             log::info!("recording {} in {}", c.describe(), cgroup.display());
+            if c.pid.is_some_and(|pid| self.scope_of(pid) == Scope::All) {
+                eprintln!(
+                    "recorder: warning: {} shares the host's pid namespace, where its runtime's setup cannot be told from its workload: nothing of it is recorded from its start; record it while it runs, or its whole cgroup with --cgroup",
+                    c.describe()
+                );
+            }
             return Ok(Attached {
                 recordings: attached,
                 cgroup,
@@ -466,13 +472,9 @@ impl Session<'_> {
         }
     }
 
-    /// Prints the line scripts wait for and creates the ready file.
+    /// Prints the line scripts wait for (`waiting for container X`) and
+    /// creates the ready file.
     fn announce_waiting(&self, what: &str) -> Result<(), TraceError> {
-        let what = if what.starts_with("cgroup ") {
-            what.to_string()
-        } else {
-            format!("container {what}")
-        };
         eprintln!("recorder: waiting for {what}");
         self.create_ready_file()
     }

@@ -149,6 +149,7 @@ pub fn run(args: TraceArgs) -> i32 {
             };
         }
     };
+    log::info!("recorded cgroup {}", outcome.cgroup.display());
     let runtime = outcome.container.as_ref().and_then(|c| c.runtime);
     let base = match BaseProfile::choose(&args.base, runtime) {
         Ok(b) => b,
