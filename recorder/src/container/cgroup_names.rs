@@ -2,7 +2,8 @@
 //!
 //! Every engine puts a container in a cgroup whose name holds the container's
 //! id, in one of two layouts: the cgroupfs driver's plain directories
-//! (`/docker/<id>`, `/libpod_parent/libpod-<id>`, `/kubepods/burstable/pod<uid>/<id>`)
+//! (`/docker/<id>`, `/libpod_parent/libpod-<id>`, `/kubepods/burstable/pod<uid>/<id>`,
+//! CRI-O's `/kubepods/burstable/pod<uid>/crio-<id>`)
 //! and the systemd driver's scopes (`docker-<id>.scope`, `cri-containerd-<id>.scope`,
 //! `crio-<id>.scope`, `libpod-<id>.scope`, `runc-<id>.scope`). The conmon
 //! monitors of podman and CRI-O have scopes of their own
@@ -81,10 +82,15 @@ fn id_in_name(name: &str, parent: Option<&str>) -> Option<(String, CgroupEngine)
             is_container_id(id).then(|| (id.to_string(), *engine))
         });
     }
-    if let Some(id) = name.strip_prefix("libpod-")
-        && is_hex_id(id)
-    {
-        return Some((id.to_string(), CgroupEngine::Podman));
+    for (prefix, engine) in [
+        ("libpod-", CgroupEngine::Podman),
+        ("crio-", CgroupEngine::CriO),
+    ] {
+        if let Some(id) = name.strip_prefix(prefix)
+            && is_hex_id(id)
+        {
+            return Some((id.to_string(), engine));
+        }
     }
     if is_hex_id(name) {
         let engine = match parent {
@@ -175,6 +181,16 @@ mod tests {
         assert_eq!(
             of(&format!("/k8s.io/{ID}")).map(|c| c.1),
             Some(CgroupEngine::Unknown)
+        );
+        assert_eq!(
+            of(&format!("/kubepods/besteffort/pod0f5b8c2e/crio-{ID}")).map(|c| c.1),
+            Some(CgroupEngine::CriO)
+        );
+        assert_eq!(
+            of(&format!(
+                "/kubepods/besteffort/pod0f5b8c2e/crio-conmon-{ID}"
+            )),
+            None
         );
     }
 

@@ -2,8 +2,9 @@
 //! library they share: `<graph root>/overlay-containers/containers.json`
 //! (`/var/lib/containers/storage` for root) lists every container with its
 //! names, and a JSON `metadata` string whose keys tell the two engines apart
-//! (CRI-O's carry the pod: `pod-name`, `pod-id`, and the Kubernetes container
-//! name as `metadata-name`).
+//! (CRI-O's carry the pod: `pod-name`, `pod-id`, the Kubernetes container
+//! name as `metadata-name`, and `pod: true` on a pod's infrastructure
+//! container, whose `metadata-name` is the pod's).
 
 use std::path::Path;
 
@@ -35,6 +36,9 @@ struct Entry {
 
 #[derive(Default, Deserialize)]
 struct Metadata {
+    /// A pod's infrastructure (pause) container.
+    #[serde(default)]
+    pod: bool,
     #[serde(default, rename = "pod-id")]
     pod_id: Option<String>,
     #[serde(default, rename = "metadata-name")]
@@ -60,7 +64,12 @@ pub fn list(root: &Path) -> Vec<StoredContainer> {
         found.extend(entries.into_iter().map(|e| {
             let metadata: Metadata = serde_json::from_str(&e.metadata).unwrap_or_default();
             let mut names = e.names;
-            names.extend(metadata.kubernetes_name);
+            // A pause container's metadata-name is its pod's: a pod and
+            // its container are often named alike, and the user means the
+            // container.
+            if !metadata.pod {
+                names.extend(metadata.kubernetes_name);
+            }
             StoredContainer {
                 id: e.id,
                 names,
@@ -88,7 +97,9 @@ mod tests {
             r#"[{"id":"a309","names":["pbb"],"image":"93e2","layer":"97e1",
                  "metadata":"{\"image-name\":\"localhost/bb:latest\",\"name\":\"pbb\",\"created-at\":1795441881}"},
                 {"id":"c7f0","names":["k8s_web_web-7d9_default_0f5b_0"],
-                 "metadata":"{\"pod-name\":\"web-7d9\",\"pod-id\":\"5e1a\",\"image-name\":\"nginx\",\"name\":\"k8s_web_web-7d9_default_0f5b_0\",\"metadata-name\":\"web\"}"}]"#,
+                 "metadata":"{\"pod-name\":\"web-7d9\",\"pod-id\":\"5e1a\",\"image-name\":\"nginx\",\"name\":\"k8s_web_web-7d9_default_0f5b_0\",\"metadata-name\":\"web\"}"},
+                {"id":"5e1a","names":["k8s_POD_web_default_0f5b_0"],
+                 "metadata":"{\"pod\":true,\"pod-name\":\"web\",\"pod-id\":\"5e1a\",\"name\":\"k8s_POD_web_default_0f5b_0\",\"metadata-name\":\"web\"}"}]"#,
         )
         .unwrap();
         assert_eq!(
@@ -102,6 +113,11 @@ mod tests {
                 StoredContainer {
                     id: "c7f0".into(),
                     names: vec!["k8s_web_web-7d9_default_0f5b_0".into(), "web".into()],
+                    engine: StorageEngine::CriO
+                },
+                StoredContainer {
+                    id: "5e1a".into(),
+                    names: vec!["k8s_POD_web_default_0f5b_0".into()],
                     engine: StorageEngine::CriO
                 }
             ]
