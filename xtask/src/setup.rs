@@ -41,8 +41,14 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("busybox-static", "container root filesystems"),
     ("runc", "real containers in tests"),
     ("crun", "real containers in tests, and its base profile"),
-    ("podman", "real containers in tests (run with --runtime runc)"),
-    ("docker.io", "real containers in tests (dockerd started by the test)"),
+    (
+        "podman",
+        "real containers in tests (run with --runtime runc)",
+    ),
+    (
+        "docker.io",
+        "real containers in tests (dockerd started by the test)",
+    ),
 ];
 
 pub fn run() -> anyhow::Result<()> {
