@@ -8,6 +8,7 @@
 //! and [`trace`] records them; [`cli`] is the command line.
 
 pub mod arch;
+pub mod audit_netlink;
 pub mod bpf;
 pub mod capture;
 pub mod cgroup;
@@ -18,6 +19,7 @@ pub mod container;
 pub mod errno;
 pub mod explain;
 pub mod logs;
+mod netlink;
 pub mod profile;
 pub mod record;
 mod session;

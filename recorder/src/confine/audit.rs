@@ -1,31 +1,18 @@
-//! The kernel's seccomp audit records, read from the audit netlink socket's
-//! read-only multicast group (the one `journald` and `auditd` readers join).
-//!
-//! Kept small on purpose: it receives every record the kernel emits from
-//! the moment [`SeccompLog::open`] returns, with or without an audit daemon
-//! and without the kernel log's rate limit, and parses the few fields
-//! `recorder run --complain` needs. The full log parser (files, journald,
-//! ausearch) lives in the logs module; [`parse_seccomp_record`] is the one
-//! function to swap for it.
+//! Seccomp audit records of the processes `recorder run --complain` (and
+//! `derive-base`) watch: the live audit socket ([`crate::audit_netlink`])
+//! parsed by the log parser ([`crate::logs::parse::parse_audit_message`]),
+//! reduced to the fields these callers need.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::arch::Arch;
+use crate::audit_netlink::{AUDIT_SECCOMP, AuditSocket, Received};
+use crate::logs::Line;
+use crate::logs::parse::parse_audit_message;
+use crate::logs::record::{ArchField, SyscallField};
 
-/// `AUDIT_SECCOMP`, the record type of a seccomp action that logs.
-const AUDIT_SECCOMP: u16 = 1326;
-/// `AUDIT_NLGRP_READLOG`, the multicast group of all audit records.
-const AUDIT_NLGRP_READLOG: u32 = 1;
-
-/// Why the audit records cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error(
-        "cannot read the kernel's audit records ({0}): run as root (CAP_AUDIT_READ) on a kernel with audit support"
-    )]
-    Open(#[source] io::Error),
-}
+pub use crate::audit_netlink::AuditSocketError as AuditError;
 
 /// One seccomp record: a process made a syscall the filter logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,38 +31,32 @@ impl SeccompRecord {
     pub fn arch(&self) -> Option<Arch> {
         Arch::from_audit_arch(self.audit_arch, self.syscall)
     }
-}
 
-/// Parses the text of an `AUDIT_SECCOMP` record (`audit(…): auid=… pid=…
-/// arch=c000003e syscall=1 compat=0 ip=… code=0x7ffc0000`).
-pub fn parse_seccomp_record(text: &str) -> Option<SeccompRecord> {
-    let mut pid = None;
-    let mut audit_arch = None;
-    let mut syscall = None;
-    let mut code = None;
-    for field in text.split_ascii_whitespace() {
-        let Some((key, value)) = field.split_once('=') else {
-            continue;
+    /// The record in the text of an `AUDIT_SECCOMP` message (`audit(…): auid=…
+    /// pid=… arch=c000003e syscall=1 compat=0 ip=… code=0x7ffc0000`), when it
+    /// has the kernel's numeric fields.
+    pub fn parse(body: &[u8]) -> Option<SeccompRecord> {
+        let Line::Record(record) = parse_audit_message(body) else {
+            return None;
         };
-        match key {
-            "pid" => pid = value.parse().ok(),
-            "arch" => audit_arch = u32::from_str_radix(value, 16).ok(),
-            "syscall" => syscall = value.parse().ok(),
-            "code" => code = u32::from_str_radix(value.trim_start_matches("0x"), 16).ok(),
-            _ => {}
-        }
+        let (ArchField::Audit(audit_arch), SyscallField::Number(syscall)) =
+            (record.arch, record.syscall)
+        else {
+            return None;
+        };
+        Some(SeccompRecord {
+            pid: record.pid?,
+            audit_arch,
+            syscall,
+            code: record.code?,
+        })
     }
-    Some(SeccompRecord {
-        pid: pid?,
-        audit_arch: audit_arch?,
-        syscall: syscall?,
-        code: code?,
-    })
 }
 
-/// A subscription to the kernel's audit records.
+/// A subscription to the kernel's seccomp records.
 pub struct SeccompLog {
-    socket: OwnedFd,
+    socket: AuditSocket,
+    buf: Vec<u8>,
     /// Records were dropped because the queue was full.
     pub lost_records: bool,
 }
@@ -83,23 +64,9 @@ pub struct SeccompLog {
 impl SeccompLog {
     /// Joins the read-only multicast group; records from now on are queued.
     pub fn open() -> Result<SeccompLog, AuditError> {
-        // SAFETY: plain socket(2); the fd is owned below.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                libc::NETLINK_AUDIT,
-            )
-        };
-        if fd < 0 {
-            return Err(AuditError::Open(io::Error::last_os_error()));
-        }
-        // SAFETY: a fresh fd we own.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        super::netlink::grow_receive_buffer(&socket);
-        super::netlink::bind_group(&socket, AUDIT_NLGRP_READLOG).map_err(AuditError::Open)?;
         Ok(SeccompLog {
-            socket,
+            socket: AuditSocket::open()?,
+            buf: vec![0u8; 16 * 1024],
             lost_records: false,
         })
     }
@@ -107,42 +74,17 @@ impl SeccompLog {
     /// Reads every queued record without blocking and appends the seccomp
     /// ones to `out`. Records lost to a full queue set [`Self::lost_records`].
     pub fn read_pending(&mut self, out: &mut Vec<SeccompRecord>) -> io::Result<()> {
-        let mut buf = vec![0u8; 16 * 1024];
         loop {
-            // SAFETY: recv into a buffer we own.
-            let n = unsafe {
-                libc::recv(
-                    self.socket.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                match err.raw_os_error() {
-                    Some(libc::EAGAIN) => return Ok(()),
-                    Some(libc::EINTR) => continue,
-                    Some(libc::ENOBUFS) => {
-                        self.lost_records = true;
-                        continue;
+            match self.socket.receive(&mut self.buf)? {
+                Received::Record { kind, body } => {
+                    if kind == AUDIT_SECCOMP
+                        && let Some(record) = SeccompRecord::parse(body)
+                    {
+                        out.push(record);
                     }
-                    _ => return Err(err),
                 }
-            }
-            let n = n as usize;
-            if n < 16 {
-                continue;
-            }
-            // The kernel sets nlmsg_len of audit records to the payload
-            // length, so the datagram size is what counts: one record each.
-            let kind = u16::from_ne_bytes([buf[4], buf[5]]);
-            if kind != AUDIT_SECCOMP {
-                continue;
-            }
-            let text = String::from_utf8_lossy(&buf[16..n]);
-            if let Some(record) = parse_seccomp_record(text.trim_end_matches('\0')) {
-                out.push(record);
+                Received::Overrun => self.lost_records = true,
+                Received::Empty => return Ok(()),
             }
         }
     }
@@ -160,8 +102,8 @@ mod tests {
 
     #[test]
     fn parses_kernel_records() {
-        let text = "audit(1795436327.504:1220): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=31232 comm=\"mkdir\" exe=\"/bin/busybox\" sig=0 arch=c000003e syscall=83 compat=0 ip=0x47b7a0 code=0x7ffc0000";
-        let r = parse_seccomp_record(text).unwrap();
+        let text = b"audit(1795436327.504:1220): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=31232 comm=\"mkdir\" exe=\"/bin/busybox\" sig=0 arch=c000003e syscall=83 compat=0 ip=0x47b7a0 code=0x7ffc0000";
+        let r = SeccompRecord::parse(text).unwrap();
         assert_eq!(
             r,
             SeccompRecord {
@@ -182,6 +124,6 @@ mod tests {
             ..r
         };
         assert_eq!(ia32.arch(), Some(Arch::X86));
-        assert_eq!(parse_seccomp_record("audit(1.2:3): pid=1"), None);
+        assert_eq!(SeccompRecord::parse(b"audit(1.2:3): pid=1"), None);
     }
 }

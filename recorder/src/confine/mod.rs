@@ -13,7 +13,6 @@
 pub mod audit;
 pub mod complaint;
 pub mod filter;
-mod netlink;
 pub mod proc_events;
 
 use std::collections::HashSet;

@@ -51,8 +51,8 @@ impl ProcessTree {
         }
         // SAFETY: a fresh fd we own.
         let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        super::netlink::grow_receive_buffer(&socket);
-        super::netlink::bind_group(&socket, CN_IDX_PROC).map_err(ProcEventsError)?;
+        crate::netlink::grow_receive_buffer(&socket);
+        crate::netlink::bind_group(&socket, CN_IDX_PROC).map_err(ProcEventsError)?;
         subscribe(&socket).map_err(ProcEventsError)?;
         Ok(ProcessTree {
             socket,

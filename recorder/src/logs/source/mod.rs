@@ -41,6 +41,8 @@ pub enum SourceError {
     },
     #[error("cannot open /dev/kmsg: {0} (run as root, or lower kernel.dmesg_restrict)")]
     Kmsg(io::Error),
+    #[error(transparent)]
+    Audit(#[from] crate::audit_netlink::AuditSocketError),
     #[error("audit netlink socket: {0}")]
     Netlink(String),
 }

@@ -1,4 +1,4 @@
-//! The two netlink chores the audit and process-event sockets share.
+//! The netlink chores the audit and process-event sockets share.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
