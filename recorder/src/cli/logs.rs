@@ -9,15 +9,11 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 
 use super::print_error;
-use super::profile_args::FormatArgs;
-use crate::arch::{ArchPolicy, LibseccompVersion};
-use crate::capture::ProfileOptions;
-use crate::errno::parse_errno;
+use super::recorded_profile::RecordedProfileArgs;
 use crate::logs::filter::PidExitedError;
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
-use crate::profile::output::Output;
 
 /// Write a seccomp profile from the kernel's seccomp audit records: run the
 /// workload under a profile whose defaultAction is SCMP_ACT_LOG, then turn
@@ -45,28 +41,8 @@ pub struct LogsArgs {
     #[arg(value_name = "FILE", conflicts_with_all = ["follow", "source"])]
     files: Vec<PathBuf>,
 
-    /// Write the profile to FILE (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-
-    /// errno returned for syscalls outside the profile. ENOSYS by default:
-    /// libc falls back from syscalls it sees as missing (e.g. clone3 -> clone).
-    #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
-    errno: u32,
-
     #[command(flatten)]
-    format: FormatArgs,
-
-    /// Which architectures (syscall ABIs) the profile lists; an ABI not
-    /// listed is refused outright, so `observed` keeps the 32-bit and x32
-    /// entry points closed unless the records show them.
-    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
-    arch_policy: ArchPolicy,
-
-    /// The oldest libseccomp the profile must load with (e.g. 2.5.4, Debian
-    /// 12's). Names it does not know are left out, and stderr says which.
-    #[arg(long, value_name = "VERSION")]
-    libseccomp: Option<LibseccompVersion>,
+    profile: RecordedProfileArgs,
 
     /// Only records of this pid (host pid; repeatable).
     #[arg(long, value_name = "PID")]
@@ -154,7 +130,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
             "--duration applies to live sources: add --follow FILE or --source audit|kmsg".into(),
         );
     }
-    let output = Output::prepare(args.output.as_deref()).map_err(|e| e.to_string())?;
+    let output = args.profile.prepare_output().map_err(|e| e.to_string())?;
     let now = jiff::Zoned::now();
     let since = args
         .since
@@ -224,11 +200,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         }
     }
 
-    let built = collector.set().build_profile(&ProfileOptions {
-        errno: args.errno,
-        arch_policy: args.arch_policy,
-        libseccomp: args.libseccomp,
-    });
+    let built = args.profile.build(collector.set());
     collector.summary_mut().unknown_numbers = built.unnamed.clone();
     eprintln!("{}", collector.summary());
 
@@ -241,21 +213,15 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
                 .into(),
         );
     }
-    if let Some(warning) = built.newer_names_warning() {
-        print_error(warning);
-    }
-    if let Some(note) = args.libseccomp.and_then(|v| built.left_out_note(v)) {
-        print_error(note);
-    }
-    let profile = &built.profile;
-    args.format
-        .write(profile, &output, None)
+    args.profile.report_versions(&built);
+    args.profile
+        .write(&built, &output)
         .map_err(|e| e.to_string())?;
     if let Some(path) = output.path() {
         eprintln!(
             "recorder: wrote {} ({} syscalls)",
             path.display(),
-            profile.allowed_names().len()
+            built.profile.allowed_names().len()
         );
     }
     Ok(0)

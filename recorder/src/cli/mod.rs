@@ -11,6 +11,7 @@ mod logs;
 mod merge;
 pub mod profile_args;
 mod record;
+mod recorded_profile;
 mod run;
 mod syscalls;
 mod template;

@@ -7,14 +7,12 @@ use clap::{ArgGroup, Args};
 
 use super::logs::parse_duration;
 use super::print_error;
-use super::profile_args::FormatArgs;
-use crate::arch::{Arch, ArchPolicy, LibseccompVersion};
+use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
+use crate::arch::Arch;
 use crate::bpf::AttachKind;
-use crate::capture::{ProfileOptions, SyscallSet};
+use crate::capture::SyscallSet;
 use crate::container::Engine;
 use crate::container::base::{BaseChoice, BaseProfile};
-use crate::errno::parse_errno;
-use crate::profile::output::Output;
 use crate::record::stderr_is_terminal;
 use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace};
 
@@ -51,10 +49,6 @@ pub struct TraceArgs {
     #[arg(long, value_name = "PATH")]
     cgroup: Option<PathBuf>,
 
-    /// Write the profile to FILE (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-
     /// Stop recording this long after it began (30s, 5m, 1h30m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     duration: Option<Duration>,
@@ -76,24 +70,8 @@ pub struct TraceArgs {
     #[arg(long, value_name = "auto|runc|crun|none|FILE", default_value = "auto")]
     base: BaseChoice,
 
-    /// errno returned for syscalls outside the profile. ENOSYS by default:
-    /// libc falls back from syscalls it sees as missing (e.g. clone3 -> clone).
-    #[arg(long, value_name = "N|NAME", default_value = "ENOSYS", value_parser = parse_errno)]
-    errno: u32,
-
     #[command(flatten)]
-    format: FormatArgs,
-
-    /// Which architectures (syscall ABIs) the profile lists; an ABI not
-    /// listed is refused outright, so `observed` keeps the 32-bit and x32
-    /// entry points closed unless the container used them.
-    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
-    arch_policy: ArchPolicy,
-
-    /// The oldest libseccomp the profile must load with (e.g. 2.5.4, Debian
-    /// 12's). Names it does not know are left out, and stderr says which.
-    #[arg(long, value_name = "VERSION")]
-    libseccomp: Option<LibseccompVersion>,
+    profile: RecordedProfileArgs,
 
     /// No status line and no summary on stderr.
     #[arg(short, long)]
@@ -105,7 +83,7 @@ pub struct TraceArgs {
 }
 
 pub fn run(args: TraceArgs) -> i32 {
-    let output = match Output::prepare(args.output.as_deref()) {
+    let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
             print_error(e);
@@ -163,12 +141,6 @@ pub fn run(args: TraceArgs) -> i32 {
             "warning: cannot tell which runtime runs {what}: no base profile added (give --base runc or --base crun)"
         ));
     }
-    if outcome.seen.out_of_range > 0 {
-        print_error(format_args!(
-            "warning: {} syscalls had numbers beyond the recorder's table and are not in the profile",
-            outcome.seen.out_of_range
-        ));
-    }
     if outcome.seen.is_empty() {
         print_error(format_args!(
             "warning: recorded no syscall of {what}{}",
@@ -179,7 +151,7 @@ pub fn run(args: TraceArgs) -> i32 {
             }
         ));
     }
-    if args.errno != libc::EPERM as u32
+    if args.profile.errno != libc::EPERM as u32
         && outcome
             .container
             .as_ref()
@@ -194,28 +166,14 @@ pub fn run(args: TraceArgs) -> i32 {
     if let Some(base) = &base {
         add_base(&mut set, base);
     }
-    let built = set.build_profile(&ProfileOptions {
-        errno: args.errno,
-        arch_policy: args.arch_policy,
-        libseccomp: args.libseccomp,
-    });
+    let built = args.profile.build(&set);
     let profile = &built.profile;
-    if let Some(warning) = built.newer_names_warning() {
-        print_error(warning);
-    }
-    if let Some(note) = args.libseccomp.and_then(|v| built.left_out_note(v)) {
-        print_error(note);
-    }
-    for u in &built.unnamed {
-        print_error(format_args!(
-            "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
-            u.number, u.arch
-        ));
-    }
+    args.profile.report_versions(&built);
+    warn_unlisted(&outcome.seen, &built);
     if outcome.end == TraceEnd::Interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
-    if let Err(e) = args.format.write(profile, &output, None) {
+    if let Err(e) = args.profile.write(&built, &output) {
         print_error(e);
         return 1;
     }
