@@ -216,28 +216,13 @@ fn profile_is_sufficient_and_minimal() {
 #[test]
 fn exit_status_is_passed_through() {
     require_root();
-    let out = run(recorder().args([
-        "record",
-        "-q",
-        "-o",
-        "/dev/null",
-        "--",
-        "sh",
-        "-c",
-        "exit 7",
-    ]));
-    assert_eq!(out.status.code(), Some(7));
-    let out = run(recorder().args([
-        "record",
-        "-q",
-        "-o",
-        "/dev/null",
-        "--",
-        "sh",
-        "-c",
-        "kill -TERM $$",
-    ]));
-    assert_eq!(out.status.code(), Some(128 + 15));
+    let exit_code_of = |script: &str| {
+        run(recorder().args(["record", "-q", "-o", "/dev/null", "--", "sh", "-c", script]))
+            .status
+            .code()
+    };
+    assert_eq!(exit_code_of("exit 7"), Some(7));
+    assert_eq!(exit_code_of("kill -TERM $$"), Some(128 + 15));
     let out = run(recorder().args(["record", "--", "no-such-command-here"]));
     assert_eq!(out.status.code(), Some(127));
     assert_eq!(

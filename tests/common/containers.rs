@@ -19,16 +19,7 @@ use super::{allowed_names, recorder, run};
 pub const WORKLOAD: &str =
     "mkdir /tmp/a && echo hi > /tmp/a/f && cat /tmp/a/f && ls -l / && sleep 1";
 
-/// Setup syscalls of a runtime that no profile of a plain workload may hold.
-pub const RUNTIME_SETUP: [&str; 7] = [
-    "mount",
-    "umount2",
-    "pivot_root",
-    "unshare",
-    "setns",
-    "sethostname",
-    "keyctl",
-];
+pub use recorder::container::base::RUNTIME_SETUP_SYSCALLS as RUNTIME_SETUP;
 
 /// Fails the test with an install hint when `program` is missing.
 pub fn require_program(program: &str, package: &str) {

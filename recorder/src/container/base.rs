@@ -56,6 +56,18 @@ impl FromStr for BaseChoice {
 #[error("base profile {0}")]
 pub struct BaseError(#[source] ReadError);
 
+/// Syscalls a runtime makes to set a container up, before it loads the
+/// filter; a profile of a plain workload holds none of them.
+pub const RUNTIME_SETUP_SYSCALLS: [&str; 7] = [
+    "mount",
+    "umount2",
+    "pivot_root",
+    "unshare",
+    "setns",
+    "sethostname",
+    "keyctl",
+];
+
 /// A base profile's names and where they come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BaseProfile {
@@ -137,15 +149,7 @@ mod tests {
         for runtime in [OciRuntime::Runc, OciRuntime::Crun] {
             let base = BaseProfile::builtin(runtime);
             assert!(base.names.contains("execve"), "{runtime}: {:?}", base.names);
-            for setup in [
-                "mount",
-                "umount2",
-                "pivot_root",
-                "unshare",
-                "setns",
-                "sethostname",
-                "keyctl",
-            ] {
+            for setup in RUNTIME_SETUP_SYSCALLS {
                 assert!(!base.names.contains(setup), "{runtime} base has {setup}");
             }
         }

@@ -225,12 +225,7 @@ fn make_bundle(dir: &Path, binary: &Path, busybox: &Path) -> Result<PathBuf, Der
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    let path = bundle.join("config.json");
-    let text = fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
-    let mut config: Value = serde_json::from_str(&text).map_err(|e| DeriveError::Io {
-        action: format!("parsing {}", path.display()),
-        source: e.into(),
-    })?;
+    let mut config = read_config(&bundle)?;
     config["process"]["terminal"] = json!(false);
     config["process"]["args"] = json!(["/bin/true"]);
     config["linux"]["seccomp"] = json!({
@@ -244,14 +239,19 @@ fn make_bundle(dir: &Path, binary: &Path, busybox: &Path) -> Result<PathBuf, Der
 }
 
 fn set_no_new_privileges(bundle: &Path, on: bool) -> Result<(), DeriveError> {
-    let path = bundle.join("config.json");
-    let text = fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
-    let mut config: Value = serde_json::from_str(&text).map_err(|e| DeriveError::Io {
-        action: format!("parsing {}", path.display()),
-        source: e.into(),
-    })?;
+    let mut config = read_config(bundle)?;
     config["process"]["noNewPrivileges"] = json!(on);
     write_config(bundle, &config)
+}
+
+/// The bundle's config.json.
+fn read_config(bundle: &Path) -> Result<Value, DeriveError> {
+    let path = bundle.join("config.json");
+    let text = fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| DeriveError::Io {
+        action: format!("parsing {}", path.display()),
+        source: e.into(),
+    })
 }
 
 fn write_config(bundle: &Path, config: &Value) -> Result<(), DeriveError> {
