@@ -19,8 +19,11 @@
 use aya_ebpf::{
     bindings::{BPF_NOEXIST, bpf_pidns_info},
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_task, bpf_probe_read_kernel,
-        generated::{bpf_get_current_ancestor_cgroup_id, bpf_get_ns_current_pid_tgid},
+        bpf_get_current_cgroup_id,
+        generated::{
+            bpf_get_current_ancestor_cgroup_id, bpf_get_current_task_btf,
+            bpf_get_ns_current_pid_tgid,
+        },
     },
     macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, Queue},
@@ -269,11 +272,21 @@ fn mark(slot: &mut Slot, id: i64) {
 
 /// Whether the current syscall entered through the 32-bit compat ABI,
 /// judged by a task_struct word whose offset userspace read from BTF.
+///
+/// A direct load through the BTF-typed task pointer: the offset is a
+/// read-only constant the verifier knows, so it checks the access against
+/// task_struct's layout once at load time, and no probe-read helper call is
+/// paid on every syscall. Only reached when userspace found the field in
+/// the kernel's BTF, which that pointer needs anyway.
 #[inline(always)]
 fn is_compat(offset: u64, mask: u64) -> bool {
-    let task = unsafe { bpf_get_current_task() } as *const u8;
-    let word = unsafe { bpf_probe_read_kernel(task.wrapping_add(offset as usize) as *const u32) };
-    matches!(word, Ok(word) if word as u64 & mask != 0)
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        return false;
+    }
+    let word =
+        unsafe { core::ptr::read_volatile(task.wrapping_add(offset as usize) as *const u32) };
+    word as u64 & mask != 0
 }
 
 #[cfg(not(test))]
