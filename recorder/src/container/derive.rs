@@ -66,6 +66,17 @@ fn hint(stderr: &str) -> &'static str {
     }
 }
 
+/// A runtime's stderr as one line for the one-line error: its non-empty
+/// lines, trimmed, joined with `; `.
+fn one_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> DeriveError {
     let action = action.into();
     move |source| DeriveError::Io { action, source }
@@ -222,7 +233,7 @@ fn make_bundle(dir: &Path, binary: &Path, busybox: &Path) -> Result<PathBuf, Der
     if !out.status.success() {
         return Err(DeriveError::Runtime {
             command: format!("{} spec", binary.display()),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            stderr: one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
     let mut config = read_config(&bundle)?;
@@ -302,7 +313,7 @@ fn run_container(
             let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
             return Err(DeriveError::Runtime {
                 command,
-                stderr: stderr.trim().to_string(),
+                stderr: one_line(&stderr),
             });
         }
         Ok(out.stdout)
@@ -429,6 +440,15 @@ fn runtime_syscalls(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_stderr_is_one_line() {
+        assert_eq!(
+            one_line("\nlevel=error msg=\"a\"\n  \n  second line  \n"),
+            "level=error msg=\"a\"; second line"
+        );
+        assert_eq!(one_line("  only  \n"), "only");
+    }
 
     #[test]
     fn init_pid_of_state() {
