@@ -57,12 +57,6 @@ impl Cgroup2Mount {
         parse_mountinfo(&text).ok_or(CgroupError::NoCgroup2)
     }
 
-    /// The id of the cgroup at `relative` (e.g. `/docker/<id>`) in this mount.
-    pub fn id_of(&self, relative: &Path) -> Result<CgroupId, CgroupError> {
-        let path = self.path_of(relative);
-        id_of_dir(&path)
-    }
-
     /// The absolute directory of the cgroup at `relative`.
     pub fn path_of(&self, relative: &Path) -> PathBuf {
         self.root
