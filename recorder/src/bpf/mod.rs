@@ -63,7 +63,7 @@ pub enum BpfError {
         "all {MAX_SLOTS} recording slots of this recorder are in use: record fewer cgroups or containers in one run"
     )]
     NoFreeSlot,
-    #[error("cgroup {0:?} is already being recorded")]
+    #[error("the cgroup with id {} is already being recorded in this run", .0.0)]
     AlreadyRecorded(CgroupId),
     #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
     PidNamespace(#[source] std::io::Error),
