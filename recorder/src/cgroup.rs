@@ -57,12 +57,6 @@ impl Cgroup2Mount {
         parse_mountinfo(&text).ok_or(CgroupError::NoCgroup2)
     }
 
-    /// The id of the cgroup at `relative` (e.g. `/docker/<id>`) in this mount.
-    pub fn id_of(&self, relative: &Path) -> Result<CgroupId, CgroupError> {
-        let path = self.path_of(relative);
-        id_of_dir(&path)
-    }
-
     /// The absolute directory of the cgroup at `relative`.
     pub fn path_of(&self, relative: &Path) -> PathBuf {
         self.root
@@ -97,9 +91,12 @@ fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        // `\ooo` is one byte, so at most `\377`: the kernel writes nothing
+        // higher, and higher would overflow the u8 sum below.
         if bytes[i] == b'\\'
             && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
+            && (b'0'..=b'3').contains(&bytes[i + 1])
+            && bytes[i + 2..i + 4]
                 .iter()
                 .all(|b| (b'0'..=b'7').contains(b))
         {
@@ -268,5 +265,7 @@ mod tests {
     fn unescapes_mount_points() {
         assert_eq!(unescape_octal(r"/mnt/a\040b"), "/mnt/a b");
         assert_eq!(unescape_octal(r"/plain"), "/plain");
+        // Not one byte: kept as written rather than overflowing.
+        assert_eq!(unescape_octal(r"/mnt/\777"), r"/mnt/\777");
     }
 }

@@ -94,8 +94,10 @@ impl CgroupWatch {
             events: libc::POLLIN,
             revents: 0,
         };
+        // Saturated: a wrapped (negative) timeout would wait forever.
+        let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
+        let ready = unsafe { libc::poll(&mut pfd, 1, millis) };
         if ready <= 0 {
             return Ok(());
         }

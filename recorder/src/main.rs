@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use clap::Parser;
 
 fn main() {
@@ -7,9 +9,18 @@ fn main() {
         1 => "info",
         _ => "debug",
     };
+    // Log lines take the form of every other message: `recorder: warning: ...`.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
-        .format_target(false)
+        .format(|buf, record| {
+            let level = match record.level() {
+                log::Level::Error => "error",
+                log::Level::Warn => "warning",
+                log::Level::Info => "info",
+                log::Level::Debug => "debug",
+                log::Level::Trace => "trace",
+            };
+            writeln!(buf, "recorder: {level}: {}", record.args())
+        })
         .init();
     std::process::exit(recorder::cli::run(cli));
 }

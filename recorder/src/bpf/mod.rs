@@ -59,9 +59,11 @@ pub enum BpfError {
         "no usable sys_enter hook: {0}. Needs a kernel with BTF (/sys/kernel/btf/vmlinux) or raw tracepoints, or tracefs mounted at /sys/kernel/tracing (run `cargo xtask setup`)"
     )]
     NoHook(String),
-    #[error("all {MAX_SLOTS} recording slots are in use")]
+    #[error(
+        "all {MAX_SLOTS} recording slots of this recorder are in use: record fewer cgroups or containers in one run"
+    )]
     NoFreeSlot,
-    #[error("cgroup {0:?} is already being recorded")]
+    #[error("the cgroup with id {} is already being recorded in this run", .0.0)]
     AlreadyRecorded(CgroupId),
     #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
     PidNamespace(#[source] std::io::Error),

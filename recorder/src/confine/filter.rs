@@ -51,12 +51,14 @@ pub struct CompiledFilter {
     pub skipped: Vec<String>,
 }
 
+/// An errno beyond 16 bits is cut to its low 16 bits (libseccomp's
+/// `SCMP_ACT_ERRNO` keeps only those), as runc loads it.
 fn scmp_action(v: Verdict) -> Result<ScmpAction, FilterError> {
     Ok(match v.action {
         Action::KillThread => ScmpAction::KillThread,
         Action::KillProcess => ScmpAction::KillProcess,
         Action::Trap => ScmpAction::Trap,
-        Action::Errno => ScmpAction::Errno(v.errno.unwrap_or(1) as i32),
+        Action::Errno => ScmpAction::Errno(v.errno.unwrap_or(1) as u16 as i32),
         Action::Trace => ScmpAction::Trace(v.errno.unwrap_or(1) as u16),
         Action::Notify => return Err(FilterError::Notify),
         Action::Log => ScmpAction::Log,

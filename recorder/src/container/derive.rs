@@ -66,6 +66,17 @@ fn hint(stderr: &str) -> &'static str {
     }
 }
 
+/// A runtime's stderr as one line for the one-line error: its non-empty
+/// lines, trimmed, joined with `; `.
+fn one_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> DeriveError {
     let action = action.into();
     move |source| DeriveError::Io { action, source }
@@ -222,7 +233,7 @@ fn make_bundle(dir: &Path, binary: &Path, busybox: &Path) -> Result<PathBuf, Der
     if !out.status.success() {
         return Err(DeriveError::Runtime {
             command: format!("{} spec", binary.display()),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            stderr: one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
     let mut config = read_config(&bundle)?;
@@ -244,14 +255,26 @@ fn set_no_new_privileges(bundle: &Path, on: bool) -> Result<(), DeriveError> {
     write_config(bundle, &config)
 }
 
-/// The bundle's config.json.
+/// The bundle's config.json, which the runtime's `spec` wrote. Its
+/// `process` and `linux` sections must be objects: they are edited in place
+/// (indexing any other JSON value to set a key panics).
 fn read_config(bundle: &Path) -> Result<Value, DeriveError> {
     let path = bundle.join("config.json");
     let text = fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| DeriveError::Io {
+    let config: Value = serde_json::from_str(&text).map_err(|e| DeriveError::Io {
         action: format!("parsing {}", path.display()),
         source: e.into(),
-    })
+    })?;
+    if !(config["process"].is_object() && config["linux"].is_object()) {
+        return Err(DeriveError::Io {
+            action: format!("reading {}", path.display()),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "no \"process\" and \"linux\" objects: the runtime's `spec` did not write an OCI config",
+            ),
+        });
+    }
+    Ok(config)
 }
 
 fn write_config(bundle: &Path, config: &Value) -> Result<(), DeriveError> {
@@ -290,7 +313,7 @@ fn run_container(
             let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
             return Err(DeriveError::Runtime {
                 command,
-                stderr: stderr.trim().to_string(),
+                stderr: one_line(&stderr),
             });
         }
         Ok(out.stdout)
@@ -309,12 +332,14 @@ fn run_container(
         // Again, to show why.
         runtime(&["run", "--bundle", &bundle_arg, id])?;
     }
-    let state: Value =
-        serde_json::from_slice(&runtime(&["state", id])?).map_err(|e| DeriveError::Io {
-            action: format!("parsing the state of {id}"),
-            source: e.into(),
-        })?;
-    let pid = state["pid"].as_i64().unwrap_or(0) as i32;
+    let pid = match runtime(&["state", id]).and_then(|state| init_pid(&state, id)) {
+        Ok(pid) => pid,
+        Err(e) => {
+            // Without the pid there is nothing to run; leave no container behind.
+            let _ = runtime(&["delete", "-f", id]);
+            return Err(e);
+        }
+    };
     let started = runtime(&["start", id]);
     let reaped = reap(pid);
     let deleted = runtime(&["delete", "-f", id]);
@@ -322,6 +347,27 @@ fn run_container(
     reaped?;
     deleted?;
     Ok(pid)
+}
+
+/// The pid of the container's init in the runtime's `state` output. A
+/// missing or non-positive pid is an error: waiting for pid 0 would reap any
+/// child of ours.
+fn init_pid(state: &[u8], id: &str) -> Result<i32, DeriveError> {
+    let invalid = |what: String| DeriveError::Io {
+        action: format!("reading the state of container {id}"),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, what),
+    };
+    let state: Value = serde_json::from_slice(state).map_err(|e| invalid(e.to_string()))?;
+    state["pid"]
+        .as_i64()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .filter(|pid| *pid > 0)
+        .ok_or_else(|| {
+            invalid(format!(
+                "no valid init pid (\"pid\": {}); check that the runtime created it",
+                state["pid"]
+            ))
+        })
 }
 
 /// Waits for the container's init to exit. The recorder is its subreaper
@@ -394,6 +440,47 @@ fn runtime_syscalls(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_stderr_is_one_line() {
+        assert_eq!(
+            one_line("\nlevel=error msg=\"a\"\n  \n  second line  \n"),
+            "level=error msg=\"a\"; second line"
+        );
+        assert_eq!(one_line("  only  \n"), "only");
+    }
+
+    #[test]
+    fn init_pid_of_state() {
+        assert_eq!(init_pid(br#"{"id":"c","pid":4242}"#, "c").unwrap(), 4242);
+        for bad in [
+            &br#"{"id":"c"}"#[..],
+            br#"{"pid":0}"#,
+            br#"{"pid":-1}"#,
+            br#"{"pid":4294967296}"#,
+            br#"{"pid":"12"}"#,
+            b"not json",
+        ] {
+            let e = init_pid(bad, "c").unwrap_err().to_string();
+            assert!(e.starts_with("reading the state of container c: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn config_without_sections_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["[]", r#"{"process":[],"linux":{}}"#, r#"{"process":{}}"#] {
+            fs::write(dir.path().join("config.json"), bad).unwrap();
+            let e = read_config(dir.path()).unwrap_err().to_string();
+            assert!(e.contains("did not write an OCI config"), "{bad}: {e}");
+        }
+        fs::write(
+            dir.path().join("config.json"),
+            r#"{"process":{},"linux":{}}"#,
+        )
+        .unwrap();
+        read_config(dir.path()).unwrap();
+    }
 
     fn record(pid: u32, syscall: u32) -> SeccompRecord {
         SeccompRecord {

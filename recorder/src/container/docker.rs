@@ -54,8 +54,17 @@ struct ApiContainer {
 /// Lists every container (running or not) through the API socket, or `None`
 /// when nothing answers there.
 pub fn list_from_api(socket: &Path) -> Option<Vec<DockerContainer>> {
-    let body = http_get(socket, "/containers/json?all=1").ok()?;
-    let list: Vec<ApiContainer> = serde_json::from_slice(&body).ok()?;
+    let body = http_get(socket, "/containers/json?all=1")
+        .inspect_err(|e| log::debug!("docker API at {}: {e}", socket.display()))
+        .ok()?;
+    let list: Vec<ApiContainer> = serde_json::from_slice(&body)
+        .inspect_err(|e| {
+            log::debug!(
+                "docker API at {}: bad container list: {e}",
+                socket.display()
+            )
+        })
+        .ok()?;
     Some(
         list.into_iter()
             .map(|c| DockerContainer {
@@ -101,7 +110,9 @@ pub fn list_from_store(store: &Path) -> Vec<DockerContainer> {
         .flatten()
         .filter_map(|e| {
             let text = std::fs::read_to_string(e.path().join("config.v2.json")).ok()?;
-            let config: StoredConfig = serde_json::from_str(&text).ok()?;
+            let config: StoredConfig = serde_json::from_str(&text)
+                .inspect_err(|err| log::debug!("skipping {}: {err}", e.path().display()))
+                .ok()?;
             let never_started = config.state.started_at.is_empty()
                 || config.state.started_at.starts_with("0001-01-01");
             let state = if config.state.running {

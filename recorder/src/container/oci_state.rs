@@ -86,7 +86,7 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
     let id = dir.file_name()?.to_string_lossy().into_owned();
     let waiting_for_start = dir.join("exec.fifo").exists();
     if let Ok(text) = fs::read_to_string(dir.join("state.json")) {
-        let state: RuncState = serde_json::from_str(&text).ok()?;
+        let state: RuncState = parse_or_skip(&dir.join("state.json"), &text)?;
         let cgroup = state
             .cgroup_paths
             .get("")
@@ -111,7 +111,7 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
         });
     }
     let text = fs::read_to_string(dir.join("status")).ok()?;
-    let status: CrunStatus = serde_json::from_str(&text).ok()?;
+    let status: CrunStatus = parse_or_skip(&dir.join("status"), &text)?;
     Some(RuntimeState {
         id,
         runtime: OciRuntime::Crun,
@@ -124,6 +124,15 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
         waiting_for_start,
         no_new_privileges: None,
     })
+}
+
+/// A state file's contents, or `None` (said at `-vv`) when they do not
+/// parse: a runtime may be writing it, and one bad file must not hide the
+/// other containers.
+fn parse_or_skip<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Option<T> {
+    serde_json::from_str(text)
+        .inspect_err(|e| log::debug!("skipping {}: {e}", path.display()))
+        .ok()
 }
 
 /// `/sys/fs/cgroup/unified/a/b` -> `/a/b` for the mount `/sys/fs/cgroup/unified`.

@@ -70,7 +70,8 @@ pub fn prefix_time(prefix: &[u8], tz: &TimeZone, now: Timestamp) -> Option<i64> 
     if let Ok(ts) = first.parse::<Timestamp>() {
         return Some(ts.as_second());
     }
-    if first.len() >= 19 && first.as_bytes()[10] == b'T' {
+    // Only ASCII can be this form, and only ASCII can be cut at any byte.
+    if first.len() >= 19 && first.is_ascii() && first.as_bytes()[10] == b'T' {
         // journald's `+0000` offset form.
         let (clock, offset) = first.split_at(first.len().saturating_sub(5));
         let fixed = format!("{clock}{}:{}", &offset[..3], &offset[3..]);
@@ -223,6 +224,19 @@ mod tests {
             assert_eq!(prefix_time(prefix.as_bytes(), &tz, now()), want, "{prefix}");
         }
         assert_eq!(prefix_time(b"[  957.454986] vm ", &tz, now()), None);
+    }
+
+    /// A word shaped like journald's time with a multi-byte character where
+    /// the offset would be cut is no time (it used to panic).
+    #[test]
+    fn non_ascii_prefix_is_no_time() {
+        let tz = TimeZone::UTC;
+        for prefix in [
+            "2026-11-23T13:43:51\u{20ac} vm ",
+            "2026-11-23T13:4\u{20ac}:51 vm ",
+        ] {
+            assert_eq!(prefix_time(prefix.as_bytes(), &tz, now()), None, "{prefix}");
+        }
     }
 
     #[test]
