@@ -244,23 +244,14 @@ fn kmsg_source_records_the_child() {
     assert_child_profile(&profile, &summary);
 }
 
-/// The cgroup2 mount point.
-fn cgroup2_mount() -> std::path::PathBuf {
-    let mounts = fs::read_to_string("/proc/mounts").expect("reading /proc/mounts");
-    mounts
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            (f.len() > 2 && f[2] == "cgroup2").then(|| std::path::PathBuf::from(f[1]))
-        })
-        .expect("no cgroup2 mount: this test needs cgroup v2")
-}
-
 #[test]
 fn container_filter_maps_live_pids_through_their_cgroup() {
     require_root();
     let id = format!("4f6c9a1b2c3d{:08x}", std::process::id());
-    let group = cgroup2_mount().join(format!("docker-{id}.scope"));
+    let group = recorder::cgroup::Cgroup2Mount::find()
+        .expect("no cgroup2 mount: this test needs cgroup v2")
+        .root
+        .join(format!("docker-{id}.scope"));
     fs::create_dir(&group).expect("creating a test cgroup");
     let mut sleeper = std::process::Command::new("sleep")
         .arg("30")

@@ -447,14 +447,10 @@ fn record_in_mount_namespace(prepare: &str, args: &str) -> std::process::Output 
 #[test]
 fn missing_cgroup2_mount_is_reported() {
     require_root();
-    let mount = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let cgroup2 = mount
-        .lines()
-        .find(|l| l.contains(" - cgroup2 "))
-        .and_then(|l| l.split_whitespace().nth(4))
+    let cgroup2 = recorder::cgroup::Cgroup2Mount::find()
         .expect("the host has a cgroup2 mount")
-        .to_string();
-    let out = record_in_mount_namespace(&format!("umount {cgroup2}"), "-- true");
+        .root;
+    let out = record_in_mount_namespace(&format!("umount {}", cgroup2.display()), "-- true");
     assert_one_line_error(&out, 1, "no cgroup2 filesystem is mounted");
 }
 
