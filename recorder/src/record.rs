@@ -7,7 +7,6 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::bpf::{AttachKind, BpfError, ProgramStats, RecordingId, Seen, Start, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
 pub use crate::session::stderr_is_terminal;
-use crate::session::{ForwardedSignal, StatusLine, forward_signals};
+use crate::session::{ForwardedSignal, StatusLine, forward_signals, wait_for_exit};
 use crate::spawn::{Spawned, spawn_in_cgroup, try_wait};
 
 /// Errors of a recording run.
@@ -204,22 +203,11 @@ fn supervise(
             let count = recorder.seen(recording).map(|s| s.len()).unwrap_or(0);
             line.draw(started.elapsed(), count);
         }
-        wait_a_moment(child.pidfd.as_ref(), exit_code.is_none());
-    }
-}
-
-/// Sleeps until the child exits or 100 ms pass.
-fn wait_a_moment(pidfd: Option<&OwnedFd>, child_running: bool) {
-    match pidfd {
-        Some(fd) if child_running => {
-            let mut pfd = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut pfd, 1, 100) };
-        }
-        _ => std::thread::sleep(Duration::from_millis(if child_running { 10 } else { 50 })),
+        let running = exit_code.is_none();
+        wait_for_exit(
+            child.pidfd.as_ref().filter(|_| running),
+            Duration::from_millis(100),
+            Duration::from_millis(if running { 10 } else { 50 }),
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! or are passed on, pidfds, and the live status line on stderr.
 
 use std::io::{self, IsTerminal, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -70,6 +71,24 @@ impl StatusLine {
             let _ = write!(io::stderr().lock(), "\r\x1b[2K");
             self.drawn = false;
         }
+    }
+}
+
+/// Sleeps until the process behind `pidfd` exits or `timeout` passes; with
+/// no pidfd (kernels before 5.3, or nothing to wait for) sleeps `fallback`.
+pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, timeout: Duration, fallback: Duration) {
+    match pidfd {
+        Some(fd) => {
+            let mut pfd = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, millis) };
+        }
+        None => std::thread::sleep(fallback),
     }
 }
 

@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
@@ -30,7 +29,7 @@ use crate::bpf::{AttachKind, BpfError, RecordingId, Scope, Seen, Start, SyscallR
 use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, OwnedCgroup, id_of_dir};
 use crate::cgroup_watch::CgroupWatch;
 use crate::container::{self, Container, HostLayout, ResolveError, Status, cgroup_names};
-use crate::session::{ForwardedSignal, StatusLine, forward_signals};
+use crate::session::{ForwardedSignal, StatusLine, forward_signals, wait_for_exit};
 use crate::spawn::pidfd_open;
 
 /// What to record.
@@ -586,7 +585,7 @@ impl Session<'_> {
                 let count = self.seen_so_far(&attached.recordings);
                 line.draw(started.elapsed(), count);
             }
-            wait_a_moment(pidfd.as_ref());
+            wait_for_exit(pidfd.as_ref(), POLL, POLL);
         };
         if let Some(line) = status_line.as_mut() {
             line.clear();
@@ -677,22 +676,6 @@ fn find_confined(proc: &Path, pids: &[i32]) -> Option<ConfinedProcess> {
             .ok()?;
         (mode != 0).then_some(ConfinedProcess { pid, mode })
     })
-}
-
-/// Sleeps until the traced process exits or [`POLL`] passes.
-fn wait_a_moment(pidfd: Option<&OwnedFd>) {
-    match pidfd {
-        Some(fd) => {
-            let mut pfd = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut pfd, 1, POLL.as_millis() as i32) };
-        }
-        None => std::thread::sleep(POLL),
-    }
 }
 
 #[cfg(test)]

@@ -24,11 +24,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use signal_hook::iterator::SignalsInfo;
-use signal_hook::iterator::exfiltrator::WithOrigin;
-use signal_hook::low_level::siginfo::Cause;
-
 use self::audit::{AuditError, SeccompLog, SeccompRecord};
 use self::complaint::Complaint;
 use self::filter::{CompiledFilter, FilterError, compile};
@@ -142,16 +137,12 @@ pub fn run_confined(
             }
         }
     })?;
-    let forwarding = forward_signals(child.id() as i32);
+    let reaped = Arc::new(AtomicBool::new(false));
+    forward_signals_to(child.id() as i32, Arc::clone(&reaped));
     let status = child.wait().map_err(ConfineError::Wait);
-    if let Some(handle) = forwarding {
-        handle.close();
-    }
+    reaped.store(true, Ordering::SeqCst);
     let status = status?;
-    let exit_code = status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(1);
+    let exit_code = crate::spawn::exit_code(status.into_raw());
     let (complaint, incomplete) = match watcher {
         Some(watcher) => {
             let (records, complete) = watcher.finish()?;
@@ -187,19 +178,21 @@ fn check_log_action() -> Result<(), ConfineError> {
 }
 
 /// Passes signals sent to the recorder (not a terminal's, which reached the
-/// command already) on to the command.
-fn forward_signals(pid: i32) -> Option<signal_hook::iterator::Handle> {
-    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok()?;
-    let handle = signals.handle();
+/// command already) on to the command until `done` is set, when the command
+/// has been reaped and its pid may belong to another process.
+fn forward_signals_to(pid: i32, done: Arc<AtomicBool>) {
+    let signals = crate::session::forward_signals();
     std::thread::spawn(move || {
-        for origin in signals.forever() {
-            if !matches!(origin.cause, Cause::Kernel) {
-                // SAFETY: plain kill(2).
-                unsafe { libc::kill(pid, origin.signal) };
+        for sig in signals {
+            if done.load(Ordering::SeqCst) {
+                break;
+            }
+            if !sig.from_terminal {
+                // SAFETY: plain kill(2) of our unreaped child.
+                unsafe { libc::kill(pid, sig.signal) };
             }
         }
     });
-    Some(handle)
 }
 
 /// Reads process events and seccomp records while the command runs.
