@@ -155,9 +155,7 @@ impl OwnedCgroup {
 
     /// Pids of the processes in this cgroup and every cgroup below it.
     pub fn pids(&self) -> Vec<i32> {
-        let mut pids = Vec::new();
-        collect_pids(&self.path, &mut pids);
-        pids
+        pids_in_tree(&self.path)
     }
 
     /// Whether any process is left in this cgroup or below it.
@@ -203,6 +201,14 @@ impl Drop for OwnedCgroup {
             log::warn!("{e}");
         }
     }
+}
+
+/// Pids of the processes in the cgroup directory `dir` and every cgroup
+/// below it (a cgroup that vanishes meanwhile counts as empty).
+pub fn pids_in_tree(dir: &Path) -> Vec<i32> {
+    let mut pids = Vec::new();
+    collect_pids(dir, &mut pids);
+    pids
 }
 
 fn collect_pids(dir: &Path, pids: &mut Vec<i32>) {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::bpf::{AttachKind, BpfError, ProgramStats, RecordingId, Seen, Start, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
 pub use crate::session::stderr_is_terminal;
-use crate::session::{ForwardedSignal, StatusLine, forward_signals, wait_for_exit};
+use crate::session::{ForwardedSignal, StatusLine, forward_signals, seccomp_mode, wait_for_exit};
 use crate::spawn::{Spawned, spawn_in_cgroup, try_wait};
 
 /// Errors of a recording run.
@@ -142,14 +142,12 @@ pub(crate) fn resolve_program(name: &OsString) -> Result<PathBuf, RecordError> {
 /// it denies never reach the tracepoint.
 fn warn_if_under_seccomp() {
     if let Ok(status) = std::fs::read_to_string("/proc/self/status")
-        && let Some(mode) = status.lines().find_map(|l| l.strip_prefix("Seccomp:"))
+        && let Some(mode) = seccomp_mode(&status)
+        && mode != 0
     {
-        let mode = mode.trim();
-        if mode != "0" {
-            eprintln!(
-                "recorder: warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
-            );
-        }
+        eprintln!(
+            "recorder: warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
+        );
     }
 }
 

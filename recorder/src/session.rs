@@ -92,7 +92,33 @@ pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, timeout: Duration, fallback
     }
 }
 
+/// The `Seccomp:` mode of a /proc/PID/status text: 0 none, 1 strict,
+/// 2 filter.
+pub(crate) fn seccomp_mode(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Whether a status line should be drawn: stderr is a terminal.
 pub fn stderr_is_terminal() -> bool {
     io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_seccomp_mode() {
+        assert_eq!(
+            seccomp_mode("Name:\tsh\nSeccomp:\t2\nSeccomp_filters:\t1\n"),
+            Some(2)
+        );
+        assert_eq!(seccomp_mode("Seccomp:\t0\n"), Some(0));
+        assert_eq!(seccomp_mode("Name:\tsh\n"), None);
+    }
 }

@@ -29,7 +29,7 @@ use crate::bpf::{AttachKind, BpfError, RecordingId, Scope, Seen, Start, SyscallR
 use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, OwnedCgroup, id_of_dir};
 use crate::cgroup_watch::CgroupWatch;
 use crate::container::{self, Container, HostLayout, ResolveError, Status, cgroup_names};
-use crate::session::{ForwardedSignal, StatusLine, forward_signals, wait_for_exit};
+use crate::session::{ForwardedSignal, StatusLine, forward_signals, seccomp_mode, wait_for_exit};
 use crate::spawn::pidfd_open;
 
 /// What to record.
@@ -555,7 +555,7 @@ impl Session<'_> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break TraceEnd::DurationElapsed;
             }
-            let pids = pids_below(&dir);
+            let pids = crate::cgroup::pids_in_tree(&dir);
             if confined.is_none() {
                 confined = find_confined(&self.layout.proc, &pids);
                 if let Some(p) = confined {
@@ -648,32 +648,11 @@ fn index_cgroups(dir: &Path, relative: &Path, ids: &mut BTreeMap<CgroupId, PathB
     }
 }
 
-/// Pids in a cgroup and every cgroup below it.
-fn pids_below(dir: &Path) -> Vec<i32> {
-    let mut pids = Vec::new();
-    if let Ok(text) = fs::read_to_string(dir.join("cgroup.procs")) {
-        pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-    }
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pids.extend(pids_below(&entry.path()));
-            }
-        }
-    }
-    pids
-}
-
 /// The first of `pids` that runs under seccomp.
 fn find_confined(proc: &Path, pids: &[i32]) -> Option<ConfinedProcess> {
     pids.iter().find_map(|&pid| {
         let status = fs::read_to_string(proc.join(pid.to_string()).join("status")).ok()?;
-        let mode = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Seccomp:"))?
-            .trim()
-            .parse::<u32>()
-            .ok()?;
+        let mode = seccomp_mode(&status)?;
         (mode != 0).then_some(ConfinedProcess { pid, mode })
     })
 }
