@@ -15,7 +15,14 @@ pub fn run() -> anyhow::Result<()> {
     crate::setup::run()?;
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     exec(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-    let all = ["test", "--workspace", "--exclude", "recorder-ebpf"];
+    // --no-fail-fast: one failing suite must not hide the results of the others.
+    let all = [
+        "test",
+        "--workspace",
+        "--exclude",
+        "recorder-ebpf",
+        "--no-fail-fast",
+    ];
     let counts = if is_root() {
         run_counted(cargo().args(all))?
     } else {
