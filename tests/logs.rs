@@ -526,7 +526,7 @@ fn follow_survives_rotation_and_stops_after_duration() {
         format!("{}\n", GOOD.replace("syscall=110", "syscall=0")),
     )
     .unwrap();
-    let child = recorder()
+    let mut child = recorder()
         .args([
             "logs",
             "--follow",
@@ -538,7 +538,12 @@ fn follow_survives_rotation_and_stops_after_duration() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Appends start once the recorder says it is following (it has opened
+    // the file and moved to its end), however long it took to start.
+    let mut child_stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut child_stderr, &mut first).unwrap();
+    assert!(first.contains("following"), "{first}");
     let append = |text: &str| {
         let mut f = fs::OpenOptions::new().append(true).open(&log).unwrap();
         // Written in two parts: a line split across reads.
@@ -557,7 +562,8 @@ fn follow_survives_rotation_and_stops_after_duration() {
         format!("{}\n", GOOD.replace("syscall=110", "syscall=102")),
     )
     .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    std::io::Read::read_to_end(&mut child_stderr, &mut out.stderr).unwrap();
     // syscall 0 (read) was in the file before following started.
     assert_eq!(names(&out), set(&["getppid", "getuid"]), "{}", stderr(&out));
 }

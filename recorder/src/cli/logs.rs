@@ -169,10 +169,9 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
             None => "until Ctrl-C".to_string(),
         };
         let result = match (&args.follow, args.source) {
-            (Some(path), _) => {
+            (Some(path), _) => source::follow(path, &mut collector, &stop, || {
                 eprintln!("recorder: following {} {until_what}", path.display());
-                source::follow(path, &mut collector, &stop)
-            }
+            }),
             (None, Some(LiveSource::Audit)) => {
                 source::read_audit_netlink(&mut collector, &stop, || {
                     eprintln!(

@@ -16,7 +16,12 @@ use crate::logs::collect::Collector;
 /// How often the file is checked for new data and rotation.
 const POLL: Duration = Duration::from_millis(100);
 
-pub fn follow(path: &Path, collector: &mut Collector, stop: &Stop) -> Result<(), SourceError> {
+pub fn follow(
+    path: &Path,
+    collector: &mut Collector,
+    stop: &Stop,
+    ready: impl FnOnce(),
+) -> Result<(), SourceError> {
     let open_err = |source| SourceError::Open {
         path: path.to_path_buf(),
         source,
@@ -28,6 +33,8 @@ pub fn follow(path: &Path, collector: &mut Collector, stop: &Stop) -> Result<(),
     let mut file = File::open(path).map_err(open_err)?;
     let mut position = file.seek(SeekFrom::End(0)).map_err(read_err)?;
     let mut identity = file_identity(&file.metadata().map_err(read_err)?);
+    // Only now is every later line sure to be read.
+    ready();
     let mut lines = LineBuffer::new();
     while !stop.now() {
         match lines.read_from(&mut file, collector) {
