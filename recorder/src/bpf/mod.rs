@@ -463,9 +463,20 @@ fn map_error(name: &'static str, source: aya::maps::MapError) -> BpfError {
     BpfError::Map { name, source }
 }
 
-fn is_permission_error(e: &aya::EbpfError) -> bool {
-    let text = format!("{e:?}");
-    text.contains("PermissionDenied") || text.contains("EPERM") || text.contains("os error 1)")
+/// Whether the kernel refused a bpf(2) call for lack of privilege (EPERM or
+/// EACCES). aya keeps the `io::Error` of every failed syscall on the error's
+/// source chain, whichever map, program or BTF step failed.
+fn is_permission_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(error) = next {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK. Raising it is
@@ -482,5 +493,29 @@ fn raise_memlock_limit() {
             "could not raise RLIMIT_MEMLOCK ({}); fine on kernels >= 5.11",
             std::io::Error::last_os_error()
         );
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::is_permission_error;
+
+    fn map_create_error(errno: i32) -> aya::EbpfError {
+        aya::EbpfError::MapError(aya::maps::MapError::CreateError {
+            name: "SLOTS".into(),
+            io_error: std::io::Error::from_raw_os_error(errno),
+        })
+    }
+
+    #[test]
+    fn eperm_and_eacces_deep_in_the_chain_are_permission_errors() {
+        assert!(is_permission_error(&map_create_error(libc::EPERM)));
+        assert!(is_permission_error(&map_create_error(libc::EACCES)));
+    }
+
+    #[test]
+    fn other_errors_are_not() {
+        assert!(!is_permission_error(&map_create_error(libc::EINVAL)));
+        assert!(!is_permission_error(&aya::EbpfError::NoBTF));
     }
 }
