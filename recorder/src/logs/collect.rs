@@ -5,16 +5,13 @@
 use memchr::memchr_iter;
 
 use super::audit_arch::from_machine_name;
+use super::copies::{RecentRecords, UnpairedCopies};
 use super::filter::{Filter, FilterOptions};
 use super::parse::{Line, LossEvidence, Parser, Unparseable, parse_audit_message};
-use super::record::{ArchField, AuditStamp, SeccompAction, SeccompRecord, SyscallField};
+use super::record::{ArchField, SeccompAction, SeccompRecord, SyscallField};
 use super::summary::Summary;
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use crate::capture::SyscallSet;
-
-/// Slots of the duplicate detector: journald's two copies of one record sit
-/// close together, well within this many records.
-const RECENT_SLOTS: usize = 1 << 13;
 
 /// Syscall numbers below this are collected in a bitmap per architecture
 /// (every real one; others go to the set directly).
@@ -35,6 +32,7 @@ struct Tally {
     set: SyscallSet,
     summary: Summary,
     recent: RecentRecords,
+    unpaired: UnpairedCopies,
     /// Per-record counting kept off maps and trees, folded into `set` and
     /// `summary` after each feed.
     pending: Pending,
@@ -101,6 +99,7 @@ impl Collector {
                 set: SyscallSet::default(),
                 summary: Summary::default(),
                 recent: RecentRecords::default(),
+                unpaired: UnpairedCopies::default(),
                 pending: Pending::default(),
             },
         }
@@ -217,18 +216,18 @@ impl Tally {
     }
 
     fn record(&mut self, r: &SeccompRecord<'_>) {
-        if let Some(stamp) = r.stamp
-            && !self.recent.insert(RecordKey {
-                stamp,
-                pid: r.pid,
-                syscall: syscall_key(r.syscall),
-            })
-        {
+        if r.stamp.is_some_and(|stamp| !self.recent.insert(stamp, r)) {
             self.summary.duplicates += 1;
             return;
         }
         if let Err(reason) = self.filter.check(r) {
             *self.summary.filtered.entry(reason).or_default() += 1;
+            return;
+        }
+        // After the filter: of journald's two copies, the stampless one may
+        // fail a time filter its stamped twin passes, and must not hide it.
+        if self.unpaired.is_twin(r) {
+            self.summary.duplicates += 1;
             return;
         }
         let Some(arch) = record_arch(r) else {
@@ -305,59 +304,6 @@ pub fn record_arch(r: &SeccompRecord<'_>) -> Option<Arch> {
             Arch::X86_64 if number & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
             arch => Some(arch),
         },
-    }
-}
-
-/// What makes two records copies of one: stamp, pid and syscall.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct RecordKey {
-    stamp: AuditStamp,
-    pid: Option<u32>,
-    syscall: u32,
-}
-
-fn syscall_key(syscall: SyscallField<'_>) -> u32 {
-    match syscall {
-        SyscallField::Number(n) => n,
-        SyscallField::Name(name) => name
-            .iter()
-            .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b))),
-    }
-}
-
-/// Recently seen records, in a fixed table indexed by a hash of the key: a
-/// key evicted by a colliding one is forgotten, so a far-apart copy may be
-/// counted twice (the profile is the same either way). Constant memory and
-/// no hashing of whole keys.
-#[derive(Debug)]
-struct RecentRecords {
-    slots: Box<[Option<RecordKey>]>,
-}
-
-impl Default for RecentRecords {
-    fn default() -> Self {
-        RecentRecords {
-            slots: vec![None; RECENT_SLOTS].into_boxed_slice(),
-        }
-    }
-}
-
-impl RecentRecords {
-    /// `false` when the key was seen recently.
-    fn insert(&mut self, key: RecordKey) -> bool {
-        let mixed = key
-            .stamp
-            .serial
-            .wrapping_add(key.stamp.secs as u64)
-            .wrapping_add(u64::from(key.stamp.millis) << 20)
-            .wrapping_add(u64::from(key.syscall) << 32)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let slot = &mut self.slots[(mixed >> 51) as usize % RECENT_SLOTS];
-        if *slot == Some(key) {
-            return false;
-        }
-        *slot = Some(key);
-        true
     }
 }
 

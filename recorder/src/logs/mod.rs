@@ -11,6 +11,7 @@
 
 pub mod audit_arch;
 pub mod collect;
+mod copies;
 pub mod filter;
 pub mod parse;
 pub mod record;

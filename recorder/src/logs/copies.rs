@@ -1,0 +1,215 @@
+//! Telling copies of one record from records: the same kernel record often
+//! reaches a log twice, and the summary should count it once.
+//!
+//! - Two stamped copies (the same file read twice, kmsg and syslog merged)
+//!   share their `audit(SECS.MILLIS:SERIAL)` stamp: [`RecentRecords`].
+//! - journald's text output (`journalctl -o short*`) carries every record as
+//!   the kernel's `audit: type=1326 audit(STAMP)` line and as journald's own
+//!   `audit[PID]: SECCOMP ...` line, which has no stamp. Such a copy is paired
+//!   with a stamped one of the same pid, arch, syscall and code that has not
+//!   been paired yet: [`UnpairedCopies`]. The collector pairs only records
+//!   its filters kept, so a stampless copy that a time filter drops (its time
+//!   is journald's) never hides its stamped twin.
+//!
+//! Both are fixed tables indexed by a hash: constant memory, and a key pushed
+//! out by a colliding one is forgotten, so a far-apart copy may be counted
+//! twice. The profile is the same either way; only the summary's counts move.
+
+use super::record::{ArchField, AuditStamp, SeccompRecord, SyscallField};
+
+/// Slots per table: journald's two copies of one record sit close together,
+/// well within this many records.
+const SLOTS: usize = 1 << 13;
+
+/// What makes two stamped records copies of one: stamp, pid and syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StampKey {
+    stamp: AuditStamp,
+    pid: Option<u32>,
+    syscall: u32,
+}
+
+/// Recently seen stamped records.
+#[derive(Debug)]
+pub struct RecentRecords {
+    slots: Box<[Option<StampKey>]>,
+}
+
+impl Default for RecentRecords {
+    fn default() -> Self {
+        RecentRecords {
+            slots: vec![None; SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl RecentRecords {
+    /// `false` when a copy of this stamped record was seen recently.
+    pub fn insert(&mut self, stamp: AuditStamp, record: &SeccompRecord<'_>) -> bool {
+        let key = StampKey {
+            stamp,
+            pid: record.pid,
+            syscall: syscall_key(record.syscall),
+        };
+        let mixed = key
+            .stamp
+            .serial
+            .wrapping_add(key.stamp.secs as u64)
+            .wrapping_add(u64::from(key.stamp.millis) << 20)
+            .wrapping_add(u64::from(key.syscall) << 32);
+        let slot = &mut self.slots[slot_of(mixed)];
+        if *slot == Some(key) {
+            return false;
+        }
+        *slot = Some(key);
+        true
+    }
+}
+
+/// What a stampless copy shares with its stamped twin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ContentKey {
+    pid: Option<u32>,
+    arch: u32,
+    syscall: u32,
+    code: Option<u32>,
+}
+
+/// Per content key, how many copies of one kind (stamped: positive,
+/// stampless: negative) still wait for their twin.
+#[derive(Debug)]
+pub struct UnpairedCopies {
+    slots: Box<[Option<(ContentKey, i32)>]>,
+}
+
+impl Default for UnpairedCopies {
+    fn default() -> Self {
+        UnpairedCopies {
+            slots: vec![None; SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl UnpairedCopies {
+    /// Registers a record that is not a stamped duplicate; `true` when it is
+    /// the twin of an earlier, still unpaired copy of the other kind.
+    pub fn is_twin(&mut self, record: &SeccompRecord<'_>) -> bool {
+        let key = ContentKey {
+            pid: record.pid,
+            arch: match record.arch {
+                ArchField::Audit(audit) => audit,
+                ArchField::Name(name) => hash_bytes(name),
+            },
+            syscall: syscall_key(record.syscall),
+            code: record.code,
+        };
+        let step = if record.stamp.is_some() { 1 } else { -1 };
+        let mixed = u64::from(key.pid.unwrap_or(u32::MAX))
+            .wrapping_add(u64::from(key.arch) << 16)
+            .wrapping_add(u64::from(key.syscall) << 32)
+            .wrapping_add(u64::from(key.code.unwrap_or(0)) << 40);
+        let slot = &mut self.slots[slot_of(mixed)];
+        match slot {
+            Some((held, waiting)) if *held == key => {
+                let twin = *waiting != 0 && waiting.signum() == -step;
+                *waiting = waiting.saturating_add(step);
+                twin
+            }
+            _ => {
+                *slot = Some((key, step));
+                false
+            }
+        }
+    }
+}
+
+fn slot_of(mixed: u64) -> usize {
+    (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 51) as usize % SLOTS
+}
+
+fn syscall_key(syscall: SyscallField<'_>) -> u32 {
+    match syscall {
+        SyscallField::Number(n) => n,
+        SyscallField::Name(name) => hash_bytes(name),
+    }
+}
+
+fn hash_bytes(bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::record::SeccompAction;
+
+    fn record(stamp: Option<u64>, syscall: u32) -> SeccompRecord<'static> {
+        SeccompRecord {
+            arch: ArchField::Audit(0xc000_003e),
+            syscall: SyscallField::Number(syscall),
+            compat: Some(false),
+            action: SeccompAction::Log,
+            code: Some(0x7ffc_0000),
+            pid: Some(42),
+            comm: None,
+            exe: None,
+            uid: None,
+            sig: None,
+            stamp: stamp.map(|serial| AuditStamp {
+                secs: 1,
+                millis: 0,
+                serial,
+            }),
+            prefix: b"",
+        }
+    }
+
+    #[test]
+    fn a_stamped_record_seen_again_is_a_copy() {
+        let mut recent = RecentRecords::default();
+        let r = record(Some(1), 0);
+        let stamp = r.stamp.unwrap();
+        assert!(recent.insert(stamp, &r));
+        assert!(!recent.insert(stamp, &r));
+        let next = record(Some(2), 0);
+        assert!(recent.insert(next.stamp.unwrap(), &next));
+    }
+
+    #[test]
+    fn each_stampless_copy_pairs_with_one_stamped_copy() {
+        let mut unpaired = UnpairedCopies::default();
+        // Three calls of one syscall, each logged twice, in journald's order
+        // (kernel copy first) and then with the copies bunched.
+        let order = [
+            record(Some(1), 0),
+            record(None, 0),
+            record(Some(2), 0),
+            record(Some(3), 0),
+            record(None, 0),
+            record(None, 0),
+        ];
+        let twins: Vec<bool> = order.iter().map(|r| unpaired.is_twin(r)).collect();
+        assert_eq!(twins, [false, true, false, false, true, true]);
+    }
+
+    #[test]
+    fn records_of_one_kind_alone_are_never_twins() {
+        let mut unpaired = UnpairedCopies::default();
+        for serial in 0..5 {
+            assert!(!unpaired.is_twin(&record(Some(serial), 0)));
+        }
+        let mut stampless = UnpairedCopies::default();
+        for _ in 0..5 {
+            assert!(!stampless.is_twin(&record(None, 0)));
+        }
+    }
+
+    #[test]
+    fn a_different_syscall_is_not_a_twin() {
+        let mut unpaired = UnpairedCopies::default();
+        assert!(!unpaired.is_twin(&record(Some(1), 0)));
+        assert!(!unpaired.is_twin(&record(None, 1)));
+    }
+}
