@@ -1,7 +1,8 @@
-//! End-to-end tests of `recorder trace` with podman (on runc) and Docker
-//! (whose daemon the test starts when none runs): a busybox container
-//! recorded from its start by name with --wait, with no_new_privileges off and
-//! on, then run again under its profile; names, id prefixes and unknown names.
+//! End-to-end tests of `recorder trace` with podman (on runc), Docker (whose
+//! daemon the test starts when none runs) and containerd (a daemon of the
+//! test's own): a busybox container recorded from its start by name with
+//! --wait, then run again under its profile; with podman and Docker also with
+//! no_new_privileges on, and names, id prefixes and unknown names.
 
 mod common;
 
@@ -212,4 +213,158 @@ fn docker_from_start_and_by_name() {
     from_start(&DOCKER, &image, dir.path(), true);
     resolution(&DOCKER, &image);
     DOCKER.remove_image(&image);
+}
+
+/// A containerd of the test's own: its own socket, root and state, so that a
+/// dockerd started by another test never adopts it (dockerd uses a containerd
+/// it finds at the default socket). Its runc shim still keeps runc's state in
+/// /run/containerd/runc/<namespace>, where the recorder reads it.
+struct Containerd {
+    child: std::process::Child,
+    address: std::path::PathBuf,
+}
+
+impl Containerd {
+    fn start(dir: &Path) -> Containerd {
+        require_program("containerd", "containerd");
+        require_program("ctr", "containerd");
+        let address = dir.join("containerd.sock");
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--address")
+            .arg(&address)
+            .arg("--root")
+            .arg(dir.join("containerd-root"))
+            .arg("--state")
+            .arg(dir.join("containerd-state"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting containerd");
+        let containerd = Containerd { child, address };
+        let started = std::time::Instant::now();
+        while !containerd
+            .ctr()
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "containerd did not answer within 30 s (log: {})",
+                dir.join("containerd.log").display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        containerd
+    }
+
+    /// `ctr` in the namespace the kubelet's containers live in.
+    fn ctr(&self) -> Command {
+        let mut c = Command::new("ctr");
+        c.arg("--address")
+            .arg(&self.address)
+            .args(["--namespace", "k8s.io"]);
+        c
+    }
+
+    /// Runs a container the way the kubelet's CRI calls leave it annotated
+    /// (container `box` of pod `pod` in namespace `default`), in the
+    /// foreground, and removes it.
+    fn run(
+        &self,
+        rootfs: &Path,
+        id: &str,
+        pod: &str,
+        profile: Option<&Path>,
+        args: &[&str],
+    ) -> Output {
+        let mut cmd = self.ctr();
+        cmd.args(["run", "--env", "PATH=/bin"]);
+        for (key, value) in [
+            ("io.kubernetes.cri.container-type", "container"),
+            ("io.kubernetes.cri.container-name", "box"),
+            ("io.kubernetes.cri.sandbox-name", pod),
+            ("io.kubernetes.cri.sandbox-namespace", "default"),
+        ] {
+            cmd.arg("--annotation").arg(format!("{key}={value}"));
+        }
+        if let Some(profile) = profile {
+            cmd.arg("--seccomp").arg("--seccomp-profile").arg(profile);
+        }
+        cmd.arg("--rootfs").arg(rootfs).arg(id).args(args);
+        let out = run(cmd.stdin(Stdio::null()));
+        let _ = self.ctr().args(["containers", "rm", id]).output();
+        out
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // SAFETY: plain kill(2) of our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// A container the kubelet would start through containerd, found by its
+/// Kubernetes name (`namespace/pod/container`, from the CRI annotations
+/// runc keeps in its state) and recorded from its start; the same workload
+/// then runs under the profile, loaded by containerd's own seccomp loader.
+#[test]
+fn containerd_kubernetes_names_from_start() {
+    require_root();
+    require_program("runc", "runc");
+    let dir = temp_dir();
+    let rootfs = busybox_rootfs(dir.path());
+    let containerd = Containerd::start(dir.path());
+    let pod = unique("pod");
+    let name = format!("default/{pod}/box");
+    let tracing = Tracing::start(dir.path(), "containerd", &["--container", &name, "--wait"]);
+    let profile = tracing.profile.clone();
+    let first = containerd.run(
+        &rootfs,
+        &unique("ctr-1"),
+        &pod,
+        None,
+        &["sh", "-c", WORKLOAD],
+    );
+    assert!(
+        first.status.success(),
+        "ctr run failed: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let (_, stderr, names) = tracing.finish();
+    assert!(
+        stderr.contains(&format!("waiting for container {name}")),
+        "{stderr}"
+    );
+    assert_no_runtime_setup(&names, &name);
+    for call in ["mkdir", "execve", "exit_group", "write"] {
+        assert!(names.contains(call), "{call} missing: {names:?}");
+    }
+
+    std::fs::remove_dir_all(rootfs.join("tmp/a")).unwrap();
+    let second = containerd.run(
+        &rootfs,
+        &unique("ctr-2"),
+        &pod,
+        Some(&profile),
+        &["sh", "-c", WORKLOAD],
+    );
+    assert!(
+        second.status.success(),
+        "ctr run under the profile failed: {}\nprofile: {names:?}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(normalise(&second.stdout), normalise(&first.stdout));
+    let denied = containerd.run(
+        &rootfs,
+        &unique("ctr-3"),
+        &pod,
+        Some(&profile),
+        &["mknod", "/tmp/p", "p"],
+    );
+    // containerd passes the profile's defaultErrnoRet (ENOSYS) on to runc.
+    assert_errno(&denied, "mknod", "Function not implemented");
 }

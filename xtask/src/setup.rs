@@ -49,6 +49,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "docker.io",
         "real containers in tests (dockerd started by the test)",
     ),
+    (
+        "containerd",
+        "real containers in tests (containerd and ctr, started by the test)",
+    ),
 ];
 
 pub fn run() -> anyhow::Result<()> {

@@ -10,6 +10,8 @@
 //! - Docker's API socket, or its container store when the daemon is down
 //!   ([`docker`]): names and states;
 //! - containers/storage, shared by podman and CRI-O ([`storage`]): names;
+//! - the Kubernetes annotations in the runtime's state ([`kubernetes`]):
+//!   `namespace/pod/container` names of containers the kubelet started;
 //! - the cgroup2 tree ([`cgroup_names`]): containers of any engine, by the
 //!   ids their cgroups are named after.
 //!
@@ -20,6 +22,7 @@ pub mod base;
 pub mod cgroup_names;
 pub mod derive;
 pub mod docker;
+pub mod kubernetes;
 pub mod oci_state;
 pub mod storage;
 
@@ -210,6 +213,13 @@ pub enum ResolveError {
         /// Shortened ids, each with `…` when cut.
         matches: Vec<String>,
     },
+    #[error("{query} names {} containers: {}; give an id prefix or a fuller name", .matches.len(), .matches.join(", "))]
+    AmbiguousName {
+        query: String,
+        /// Each container's shortened id with its most specific name (or
+        /// its engine, when that name is the query).
+        matches: Vec<String>,
+    },
     #[error("runtime state says {0} exited")]
     Exited(String),
 }
@@ -298,6 +308,7 @@ fn runtime_roots(layout: &HostLayout) -> Vec<(PathBuf, Option<Engine>)> {
 
 fn apply_runtime_state(c: &mut Container, state: &RuntimeState, layout: &HostLayout) {
     c.runtime = Some(state.runtime);
+    add_names(c, state.names.clone());
     c.no_new_privileges = state.no_new_privileges;
     if let Some(cgroup) = &state.cgroup {
         c.cgroup = Some(cgroup.clone());
@@ -397,18 +408,37 @@ pub fn find<'a>(containers: &'a [Container], query: &str) -> Result<&'a Containe
         .iter()
         .filter(|c| c.id.starts_with(query))
         .collect();
-    let candidates = if by_name.is_empty() {
-        by_prefix
-    } else {
-        by_name
-    };
-    match candidates.as_slice() {
-        [] => Err(ResolveError::NotFound(query.to_string())),
-        [one] => Ok(one),
-        many => Err(ResolveError::Ambiguous {
+    match (by_name.as_slice(), by_prefix.as_slice()) {
+        ([one], _) => Ok(one),
+        ([], []) => Err(ResolveError::NotFound(query.to_string())),
+        ([], [one]) => Ok(one),
+        ([], many) => Err(ResolveError::Ambiguous {
             query: query.to_string(),
             matches: distinguishing_prefixes(many.iter().map(|c| c.id.as_str())),
         }),
+        (many, _) => {
+            let prefixes = distinguishing_prefixes(many.iter().map(|c| c.id.as_str()));
+            let mut named: Vec<&Container> = many.to_vec();
+            named.sort_by(|a, b| a.id.cmp(&b.id));
+            named.dedup_by(|a, b| a.id == b.id);
+            Err(ResolveError::AmbiguousName {
+                query: query.to_string(),
+                matches: named
+                    .iter()
+                    .zip(prefixes)
+                    .map(|(c, prefix)| format!("{prefix} ({})", most_specific_name(c, query)))
+                    .collect(),
+            })
+        }
+    }
+}
+
+/// The longest of a container's names, or its engine when that is `query`
+/// itself: what tells it from others sharing the name `query`.
+fn most_specific_name(c: &Container, query: &str) -> String {
+    match c.names.iter().max_by_key(|n| n.len()) {
+        Some(name) if name != query => name.clone(),
+        _ => c.engine.to_string(),
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::OciRuntime;
+use super::{OciRuntime, kubernetes};
 
 /// One container as its runtime's state directory describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct RuntimeState {
     /// Created but not started: the init waits on `exec.fifo`.
     pub waiting_for_start: bool,
     pub no_new_privileges: Option<bool>,
+    /// Kubernetes names from the spec's annotations ([`kubernetes`]).
+    pub names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +52,9 @@ struct RuncConfig {
     no_new_privileges: Option<bool>,
     #[serde(default)]
     cgroups: Option<RuncCgroups>,
+    /// The spec's annotations as `KEY=VALUE`, and `bundle=DIR`.
+    #[serde(default)]
+    labels: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +71,15 @@ struct CrunStatus {
     process_start_time: Option<u64>,
     #[serde(default, rename = "cgroup-path")]
     cgroup_path: Option<String>,
+    #[serde(default)]
+    bundle: Option<PathBuf>,
+}
+
+/// The part of a bundle's config.json read here.
+#[derive(Deserialize)]
+struct BundleConfig {
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// Every container in one runtime state root. Entries that cannot be read
@@ -108,6 +122,7 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
             cgroup,
             waiting_for_start,
             no_new_privileges: state.config.no_new_privileges,
+            names: kubernetes::names_from_labels(&state.config.labels),
         });
     }
     let text = fs::read_to_string(dir.join("status")).ok()?;
@@ -123,7 +138,25 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
             .map(|p| Path::new("/").join(p.trim_start_matches('/'))),
         waiting_for_start,
         no_new_privileges: None,
+        names: status
+            .bundle
+            .as_deref()
+            .map(bundle_names)
+            .unwrap_or_default(),
     })
+}
+
+/// Kubernetes names from the annotations in a bundle's config.json (crun
+/// keeps no copy of them in its state).
+fn bundle_names(bundle: &Path) -> Vec<String> {
+    let path = bundle.join("config.json");
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    match parse_or_skip::<BundleConfig>(&path, &text) {
+        Some(config) => kubernetes::names(|key| config.annotations.get(key).map(String::as_str)),
+        None => Vec::new(),
+    }
 }
 
 /// A state file's contents, or `None` (said at `-vv`) when they do not
@@ -179,6 +212,7 @@ mod tests {
                     cgroup: Some("/rectest/c1".into()),
                     waiting_for_start: true,
                     no_new_privileges: Some(true),
+                    names: Vec::new(),
                 },
                 RuntimeState {
                     id: "e2".into(),
@@ -188,6 +222,7 @@ mod tests {
                     cgroup: Some("/rectest/e2".into()),
                     waiting_for_start: false,
                     no_new_privileges: None,
+                    names: Vec::new(),
                 }
             ]
         );

@@ -279,6 +279,78 @@ fn crio_with_crun_under_kubernetes_systemd_layout() {
     }
 }
 
+/// runc's state.json as containerd's shim leaves it for a container the
+/// kubelet started: the spec's annotations are in config.labels.
+fn kubelet_runc_state(host: &FakeHost, id: &str, pid: i32, pod: &str, container: &str) {
+    let cgroup = format!("/k8s.io/{id}");
+    host.write(
+        &format!("run/containerd/runc/k8s.io/{id}/state.json"),
+        &format!(
+            r#"{{"id":"{id}","init_process_pid":{pid},"init_process_start":7,
+                "config":{{"cgroups":{{"path":"{cgroup}"}},"labels":[
+                  "io.kubernetes.cri.container-type=container",
+                  "io.kubernetes.cri.container-name={container}",
+                  "io.kubernetes.cri.sandbox-name={pod}",
+                  "io.kubernetes.cri.sandbox-namespace=default",
+                  "bundle=/run/containerd/io.containerd.runtime.v2.task/k8s.io/{id}"]}}}}"#
+        ),
+    );
+    host.process(pid, 7, &cgroup);
+}
+
+#[test]
+fn kubernetes_names_of_containerd_containers() {
+    let host = FakeHost::new();
+    kubelet_runc_state(&host, CTRD_ID, 600, "web-1", "nginx");
+    kubelet_runc_state(&host, KUBE_ID, 601, "web-2", "nginx");
+    let all = list(&host.layout());
+    for (query, id) in [
+        ("default/web-1/nginx", CTRD_ID),
+        ("web-2/nginx", KUBE_ID),
+        ("d1e2", CTRD_ID),
+    ] {
+        assert_eq!(names(find(&all, query)).map(|n| n.0), Ok(id.to_string()));
+    }
+    assert_eq!(
+        find(&all, "nginx").unwrap_err().to_string(),
+        "nginx names 2 containers: d1e2f3a4b5c6… (default/web-1/nginx), e1e2f3a4b5c6… (default/web-2/nginx); give an id prefix or a fuller name"
+    );
+    let c = find(&all, "web-1/nginx").unwrap();
+    assert_eq!(
+        c.describe(),
+        format!(
+            "default/web-1/nginx (containerd (namespace k8s.io) {})",
+            &CTRD_ID[..12]
+        )
+    );
+}
+
+#[test]
+fn kubernetes_names_from_a_crun_bundle() {
+    let host = FakeHost::new();
+    let bundle = host.dir.path().join("bundle");
+    host.write(
+        "bundle/config.json",
+        r#"{"ociVersion":"1.0.2","annotations":{
+             "io.kubernetes.cri-o.ContainerType":"container",
+             "io.kubernetes.container.name":"api",
+             "io.kubernetes.pod.name":"shop-0",
+             "io.kubernetes.pod.namespace":"prod"}}"#,
+    );
+    host.write(
+        &format!("run/crun/{CRIO_ID}/status"),
+        &format!(
+            r#"{{"pid":500,"process-start-time":11,"cgroup-path":"/crio-{CRIO_ID}.scope","bundle":"{}"}}"#,
+            bundle.display()
+        ),
+    );
+    host.process(500, 11, &format!("/crio-{CRIO_ID}.scope"));
+    let all = list(&host.layout());
+    let c = find(&all, "prod/shop-0/api").unwrap();
+    assert_eq!(c.id, CRIO_ID);
+    assert_eq!(c.names, ["prod/shop-0/api", "shop-0/api", "api"]);
+}
+
 #[test]
 fn containerd_namespaces() {
     let host = FakeHost::new();
@@ -356,7 +428,7 @@ fn same_name_in_two_engines_is_ambiguous() {
     let all = list(&host.layout());
     assert_eq!(
         find(&all, "web").unwrap_err().to_string(),
-        "web is ambiguous: it matches 8dbd5bd7637f…, a30988644c5f… (use more characters)"
+        "web names 2 containers: 8dbd5bd7637f… (docker), a30988644c5f… (podman); give an id prefix or a fuller name"
     );
 }
 

@@ -1,0 +1,147 @@
+//! Kubernetes names of containers, from the annotations the CRI runtimes
+//! write into each container's OCI spec, which the OCI runtime keeps in its
+//! state (runc: `config.labels` of state.json; crun: the bundle's
+//! config.json). This is how a container started by the kubelet through
+//! containerd or CRI-O is found by the names `kubectl` shows, without the
+//! engine's database.
+//!
+//! - containerd's CRI plugin: `io.kubernetes.cri.container-name`,
+//!   `io.kubernetes.cri.sandbox-name` (the pod), `...sandbox-namespace`, and
+//!   `io.kubernetes.cri.container-type` (`container` or `sandbox`).
+//! - CRI-O: `io.kubernetes.container.name`, `io.kubernetes.pod.name`,
+//!   `io.kubernetes.pod.namespace`, and `io.kubernetes.cri-o.ContainerType`.
+//!
+//! A pod's sandbox (pause) container gets no name: the user means one of
+//! the pod's containers.
+
+/// One engine's annotation keys.
+struct Keys {
+    container: &'static str,
+    pod: &'static str,
+    namespace: &'static str,
+    kind: &'static str,
+}
+
+const CONTAINERD: Keys = Keys {
+    container: "io.kubernetes.cri.container-name",
+    pod: "io.kubernetes.cri.sandbox-name",
+    namespace: "io.kubernetes.cri.sandbox-namespace",
+    kind: "io.kubernetes.cri.container-type",
+};
+
+const CRI_O: Keys = Keys {
+    container: "io.kubernetes.container.name",
+    pod: "io.kubernetes.pod.name",
+    namespace: "io.kubernetes.pod.namespace",
+    kind: "io.kubernetes.cri-o.ContainerType",
+};
+
+/// CRI-O's name for a pod's infrastructure container.
+const CRI_O_INFRA_NAME: &str = "POD";
+
+/// The names a container is known by in Kubernetes, most specific first:
+/// `NAMESPACE/POD/CONTAINER`, `POD/CONTAINER`, `CONTAINER`. Empty when the
+/// annotations are not a CRI runtime's or name a sandbox.
+pub fn names<'a>(annotation: impl Fn(&str) -> Option<&'a str>) -> Vec<String> {
+    for keys in [CONTAINERD, CRI_O] {
+        let Some(container) = annotation(keys.container).filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if annotation(keys.kind) == Some("sandbox") || container == CRI_O_INFRA_NAME {
+            return Vec::new();
+        }
+        let mut names = Vec::new();
+        if let Some(pod) = annotation(keys.pod).filter(|p| !p.is_empty()) {
+            if let Some(namespace) = annotation(keys.namespace).filter(|n| !n.is_empty()) {
+                names.push(format!("{namespace}/{pod}/{container}"));
+            }
+            names.push(format!("{pod}/{container}"));
+        }
+        names.push(container.to_string());
+        return names;
+    }
+    Vec::new()
+}
+
+/// [`names`] from runc's labels: the spec's annotations as `KEY=VALUE`.
+pub fn names_from_labels(labels: &[String]) -> Vec<String> {
+    names(|key| {
+        labels.iter().find_map(|label| {
+            label
+                .strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn names_of(pairs: &[(&str, &str)]) -> Vec<String> {
+        let map: BTreeMap<&str, &str> = pairs.iter().copied().collect();
+        names(|key| map.get(key).copied())
+    }
+
+    #[test]
+    fn containerd_cri_container() {
+        assert_eq!(
+            names_of(&[
+                ("io.kubernetes.cri.container-type", "container"),
+                ("io.kubernetes.cri.container-name", "nginx"),
+                ("io.kubernetes.cri.sandbox-name", "web-7d9"),
+                ("io.kubernetes.cri.sandbox-namespace", "default"),
+                ("io.kubernetes.cri.sandbox-id", "5e1a"),
+            ]),
+            ["default/web-7d9/nginx", "web-7d9/nginx", "nginx"]
+        );
+    }
+
+    #[test]
+    fn crio_container() {
+        assert_eq!(
+            names_of(&[
+                ("io.kubernetes.cri-o.ContainerType", "container"),
+                ("io.kubernetes.container.name", "web"),
+                ("io.kubernetes.pod.name", "web-7d9"),
+                ("io.kubernetes.pod.namespace", "shop"),
+            ]),
+            ["shop/web-7d9/web", "web-7d9/web", "web"]
+        );
+    }
+
+    #[test]
+    fn sandboxes_and_other_containers_have_no_kubernetes_name() {
+        assert!(
+            names_of(&[
+                ("io.kubernetes.cri.container-type", "sandbox"),
+                ("io.kubernetes.cri.container-name", "pause"),
+                ("io.kubernetes.cri.sandbox-name", "web-7d9"),
+            ])
+            .is_empty()
+        );
+        assert!(
+            names_of(&[
+                ("io.kubernetes.container.name", "POD"),
+                ("io.kubernetes.pod.name", "web-7d9"),
+            ])
+            .is_empty()
+        );
+        assert!(names_of(&[("org.opencontainers.image.title", "x")]).is_empty());
+    }
+
+    #[test]
+    fn runc_labels_hold_the_annotations() {
+        let labels: Vec<String> = [
+            "bundle=/run/containerd/io.containerd.runtime.v2.task/k8s.io/3f2a",
+            "io.kubernetes.cri.container-name-extra=not-this",
+            "io.kubernetes.cri.container-name=app",
+            "io.kubernetes.cri.sandbox-name=pod=with=equals",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(names_from_labels(&labels), ["pod=with=equals/app", "app"]);
+    }
+}
