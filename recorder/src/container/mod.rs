@@ -213,7 +213,7 @@ pub enum ResolveError {
         /// Shortened ids, each with `…` when cut.
         matches: Vec<String>,
     },
-    #[error("{query} names {} containers: {}; give an id prefix or a fuller name", .matches.len(), .matches.join(", "))]
+    #[error("{query} is ambiguous: it matches {} (give an id prefix or a fuller name)", .matches.join(", "))]
     AmbiguousName {
         query: String,
         /// Each container's shortened id with its most specific name (or

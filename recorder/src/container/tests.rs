@@ -313,7 +313,7 @@ fn kubernetes_names_of_containerd_containers() {
     }
     assert_eq!(
         find(&all, "nginx").unwrap_err().to_string(),
-        "nginx names 2 containers: d1e2f3a4b5c6… (default/web-1/nginx), e1e2f3a4b5c6… (default/web-2/nginx); give an id prefix or a fuller name"
+        "nginx is ambiguous: it matches d1e2f3a4b5c6… (default/web-1/nginx), e1e2f3a4b5c6… (default/web-2/nginx) (give an id prefix or a fuller name)"
     );
     let c = find(&all, "web-1/nginx").unwrap();
     assert_eq!(
@@ -428,7 +428,7 @@ fn same_name_in_two_engines_is_ambiguous() {
     let all = list(&host.layout());
     assert_eq!(
         find(&all, "web").unwrap_err().to_string(),
-        "web names 2 containers: 8dbd5bd7637f… (docker), a30988644c5f… (podman); give an id prefix or a fuller name"
+        "web is ambiguous: it matches 8dbd5bd7637f… (docker), a30988644c5f… (podman) (give an id prefix or a fuller name)"
     );
 }
 
