@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-use crate::util::{capture, exec, is_root};
+use crate::util::{capture, exec, is_root, workspace_root};
 
 /// The nightly that builds the eBPF object: its LLVM (22) matches
 /// bpf-linker's. Keep in step with `recorder/build.rs`.
@@ -56,6 +56,7 @@ const APT_PACKAGES: &[(&str, &str)] = &[
 ];
 
 pub fn run() -> anyhow::Result<()> {
+    stable_toolchain()?;
     apt_packages()?;
     ebpf_toolchain()?;
     bpf_linker()?;
@@ -90,6 +91,37 @@ fn apt_packages() -> anyhow::Result<()> {
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
+}
+
+/// The oldest rustc the userspace side is built and tested with (aya 0.14,
+/// edition 2024): the stable of this project's Debian 12 machines.
+const MIN_STABLE: (u32, u32) = (1, 95);
+
+/// rust-toolchain.toml names "stable" (see there why); a machine whose
+/// stable is older gets told so here rather than by a compile error.
+fn stable_toolchain() -> anyhow::Result<()> {
+    let version = capture(
+        Command::new("rustc")
+            .arg("--version")
+            .current_dir(workspace_root()),
+    )?;
+    let Some((major, minor)) = parse_rustc_version(&version) else {
+        bail!("cannot read the Rust version from `rustc --version`: {version:?}");
+    };
+    if (major, minor) < MIN_STABLE {
+        bail!(
+            "Rust {major}.{minor} is too old: the userspace side needs {}.{} or newer (`rustup update stable`)",
+            MIN_STABLE.0,
+            MIN_STABLE.1
+        );
+    }
+    Ok(())
+}
+
+/// `rustc 1.95.0 (59807616e 2026-04-14)` -> (1, 95).
+fn parse_rustc_version(text: &str) -> Option<(u32, u32)> {
+    let mut numbers = text.split_whitespace().nth(1)?.split(['.', '-']);
+    Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
 }
 
 fn dpkg_installed(name: &str) -> bool {
@@ -178,4 +210,22 @@ fn tracefs() -> anyhow::Result<()> {
     }
     eprintln!("setup: mounting tracefs at /sys/kernel/tracing");
     exec(Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rustc_versions() {
+        assert_eq!(
+            parse_rustc_version("rustc 1.95.0 (59807616e 2026-04-14)\n"),
+            Some((1, 95))
+        );
+        assert_eq!(
+            parse_rustc_version("rustc 1.97.0-nightly (e50aa6fba 2026-05-19)"),
+            Some((1, 97))
+        );
+        assert_eq!(parse_rustc_version("error"), None);
+    }
 }
