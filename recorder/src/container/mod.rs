@@ -418,9 +418,9 @@ pub fn find<'a>(containers: &'a [Container], query: &str) -> Result<&'a Containe
         }),
         (many, _) => {
             let prefixes = distinguishing_prefixes(many.iter().map(|c| c.id.as_str()));
+            // In the order of `prefixes`: by id (ids are unique in `list`).
             let mut named: Vec<&Container> = many.to_vec();
             named.sort_by(|a, b| a.id.cmp(&b.id));
-            named.dedup_by(|a, b| a.id == b.id);
             Err(ResolveError::AmbiguousName {
                 query: query.to_string(),
                 matches: named

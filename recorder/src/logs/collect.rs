@@ -216,7 +216,7 @@ impl Tally {
     }
 
     fn record(&mut self, r: &SeccompRecord<'_>) {
-        if r.stamp.is_some_and(|stamp| !self.recent.insert(stamp, r)) {
+        if self.recent.is_copy(r) {
             self.summary.duplicates += 1;
             return;
         }

@@ -44,8 +44,12 @@ impl Default for RecentRecords {
 }
 
 impl RecentRecords {
-    /// `false` when a copy of this stamped record was seen recently.
-    pub fn insert(&mut self, stamp: AuditStamp, record: &SeccompRecord<'_>) -> bool {
+    /// Whether a copy of this record was seen recently; remembers it. A
+    /// record without a stamp is never a copy here (see [`UnpairedCopies`]).
+    pub fn is_copy(&mut self, record: &SeccompRecord<'_>) -> bool {
+        let Some(stamp) = record.stamp else {
+            return false;
+        };
         let key = StampKey {
             stamp,
             pid: record.pid,
@@ -59,10 +63,10 @@ impl RecentRecords {
             .wrapping_add(u64::from(key.syscall) << 32);
         let slot = &mut self.slots[slot_of(mixed)];
         if *slot == Some(key) {
-            return false;
+            return true;
         }
         *slot = Some(key);
-        true
+        false
     }
 }
 
@@ -170,11 +174,12 @@ mod tests {
     fn a_stamped_record_seen_again_is_a_copy() {
         let mut recent = RecentRecords::default();
         let r = record(Some(1), 0);
-        let stamp = r.stamp.unwrap();
-        assert!(recent.insert(stamp, &r));
-        assert!(!recent.insert(stamp, &r));
-        let next = record(Some(2), 0);
-        assert!(recent.insert(next.stamp.unwrap(), &next));
+        assert!(!recent.is_copy(&r));
+        assert!(recent.is_copy(&r));
+        assert!(!recent.is_copy(&record(Some(2), 0)));
+        let stampless = record(None, 0);
+        assert!(!recent.is_copy(&stampless));
+        assert!(!recent.is_copy(&stampless));
     }
 
     #[test]
