@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::Path;
 
 use common::containers::*;
@@ -68,7 +69,10 @@ fn runc_base_profile_is_what_runc_does() {
         .difference(&shipped)
         .partition(|n| GO_RUNTIME_TIMING.contains(&n.as_str()));
     if !timing.is_empty() {
-        eprintln!(
+        // Straight to stderr, past the test harness's capture: a note for
+        // the CI log, not a failure.
+        let _ = writeln!(
+            std::io::stderr(),
             "note: this re-derivation also saw {timing:?} after runc's filter: Go runtime calls that fall into that window in some runs only, not in the shipped profile"
         );
     }
