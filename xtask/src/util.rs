@@ -41,13 +41,27 @@ pub fn capture(cmd: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The command line as a shell would take it back: arguments with spaces
+/// or shell syntax in single quotes.
 pub fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for arg in cmd.get_args() {
         s.push(' ');
-        s.push_str(&arg.to_string_lossy());
+        s.push_str(&shell_quote(&arg.to_string_lossy()));
     }
     s
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
 }
 
 pub fn is_root() -> bool {
@@ -60,4 +74,19 @@ pub fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace_root());
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_quotes_what_a_shell_would_split() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "ls -l / > /dev/null", "it's", "", "a=b"]);
+        assert_eq!(
+            describe(&cmd),
+            r"sh -c 'ls -l / > /dev/null' 'it'\''s' '' a=b"
+        );
+    }
 }
