@@ -85,12 +85,29 @@ fn apt_packages() -> anyhow::Result<()> {
         );
     }
     exec(Command::new("apt-get").args(["update", "-qq"]))?;
-    exec(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+    // dpkg's per-package chatter would bury the test output in CI logs: it
+    // is kept in a file and shown only when the install fails.
+    let log_path = workspace_root().join("target/apt-install.log");
+    std::fs::create_dir_all(workspace_root().join("target"))?;
+    let log = std::fs::File::create(&log_path).context("creating the apt log")?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    let result = exec(&mut install);
+    if result.is_err() {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        for line in tail.into_iter().rev() {
+            eprintln!("{line}");
+        }
+    } else {
+        eprintln!("setup: installed ({} has apt's output)", log_path.display());
+    }
+    result
 }
 
 /// The oldest rustc the userspace side is built and tested with (aya 0.14,
