@@ -36,7 +36,8 @@ use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace};
 )]
 pub struct TraceArgs {
     /// The container: a full id, a unique id prefix, or a name. Docker,
-    /// podman, containerd, CRI-O, and runc or crun run by hand; containers
+    /// podman, containerd (nerdctl's names), CRI-O, and runc or crun run by
+    /// hand; containers
     /// the kubelet started also by NAMESPACE/POD/CONTAINER, POD/CONTAINER
     /// or CONTAINER.
     #[arg(long, value_name = "X")]

@@ -12,6 +12,7 @@
 //! - containers/storage, shared by podman and CRI-O ([`storage`]): names;
 //! - the Kubernetes annotations in the runtime's state ([`kubernetes`]):
 //!   `namespace/pod/container` names of containers the kubelet started;
+//! - nerdctl's name store ([`nerdctl`]): names of containerd's containers;
 //! - the cgroup2 tree ([`cgroup_names`]): containers of any engine, by the
 //!   ids their cgroups are named after.
 //!
@@ -23,6 +24,7 @@ pub mod cgroup_names;
 pub mod derive;
 pub mod docker;
 pub mod kubernetes;
+pub mod nerdctl;
 pub mod oci_state;
 pub mod storage;
 
@@ -263,6 +265,17 @@ pub fn list(layout: &HostLayout) -> Vec<Container> {
             .or_insert_with(|| Container::new(s.id.clone(), engine.clone()));
         c.engine = engine;
         add_names(c, s.names);
+    }
+    for n in nerdctl::list(&layout.var_lib.join("nerdctl")) {
+        let c = merged.entry(n.id.clone()).or_insert_with(|| {
+            Container::new(
+                n.id.clone(),
+                Engine::Containerd {
+                    namespace: n.namespace,
+                },
+            )
+        });
+        add_names(c, vec![n.name]);
     }
     for found in cgroup_names::scan(&layout.cgroup2) {
         let c = merged.entry(found.id.clone()).or_insert_with(|| {

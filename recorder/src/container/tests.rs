@@ -352,6 +352,29 @@ fn kubernetes_names_from_a_crun_bundle() {
 }
 
 #[test]
+fn nerdctl_names() {
+    let host = FakeHost::new();
+    let cgroup = format!("/default/{CTRD_ID}");
+    host.runc_state("run/containerd/runc/default", CTRD_ID, 600, 12, &cgroup);
+    host.process(600, 12, &cgroup);
+    host.write("var/lib/nerdctl/1935db59/names/default/web", CTRD_ID);
+    // Created with `nerdctl create`, never started: no runtime state.
+    host.write("var/lib/nerdctl/1935db59/names/default/later", KUBE_ID);
+    let all = list(&host.layout());
+    let web = find(&all, "web").unwrap();
+    assert_eq!((web.id.as_str(), web.status), (CTRD_ID, Status::Running));
+    assert_eq!(
+        web.describe(),
+        format!("web (containerd (namespace default) {})", &CTRD_ID[..12])
+    );
+    let later = find(&all, "later").unwrap();
+    assert_eq!(
+        (later.id.as_str(), later.status),
+        (KUBE_ID, Status::NotRunning)
+    );
+}
+
+#[test]
 fn containerd_namespaces() {
     let host = FakeHost::new();
     let cgroup = format!("/k8s.io/{CTRD_ID}");
