@@ -242,20 +242,13 @@ impl Containerd {
             .spawn()
             .expect("starting containerd");
         let containerd = Containerd { child, address };
-        let started = std::time::Instant::now();
-        while !containerd
-            .ctr()
-            .arg("version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "containerd did not answer within 30 s (log: {})",
-                dir.join("containerd.log").display()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_for_daemon("containerd", &dir.join("containerd.log"), || {
+            containerd
+                .ctr()
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
         containerd
     }
 

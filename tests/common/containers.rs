@@ -333,17 +333,11 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .expect("starting dockerd");
-        let started = Instant::now();
-        while !docker_answers() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "dockerd did not answer within 30 s (log: {})",
-                std::env::temp_dir()
-                    .join("recorder-tests-dockerd.log")
-                    .display()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_daemon(
+            "dockerd",
+            &std::env::temp_dir().join("recorder-tests-dockerd.log"),
+            docker_answers,
+        );
         Dockerd { child: Some(child) }
     }
 }
@@ -356,6 +350,19 @@ impl Drop for Dockerd {
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
             let _ = child.wait();
         }
+    }
+}
+
+/// Waits up to 30 s for a daemon the test started to answer `answers`.
+pub fn wait_for_daemon(daemon: &str, log: &Path, answers: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !answers() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{daemon} did not answer within 30 s (log: {})",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

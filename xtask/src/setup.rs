@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-use crate::util::{capture, exec, is_root, workspace_root};
+use crate::util::{capture, exec, is_root, print_log_tail, workspace_root};
 
 /// The nightly that builds the eBPF object: its LLVM (22) matches
 /// bpf-linker's. Keep in step with `recorder/build.rs`.
@@ -99,11 +99,7 @@ fn apt_packages() -> anyhow::Result<()> {
         .stderr(log);
     let result = exec(&mut install);
     if result.is_err() {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(40).collect();
-        for line in tail.into_iter().rev() {
-            eprintln!("{line}");
-        }
+        print_log_tail(&log_path, 40);
     } else {
         eprintln!("setup: installed ({} has apt's output)", log_path.display());
     }

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 
 use crate::setup::EBPF_TOOLCHAIN;
-use crate::util::{cargo, describe, exec, is_root, workspace_root};
+use crate::util::{cargo, describe, exec, is_root, print_log_tail, workspace_root};
 
 /// How long CI fuzzes the log line parser.
 const FUZZ_SECONDS: u32 = 30;
@@ -128,14 +128,11 @@ fn fuzz_log_parser() -> anyhow::Result<()> {
         .stderr(log);
     eprintln!("+ {} (output in {})", describe(&cmd), log_path.display());
     let status = cmd.status().with_context(|| describe(&cmd))?;
-    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     if !status.success() {
-        let tail: Vec<&str> = text.lines().rev().take(60).collect();
-        for line in tail.into_iter().rev() {
-            eprintln!("{line}");
-        }
+        print_log_tail(&log_path, 60);
         bail!("fuzzing the log parser failed: {status}");
     }
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     if let Some(done) = text.lines().find(|l| l.starts_with("Done ")) {
         eprintln!("fuzz parse_line: {done}");
     }

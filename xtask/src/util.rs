@@ -64,6 +64,16 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
+/// Prints the last `lines` lines of a log file to stderr (what a quiet
+/// command wrote, when it failed).
+pub fn print_log_tail(path: &std::path::Path, lines: usize) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(lines).collect();
+    for line in tail.into_iter().rev() {
+        eprintln!("{line}");
+    }
+}
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid never fails.
     unsafe { libc::geteuid() == 0 }
