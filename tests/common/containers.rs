@@ -169,10 +169,11 @@ impl Tracing {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 break status;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "recorder trace did not end after the container exited"
-            );
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.as_mut().unwrap().kill();
+                let (_, stderr) = self.output();
+                panic!("recorder trace did not end after the container exited:\n{stderr}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         };
         let (_, stderr) = self.output();
@@ -325,6 +326,7 @@ impl Dockerd {
         if docker_answers() {
             return Dockerd { child: None };
         }
+        remove_stale_containerd_socket();
         let log =
             std::fs::File::create(std::env::temp_dir().join("recorder-tests-dockerd.log")).unwrap();
         let child = Command::new("dockerd")
@@ -350,6 +352,22 @@ impl Drop for Dockerd {
             unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
             let _ = child.wait();
         }
+    }
+}
+
+/// dockerd uses the system's containerd whenever its socket exists, even
+/// when nothing listens there any more (a containerd that was killed), and
+/// then gives up after a minute; with the socket gone it starts its own.
+fn remove_stale_containerd_socket() {
+    let socket = Path::new("/run/containerd/containerd.sock");
+    let refused = std::os::unix::net::UnixStream::connect(socket)
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+    if refused {
+        eprintln!(
+            "note: removing {}, where no containerd listens, so that dockerd starts its own",
+            socket.display()
+        );
+        let _ = std::fs::remove_file(socket);
     }
 }
 

@@ -4,10 +4,11 @@
 //! Ids, pids and cgroups come from the runtime state (`oci_state`); Docker is
 //! asked only for what only it knows: names, and whether a container exited.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -51,12 +52,39 @@ struct ApiContainer {
     state: String,
 }
 
+/// How long Docker may take to list its containers. A daemon that is up
+/// answers in milliseconds; one still starting, or stuck waiting for its
+/// containerd, accepts the connection and says nothing, and `recorder trace
+/// --wait` lists the containers of every engine many times a second.
+const API_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// After Docker's API failed to answer in time, it is not asked again for
+/// this long (its container store is read instead), so that a silent daemon
+/// costs a wait for containers one [`API_TIMEOUT`] now and then rather than
+/// on every look.
+const API_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Docker API sockets that accepted a connection but did not answer in time,
+/// with when that last happened.
+static SILENT_SOCKETS: Mutex<Vec<(PathBuf, Instant)>> = Mutex::new(Vec::new());
+
 /// Lists every container (running or not) through the API socket, or `None`
-/// when nothing answers there.
+/// when nothing answers there (or it was silent a moment ago).
 pub fn list_from_api(socket: &Path) -> Option<Vec<DockerContainer>> {
-    let body = http_get(socket, "/containers/json?all=1")
-        .inspect_err(|e| log::debug!("docker API at {}: {e}", socket.display()))
-        .ok()?;
+    if silent_recently(socket) {
+        return None;
+    }
+    let body = match http_get(socket, "/containers/json?all=1") {
+        Ok(body) => body,
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            mark_silent(socket);
+            return None;
+        }
+        Err(e) => {
+            log::debug!("docker API at {}: {e}", socket.display());
+            return None;
+        }
+    };
     let list: Vec<ApiContainer> = serde_json::from_slice(&body)
         .inspect_err(|e| {
             log::debug!(
@@ -78,6 +106,30 @@ pub fn list_from_api(socket: &Path) -> Option<Vec<DockerContainer>> {
             })
             .collect(),
     )
+}
+
+/// Whether `socket` failed to answer within the last [`API_BACKOFF`].
+fn silent_recently(socket: &Path) -> bool {
+    let silent = SILENT_SOCKETS.lock().unwrap_or_else(|e| e.into_inner());
+    silent
+        .iter()
+        .any(|(s, when)| s == socket && when.elapsed() < API_BACKOFF)
+}
+
+/// Notes that `socket` did not answer; warns the first time.
+fn mark_silent(socket: &Path) {
+    let mut silent = SILENT_SOCKETS.lock().unwrap_or_else(|e| e.into_inner());
+    match silent.iter_mut().find(|(s, _)| s == socket) {
+        Some((_, when)) => *when = Instant::now(),
+        None => {
+            log::warn!(
+                "Docker's API at {} did not answer within {} s: Docker's names are read from its container store until it does",
+                socket.display(),
+                API_TIMEOUT.as_secs()
+            );
+            silent.push((socket.to_path_buf(), Instant::now()));
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -137,8 +189,8 @@ pub fn list_from_store(store: &Path) -> Vec<DockerContainer> {
 /// chunked encoding, and the daemon closes the connection at the end.
 fn http_get(socket: &Path, path: &str) -> std::io::Result<Vec<u8>> {
     let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(API_TIMEOUT))?;
+    stream.set_write_timeout(Some(API_TIMEOUT))?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n")?;
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply)?;
@@ -175,6 +227,25 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].names, ["/web"]);
         assert!(parse_reply(b"HTTP/1.0 500 Internal\r\n\r\n{}").is_err());
+    }
+
+    /// A daemon that accepts connections but never answers (the listener
+    /// never accepts; the kernel's backlog does) is given up on, and not
+    /// asked again at once.
+    #[test]
+    fn a_silent_daemon_is_not_asked_again_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert!(!silent_recently(&socket));
+        assert_eq!(list_from_api(&socket), None);
+        assert!(silent_recently(&socket));
+        assert_eq!(list_from_api(&socket), None);
+        // A refused connection is no silence: nothing listens there.
+        let refused = dir.path().join("gone.sock");
+        drop(std::os::unix::net::UnixListener::bind(&refused).unwrap());
+        assert_eq!(list_from_api(&refused), None);
+        assert!(!silent_recently(&refused));
     }
 
     #[test]
