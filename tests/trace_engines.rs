@@ -71,10 +71,6 @@ impl Engine {
         }
         run(c.arg(image).args(args).stdin(Stdio::null()))
     }
-
-    fn remove_image(&self, image: &str) {
-        let _ = self.cmd().args(["rmi", "-f", image]).output();
-    }
 }
 
 fn security(no_new_privileges: bool, seccomp: &str) -> Vec<String> {
@@ -201,12 +197,10 @@ fn podman_from_start_and_by_name() {
     require_program("runc", "runc");
     let dir = temp_dir();
     let rootfs = busybox_rootfs(dir.path());
-    let image = format!("localhost/{}", unique("bb"));
-    import_image("podman", &rootfs, &image);
-    from_start(&PODMAN, &image, dir.path(), false);
-    from_start(&PODMAN, &image, dir.path(), true);
-    resolution(&PODMAN, &image);
-    PODMAN.remove_image(&image);
+    let image = import_image("podman", &rootfs, &format!("localhost/{}", unique("bb")));
+    from_start(&PODMAN, &image.name, dir.path(), false);
+    from_start(&PODMAN, &image.name, dir.path(), true);
+    resolution(&PODMAN, &image.name);
 }
 
 #[test]
@@ -215,12 +209,11 @@ fn docker_from_start_and_by_name() {
     let _daemon = Dockerd::ensure();
     let dir = temp_dir();
     let rootfs = busybox_rootfs(dir.path());
-    let image = unique("bb");
-    import_image("docker", &rootfs, &image);
-    from_start(&DOCKER, &image, dir.path(), false);
-    from_start(&DOCKER, &image, dir.path(), true);
-    resolution(&DOCKER, &image);
-    DOCKER.remove_image(&image);
+    // Declared after the daemon, so removed while it still runs.
+    let image = import_image("docker", &rootfs, &unique("bb"));
+    from_start(&DOCKER, &image.name, dir.path(), false);
+    from_start(&DOCKER, &image.name, dir.path(), true);
+    resolution(&DOCKER, &image.name);
 }
 
 /// A containerd of the test's own: its own socket, root and state, so that a

@@ -393,8 +393,22 @@ fn docker_answers() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// An image a test imported, removed when the test ends, failed or not.
+pub struct ImportedImage {
+    engine: &'static str,
+    pub name: String,
+}
+
+impl Drop for ImportedImage {
+    fn drop(&mut self) {
+        let _ = Command::new(self.engine)
+            .args(["rmi", "-f", &self.name])
+            .output();
+    }
+}
+
 /// Imports `rootfs` as image `name` with `engine import` (docker or podman).
-pub fn import_image(engine: &str, rootfs: &Path, name: &str) {
+pub fn import_image(engine: &'static str, rootfs: &Path, name: &str) -> ImportedImage {
     let mut tar = Command::new("tar")
         .arg("-C")
         .arg(rootfs)
@@ -411,4 +425,8 @@ pub fn import_image(engine: &str, rootfs: &Path, name: &str) {
         "{engine} import failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    ImportedImage {
+        engine,
+        name: name.to_string(),
+    }
 }
