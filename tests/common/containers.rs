@@ -327,6 +327,7 @@ impl Dockerd {
             return Dockerd { child: None };
         }
         remove_stale_containerd_socket();
+        remove_stale_docker_pid_file();
         let log =
             std::fs::File::create(std::env::temp_dir().join("recorder-tests-dockerd.log")).unwrap();
         let child = Command::new("dockerd")
@@ -368,6 +369,23 @@ fn remove_stale_containerd_socket() {
             socket.display()
         );
         let _ = std::fs::remove_file(socket);
+    }
+}
+
+/// dockerd refuses to start while its pid file names a live process; a
+/// dockerd that was killed leaves the file, and its pid may be reused.
+fn remove_stale_docker_pid_file() {
+    let pid_file = Path::new("/var/run/docker.pid");
+    let Ok(pid) = std::fs::read_to_string(pid_file) else {
+        return;
+    };
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", pid.trim())).unwrap_or_default();
+    if comm.trim() != "dockerd" {
+        eprintln!(
+            "note: removing {}, left by a dockerd that no longer runs",
+            pid_file.display()
+        );
+        let _ = std::fs::remove_file(pid_file);
     }
 }
 
