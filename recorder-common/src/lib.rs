@@ -6,10 +6,11 @@
 //! ever crosses to userspace. Userspace hands out slot indices, writes the
 //! root cgroup id of each recording into [`map::ROOTS`], and reads the bitmaps
 //! back when the recording ends.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
 /// Syscall numbers per ABI row. The highest number of any Linux ABI in 6.18 is
-/// about 470 (x32's private calls are 512..547 after the x32 bit is removed);
+/// about 470 (x32's private calls are 512..547 after the x32 bit is removed,
+/// MIPS numbers are stored without their ABI's base, see [`Numbering`]);
 /// 1024 leaves room for a decade of new syscalls. Larger numbers are counted in
 /// [`Slot::out_of_range`] instead of being dropped silently.
 pub const SYSCALLS_PER_ABI: u32 = 1024;
@@ -23,8 +24,90 @@ pub enum AbiRow {
     Native = 0,
     /// The 32-bit compat ABI (ia32 on x86_64, arm on aarch64).
     Compat = 1,
-    /// x32 on x86_64: numbers with bit 0x40000000, stored without that bit.
-    X32 = 2,
+    /// A third ABI: x32 on x86_64 (numbers with bit 0x40000000, stored
+    /// without that bit), n32 on mips64.
+    Third = 2,
+}
+
+/// MIPS numbers each ABI's syscalls from its own base (`__NR_Linux`: o32
+/// 4000, n64 5000, n32 6000), so one ABI spans at most this many numbers.
+pub const MIPS_ABI_SPAN: u64 = 1000;
+
+/// How the host numbers its syscalls: what the kernel side needs to find a
+/// syscall's place in a [`Slot`]'s bitmap, built from the load-time
+/// constants in [`global`] (all 0 on a host that needs none of them). Kept
+/// here, apart from the kernel side, so that userspace tests can check it
+/// against every architecture's table and the inverse that reads the
+/// bitmap back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Numbering {
+    /// [`global::X32_BIT`].
+    pub x32_bit: u64,
+    /// [`global::ARM_PRIVATE_BASE`].
+    pub arm_private_base: u64,
+    /// [`global::MIPS_BASE_NATIVE`], [`global::MIPS_BASE_COMPAT`] and
+    /// [`global::MIPS_BASE_THIRD`], indexed by [`AbiRow`]. When the native
+    /// base is set, a syscall's number alone tells its ABI.
+    pub mips_bases: [u64; ABI_ROWS],
+}
+
+impl Numbering {
+    /// The index in [`Slot::seen`] of syscall `nr`, made by a task whose
+    /// compat flag is `compat`, or `None` when it has no place there (a
+    /// negative or unknown number, counted in [`Slot::out_of_range`]).
+    #[inline(always)]
+    pub fn seen_index(&self, nr: u64, compat: bool) -> Option<usize> {
+        let (row, nr) = if self.mips_bases[AbiRow::Native as usize] != 0 {
+            self.mips_place(nr)?
+        } else if compat {
+            (AbiRow::Compat, nr)
+        } else if self.x32_bit != 0 && nr & self.x32_bit != 0 {
+            (AbiRow::Third, nr & !self.x32_bit)
+        } else {
+            (AbiRow::Native, nr)
+        };
+        let base = self.arm_private_base;
+        let nr = if base != 0 && nr >= base && nr < base + ARM_PRIVATE_COUNT as u64 {
+            nr - base + ARM_PRIVATE_SLOT as u64
+        } else {
+            nr
+        };
+        if nr >= SYSCALLS_PER_ABI as u64 {
+            return None;
+        }
+        Some(row as usize * SYSCALLS_PER_ABI as usize + nr as usize)
+    }
+
+    /// The number the kernel reported for a syscall [`Numbering::seen_index`]
+    /// stored in `row` as `stored`: its inverse.
+    pub fn reported(&self, row: AbiRow, stored: u64) -> u64 {
+        let base = self.arm_private_base;
+        let nr =
+            if base != 0 && (ARM_PRIVATE_SLOT as u64..SYSCALLS_PER_ABI as u64).contains(&stored) {
+                base + stored - ARM_PRIVATE_SLOT as u64
+            } else {
+                stored
+            };
+        if self.mips_bases[AbiRow::Native as usize] != 0 {
+            return nr + self.mips_bases[row as usize];
+        }
+        match row {
+            AbiRow::Third => nr | self.x32_bit,
+            _ => nr,
+        }
+    }
+
+    /// The MIPS ABI whose range holds `nr`, and `nr` within it.
+    #[inline(always)]
+    fn mips_place(&self, nr: u64) -> Option<(AbiRow, u64)> {
+        for row in [AbiRow::Native, AbiRow::Compat, AbiRow::Third] {
+            let base = self.mips_bases[row as usize];
+            if base != 0 && nr >= base && nr < base + MIPS_ABI_SPAN {
+                return Some((row, nr - base));
+            }
+        }
+        None
+    }
 }
 
 /// The ARM private syscalls (`__ARM_NR_BASE` + 1 ..= + 6: breakpoint,
@@ -173,6 +256,16 @@ pub mod global {
     /// `__ARM_NR_BASE` (0x0f0000) on hosts that run arm programs (arm,
     /// aarch64), 0 elsewhere; see [`super::ARM_PRIVATE_SLOT`].
     pub const ARM_PRIVATE_BASE: &str = "ARM_PRIVATE_BASE";
+    /// The first syscall number of the host's native ABI on MIPS hosts
+    /// (o32 4000 on mips, n64 5000 on mips64), 0 elsewhere; see
+    /// [`super::Numbering`].
+    pub const MIPS_BASE_NATIVE: &str = "MIPS_BASE_NATIVE";
+    /// The first number of the compat row's ABI (o32 4000 on mips64), 0
+    /// when there is none.
+    pub const MIPS_BASE_COMPAT: &str = "MIPS_BASE_COMPAT";
+    /// The first number of the third row's ABI (n32 6000 on mips64), 0
+    /// when there is none.
+    pub const MIPS_BASE_THIRD: &str = "MIPS_BASE_THIRD";
     /// Byte offset in `task_struct` of the word that tells a compat syscall,
     /// read from the kernel's BTF.
     pub const COMPAT_OFFSET: &str = "COMPAT_OFFSET";
@@ -200,4 +293,131 @@ mod pod {
     // SAFETY: plain-old-data, repr(C), no padding-dependent invariants.
     unsafe impl aya::Pod for super::Slot {}
     unsafe impl aya::Pod for super::CpuCache {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `reported` undoes `seen_index` for every number that has a place.
+    fn assert_round_trip(n: &Numbering, numbers: impl Iterator<Item = u64>, compat: bool) {
+        let rows = [AbiRow::Native, AbiRow::Compat, AbiRow::Third];
+        for nr in numbers {
+            if let Some(index) = n.seen_index(nr, compat) {
+                let (row, stored) = row_and_number(index);
+                assert_eq!(n.reported(rows[row], stored as u64), nr, "{n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reported_undoes_seen_index() {
+        let hosts = [
+            Numbering::default(),
+            Numbering {
+                x32_bit: 0x4000_0000,
+                ..Numbering::default()
+            },
+            Numbering {
+                arm_private_base: 0x0f_0000,
+                ..Numbering::default()
+            },
+            Numbering {
+                mips_bases: [5000, 4000, 6000],
+                ..Numbering::default()
+            },
+        ];
+        for n in &hosts {
+            for compat in [false, true] {
+                // On arm hosts the top of each row holds the private
+                // calls, which no arm syscall number comes near.
+                let top = if n.arm_private_base != 0 {
+                    ARM_PRIVATE_SLOT as u64
+                } else {
+                    2048
+                };
+                let small = 0..top;
+                let x32 = (0..1024).map(|k| 0x4000_0000 | k);
+                let arm = 0x0f_0000..0x0f_0010;
+                assert_round_trip(n, small.chain(x32).chain(arm).chain(3990..7010), compat);
+            }
+        }
+    }
+
+    fn row_and_number(index: usize) -> (usize, usize) {
+        let per_row = SYSCALLS_PER_ABI as usize;
+        (index / per_row, index % per_row)
+    }
+
+    #[test]
+    fn x86_64_rows() {
+        let n = Numbering {
+            x32_bit: 0x4000_0000,
+            ..Numbering::default()
+        };
+        assert_eq!(n.seen_index(59, false).map(row_and_number), Some((0, 59)));
+        assert_eq!(n.seen_index(11, true).map(row_and_number), Some((1, 11)));
+        let x32_execve = 0x4000_0000 | 520;
+        assert_eq!(
+            n.seen_index(x32_execve, false).map(row_and_number),
+            Some((2, 520))
+        );
+        assert_eq!(n.seen_index(u64::MAX, false), None, "syscall(-1)");
+        assert_eq!(n.seen_index(1024, false), None);
+    }
+
+    #[test]
+    fn arm_private_calls_fold_to_the_top_of_the_row() {
+        let n = Numbering {
+            arm_private_base: 0x0f_0000,
+            ..Numbering::default()
+        };
+        let set_tls = 0x0f_0005;
+        assert_eq!(
+            n.seen_index(set_tls, true).map(row_and_number),
+            Some((1, ARM_PRIVATE_SLOT as usize + 5))
+        );
+        assert_eq!(n.seen_index(0x0f_0000 + 16, true), None);
+    }
+
+    #[test]
+    fn mips_numbers_tell_their_abi() {
+        let mips64 = Numbering {
+            mips_bases: [5000, 4000, 6000],
+            ..Numbering::default()
+        };
+        // execve: n64 5057, o32 4011, n32 6057.
+        assert_eq!(
+            mips64.seen_index(5057, false).map(row_and_number),
+            Some((0, 57))
+        );
+        assert_eq!(
+            mips64.seen_index(4011, false).map(row_and_number),
+            Some((1, 11))
+        );
+        assert_eq!(
+            mips64.seen_index(6057, false).map(row_and_number),
+            Some((2, 57))
+        );
+        // The compat flag has no say: the number alone tells.
+        assert_eq!(
+            mips64.seen_index(5057, true).map(row_and_number),
+            Some((0, 57))
+        );
+        assert_eq!(mips64.seen_index(57, false), None);
+        assert_eq!(mips64.seen_index(7000, false), None);
+        let mips = Numbering {
+            mips_bases: [4000, 0, 0],
+            ..Numbering::default()
+        };
+        assert_eq!(
+            mips.seen_index(4011, false).map(row_and_number),
+            Some((0, 11))
+        );
+        assert_eq!(
+            mips.seen_index(5057, false),
+            None,
+            "no n64 on a 32-bit kernel"
+        );
+    }
 }

@@ -30,8 +30,8 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use recorder_common::{
-    ARM_PRIVATE_COUNT, ARM_PRIVATE_SLOT, AbiRow, CpuCache, MAX_SLOTS, NOT_RECORDED, SLOT_ACTIVE,
-    SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, SYSCALLS_PER_ABI, Slot, cache_entry, control,
+    CpuCache, MAX_SLOTS, NOT_RECORDED, Numbering, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
+    Slot, cache_entry, control,
 };
 
 #[map]
@@ -61,6 +61,12 @@ static EXECVEAT_NR: u64 = u64::MAX;
 static X32_BIT: u64 = 0;
 #[unsafe(no_mangle)]
 static ARM_PRIVATE_BASE: u64 = 0;
+#[unsafe(no_mangle)]
+static MIPS_BASE_NATIVE: u64 = 0;
+#[unsafe(no_mangle)]
+static MIPS_BASE_COMPAT: u64 = 0;
+#[unsafe(no_mangle)]
+static MIPS_BASE_THIRD: u64 = 0;
 #[unsafe(no_mangle)]
 static COMPAT_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
@@ -226,7 +232,7 @@ fn outside_host_pidns() -> bool {
 
 #[inline(always)]
 fn mark(slot: &mut Slot, id: i64) {
-    let mut nr = id as u64;
+    let nr = id as u64;
     if slot.flags & SLOT_IN_CONTAINER != 0 && !outside_host_pidns() {
         return;
     }
@@ -238,31 +244,23 @@ fn mark(slot: &mut Slot, id: i64) {
         }
         slot.flags |= SLOT_ACTIVE;
     }
-    let mut row = AbiRow::Native;
     // A zero mask disables compat detection; offset 0 is a valid place
     // (aarch64's thread_info.flags opens task_struct).
     let compat_mask = load(&COMPAT_MASK);
-    if compat_mask != 0 && is_compat(load(&COMPAT_OFFSET), compat_mask) {
-        row = AbiRow::Compat;
-    } else {
-        let x32_bit = load(&X32_BIT);
-        if x32_bit != 0 && nr & x32_bit != 0 {
-            row = AbiRow::X32;
-            nr &= !x32_bit;
-        }
-    }
-    let arm_private_base = load(&ARM_PRIVATE_BASE);
-    if arm_private_base != 0
-        && nr >= arm_private_base
-        && nr < arm_private_base + ARM_PRIVATE_COUNT as u64
-    {
-        nr = nr - arm_private_base + ARM_PRIVATE_SLOT as u64;
-    }
-    if nr >= SYSCALLS_PER_ABI as u64 {
+    let compat = compat_mask != 0 && is_compat(load(&COMPAT_OFFSET), compat_mask);
+    let numbering = Numbering {
+        x32_bit: load(&X32_BIT),
+        arm_private_base: load(&ARM_PRIVATE_BASE),
+        mips_bases: [
+            load(&MIPS_BASE_NATIVE),
+            load(&MIPS_BASE_COMPAT),
+            load(&MIPS_BASE_THIRD),
+        ],
+    };
+    let Some(index) = numbering.seen_index(nr, compat) else {
         slot.out_of_range += 1;
         return;
-    }
-    let index = row as usize * SYSCALLS_PER_ABI as usize + nr as usize;
+    };
     if let Some(byte) = slot.seen.get_mut(index) {
         if *byte == 0 {
             *byte = 1;

@@ -33,7 +33,7 @@ impl SyscallSet {
     /// Maps the kernel's ABI rows to this host's architectures.
     pub fn from_seen(seen: &Seen) -> SyscallSet {
         let mut set = SyscallSet::default();
-        for row in [AbiRow::Native, AbiRow::Compat, AbiRow::X32] {
+        for row in [AbiRow::Native, AbiRow::Compat, AbiRow::Third] {
             let numbers = seen.row(row);
             if numbers.is_empty() {
                 continue;
@@ -296,7 +296,7 @@ mod tests {
         }
         let mut seen = Seen::default();
         seen.native.insert(59);
-        seen.x32.insert(521);
+        seen.third.insert(521);
         seen.compat.insert(140);
         let set = SyscallSet::from_seen(&seen);
         assert_eq!(

@@ -11,6 +11,7 @@ mod btf;
 mod compat;
 mod generated;
 pub mod libseccomp;
+mod mips;
 mod policy;
 pub mod suggest;
 mod table;
@@ -19,26 +20,17 @@ mod x86;
 use std::fmt;
 use std::str::FromStr;
 
-use recorder_common::{ARM_PRIVATE_SLOT, AbiRow};
+use recorder_common::{AbiRow, Numbering};
 use serde::{Deserialize, Serialize};
 
 pub use compat::{CompatField, compat_field};
 pub use libseccomp::LibseccompVersion;
 pub use policy::ArchPolicy;
 pub use table::SyscallTable;
-pub use x86::{X32_SYSCALL_BIT, x32_bit_of_host};
+pub use x86::X32_SYSCALL_BIT;
 
 /// `__ARM_NR_BASE`: the ARM private syscalls are 0x0f0001..0x0f0006.
 pub const ARM_NR_BASE: u32 = 0x0f_0000;
-
-/// `__ARM_NR_BASE` on hosts that run arm programs (arm, and aarch64 with its
-/// compat ABI), 0 elsewhere: tells the kernel side to keep those calls.
-pub fn arm_private_base_of_host() -> u32 {
-    match Arch::host() {
-        Arch::Arm | Arch::Aarch64 => ARM_NR_BASE,
-        _ => 0,
-    }
-}
 
 /// A syscall ABI as libseccomp names it (`SCMP_ARCH_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -270,8 +262,28 @@ impl Arch {
         let host = self;
         match row {
             AbiRow::Native => Some(host),
-            AbiRow::Compat => host.compat(),
-            AbiRow::X32 => (host == Arch::X86_64).then_some(Arch::X32),
+            AbiRow::Compat => host.compat().or_else(|| mips::row_arch(host, true)),
+            AbiRow::Third if host == Arch::X86_64 => Some(Arch::X32),
+            AbiRow::Third => mips::row_arch(host, false),
+        }
+    }
+
+    /// How a kernel whose native ABI is this one numbers syscalls: what
+    /// the kernel side is told at load time to place them in its rows.
+    pub fn numbering(self) -> Numbering {
+        Numbering {
+            x32_bit: if self == Arch::X86_64 {
+                X32_SYSCALL_BIT.into()
+            } else {
+                0
+            },
+            // arm programs run on arm and aarch64 (compat) kernels.
+            arm_private_base: if matches!(self, Arch::Arm | Arch::Aarch64) {
+                ARM_NR_BASE.into()
+            } else {
+                0
+            },
+            mips_bases: mips::row_bases(self).unwrap_or_default().map(u64::from),
         }
     }
 
@@ -304,19 +316,15 @@ impl Arch {
 
     /// The number the kernel reported for a syscall the kernel side stored
     /// in `row` as `stored`: x32 numbers are stored without the x32 bit, ARM
-    /// private calls folded to the top of the row.
+    /// private calls folded to the top of the row, MIPS numbers without
+    /// their ABI's base.
     pub fn reported_number(row: AbiRow, stored: u32) -> u32 {
         Arch::host().reported_number_on_host(row, stored)
     }
 
     fn reported_number_on_host(self, row: AbiRow, stored: u32) -> u32 {
-        match (row, self.row_arch(row)) {
-            (AbiRow::X32, _) => stored | X32_SYSCALL_BIT,
-            (_, Some(Arch::Arm)) if stored >= ARM_PRIVATE_SLOT => {
-                ARM_NR_BASE + (stored - ARM_PRIVATE_SLOT)
-            }
-            _ => stored,
-        }
+        // Every number the kernel side stores fits in 32 bits again.
+        self.numbering().reported(row, stored.into()) as u32
     }
 
     /// This architecture's syscall table.
@@ -418,10 +426,10 @@ mod tests {
 
     #[test]
     fn rows_give_back_the_numbers_the_kernel_reported() {
-        assert_eq!(Arch::reported_number(AbiRow::X32, 521), 0x4000_0000 | 521);
+        assert_eq!(Arch::reported_number(AbiRow::Third, 521), 0x4000_0000 | 521);
         assert_eq!(Arch::reported_number(AbiRow::Native, 59), 59);
         // ARM private calls come back from the top of the arm row.
-        let set_tls = ARM_PRIVATE_SLOT + 5;
+        let set_tls = recorder_common::ARM_PRIVATE_SLOT + 5;
         let on_aarch64 = Arch::Aarch64.reported_number_on_host(AbiRow::Compat, set_tls);
         assert_eq!(on_aarch64, 0x0f_0005);
         assert_eq!(Arch::Arm.table().name(on_aarch64), Some("set_tls"));
@@ -430,6 +438,62 @@ mod tests {
         // Other hosts' rows are left alone.
         let on_x86 = Arch::X86_64.reported_number_on_host(AbiRow::Compat, set_tls);
         assert_eq!(on_x86, set_tls);
+        // MIPS numbers get their ABI's base back.
+        assert_eq!(
+            Arch::Mips64.reported_number_on_host(AbiRow::Native, 57),
+            5057
+        );
+        assert_eq!(
+            Arch::Mips64.reported_number_on_host(AbiRow::Compat, 11),
+            4011
+        );
+        assert_eq!(
+            Arch::Mips64.reported_number_on_host(AbiRow::Third, 57),
+            6057
+        );
+        assert_eq!(
+            Arch::Mipsel.reported_number_on_host(AbiRow::Native, 11),
+            4011
+        );
+    }
+
+    /// What the kernel side does with every syscall of every ABI a host of
+    /// each architecture runs, as the loader configures it for that host:
+    /// each lands in the row of its own ABI (none is lost as out of range),
+    /// and reads back as the number the kernel reported, hence its name.
+    #[test]
+    fn every_syscall_of_every_host_round_trips_through_the_bitmap() {
+        let rows = [AbiRow::Native, AbiRow::Compat, AbiRow::Third];
+        let per_row = recorder_common::SYSCALLS_PER_ABI as usize;
+        // x32 and n32 are never a kernel's own ABI.
+        let hosts = Arch::ALL
+            .into_iter()
+            .filter(|a| !matches!(a, Arch::X32 | Arch::Mips64n32 | Arch::Mipsel64n32));
+        for host in hosts {
+            let numbering = host.numbering();
+            for row in rows {
+                let Some(abi) = host.row_arch(row) else {
+                    continue;
+                };
+                // The compat flag marks compat syscalls where the kernel
+                // side reads one; MIPS numbers tell their ABI by themselves.
+                let compat = row == AbiRow::Compat && host.compat().is_some();
+                let table = abi.table();
+                for (number, name) in table.entries() {
+                    let index = numbering
+                        .seen_index(number.into(), compat)
+                        .unwrap_or_else(|| panic!("{host}: {abi} {name} ({number}) has no place"));
+                    assert_eq!(
+                        rows[index / per_row],
+                        row,
+                        "{host}: {abi} {name} ({number}) in the wrong row"
+                    );
+                    let back = host.reported_number_on_host(row, (index % per_row) as u32);
+                    assert_eq!(back, number, "{host}: {abi} {name}");
+                    assert_eq!(table.name(back), Some(name));
+                }
+            }
+        }
     }
 
     #[test]

@@ -20,16 +20,6 @@ pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 /// end-to-end test (tests/abi.rs).
 const TS_COMPAT: u64 = 0x0002;
 
-/// The x32 bit the kernel side should look for on this host: the bit on
-/// x86_64, 0 (no x32 ABI) elsewhere.
-pub fn x32_bit_of_host() -> u32 {
-    if Arch::host() == Arch::X86_64 {
-        X32_SYSCALL_BIT
-    } else {
-        0
-    }
-}
-
 /// x32 or x86_64, by the number an AUDIT_ARCH_X86_64 record carries.
 pub(super) fn x86_64_or_x32(syscall_nr: u32) -> Arch {
     if syscall_nr & X32_SYSCALL_BIT != 0 {

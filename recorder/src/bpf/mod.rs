@@ -115,7 +115,8 @@ impl Scope {
 pub struct Seen {
     pub native: BTreeSet<u32>,
     pub compat: BTreeSet<u32>,
-    pub x32: BTreeSet<u32>,
+    /// x32 on x86_64, n32 on mips64.
+    pub third: BTreeSet<u32>,
     /// Syscalls whose number was beyond the bitmap (or negative).
     pub out_of_range: u64,
 }
@@ -136,7 +137,7 @@ impl Seen {
             let set = match row {
                 r if r == AbiRow::Native as usize => &mut seen.native,
                 r if r == AbiRow::Compat as usize => &mut seen.compat,
-                _ => &mut seen.x32,
+                _ => &mut seen.third,
             };
             set.extend(numbers);
         }
@@ -147,13 +148,13 @@ impl Seen {
     pub fn extend(&mut self, other: &Seen) {
         self.native.extend(&other.native);
         self.compat.extend(&other.compat);
-        self.x32.extend(&other.x32);
+        self.third.extend(&other.third);
         self.out_of_range += other.out_of_range;
     }
 
     /// Number of distinct syscalls over all ABIs.
     pub fn len(&self) -> usize {
-        self.native.len() + self.compat.len() + self.x32.len()
+        self.native.len() + self.compat.len() + self.third.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,7 +166,7 @@ impl Seen {
         match row {
             AbiRow::Native => &self.native,
             AbiRow::Compat => &self.compat,
-            AbiRow::X32 => &self.x32,
+            AbiRow::Third => &self.third,
         }
     }
 }
@@ -211,8 +212,8 @@ impl SyscallRecorder {
         let table = host.table();
         let execve = u64::from(table.number("execve").unwrap_or(u32::MAX));
         let execveat = u64::from(table.number("execveat").unwrap_or(u32::MAX));
-        let x32_bit = u64::from(crate::arch::x32_bit_of_host());
-        let arm_private_base = u64::from(crate::arch::arm_private_base_of_host());
+        let numbering = host.numbering();
+        let [mips_native, mips_compat, mips_third] = numbering.mips_bases;
         let compat = crate::arch::compat_field();
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         // Parsing the kernel's BTF (megabytes) is the largest start-up cost:
@@ -224,8 +225,11 @@ impl SyscallRecorder {
             .btf(btf.as_ref())
             .override_global(global::EXECVE_NR, &execve, true)
             .override_global(global::EXECVEAT_NR, &execveat, true)
-            .override_global(global::X32_BIT, &x32_bit, true)
-            .override_global(global::ARM_PRIVATE_BASE, &arm_private_base, true)
+            .override_global(global::X32_BIT, &numbering.x32_bit, true)
+            .override_global(global::ARM_PRIVATE_BASE, &numbering.arm_private_base, true)
+            .override_global(global::MIPS_BASE_NATIVE, &mips_native, true)
+            .override_global(global::MIPS_BASE_COMPAT, &mips_compat, true)
+            .override_global(global::MIPS_BASE_THIRD, &mips_third, true)
             .override_global(global::COMPAT_OFFSET, &compat_offset, true)
             .override_global(global::COMPAT_MASK, &compat_mask, true)
             .override_global(global::HOST_PIDNS_DEV, &pidns_dev, true)
