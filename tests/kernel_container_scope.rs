@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::*;
 use recorder::arch::Arch;
-use recorder::bpf::{Scope, Seen, Start, SyscallRecorder};
+use recorder::bpf::{AttachKind, Scope, Seen, Start, SyscallRecorder};
 use recorder::cgroup::{Cgroup2Mount, OwnedCgroup};
 
 /// Runs `args` with its first syscall after exec already in `cgroup`.
@@ -99,6 +99,38 @@ fn container_scope_arms_at_an_exec_inside() {
         seen.contains("execve") && seen.contains("exit_group"),
         "{seen:?}"
     );
+}
+
+/// A task that shares the host's pid namespace but has a mount namespace
+/// of its own (a `hostPID` container's) counts too, from the exec that
+/// arms the recording; the host-side `unshare` before it does not. With
+/// every way of attaching, since each reads the task's namespace itself.
+#[test]
+fn container_scope_counts_tasks_in_a_mount_namespace_of_their_own() {
+    require_root();
+    let mount = Cgroup2Mount::find().unwrap();
+    for kind in AttachKind::ALL {
+        let mut recorder = SyscallRecorder::load_with(Some(kind)).unwrap();
+        assert!(recorder.mount_ns_boundary().is_on(), "{kind:?}");
+        let group = cgroup(&mount, &format!("mntns-{}", kind.name()));
+        let id = recorder
+            .start_scoped(group.id(), Start::AtFirstExec, Scope::Container)
+            .unwrap();
+        run_in(group.path(), &["sh", "-c", "true; true"]);
+        assert_eq!(recorder.seen(id).unwrap(), Seen::default(), "{kind:?}");
+        // unshare(1) makes the namespace and execs true in it, in the host's
+        // pid namespace.
+        run_in(group.path(), &["unshare", "--mount", "true"]);
+        let seen = names(&recorder.stop(id).unwrap());
+        assert!(
+            seen.contains("execve") && seen.contains("exit_group"),
+            "{kind:?}: {seen:?}"
+        );
+        assert!(
+            !seen.contains("unshare"),
+            "{kind:?}: the host-side unshare was recorded: {seen:?}"
+        );
+    }
 }
 
 /// The kernel side starts a recording for a cgroup created after the chosen

@@ -191,6 +191,46 @@ fn runc_from_start_with_no_new_privileges() {
     from_start("runc", true);
 }
 
+/// A container in the host's pid namespace (`hostPID`) is recorded from its
+/// start all the same, through the mount namespace its runtime made: the
+/// workload's calls and none of runc's setup, and the workload runs under
+/// the profile with the same output.
+#[test]
+fn host_pid_container_from_start() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let id = unique("hostpid");
+    let recording = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], false, None);
+    recording.share_host_pid();
+    let tracing = Tracing::start(dir, "hostpid", &["--container", &id, "--wait"]);
+    let profile = tracing.profile.clone();
+    let first = recording.run(&id);
+    assert!(first.status.success(), "unconfined run failed: {first:?}");
+    let (_, stderr, names) = tracing.finish();
+    assert!(!stderr.contains("shares the host's pid"), "{stderr}");
+    assert_no_runtime_setup(&names, &id);
+    for call in ["mkdir", "execve", "exit_group", "write"] {
+        assert!(names.contains(call), "{call} missing: {names:?}");
+    }
+    let enforced_id = unique("hostpid-enforced");
+    let enforced = RuncBundle::new(
+        dir,
+        &rootfs,
+        &enforced_id,
+        &["sh", "-c", WORKLOAD],
+        false,
+        Some(seccomp_of(&profile)),
+    );
+    enforced.share_host_pid();
+    let second = enforced.run(&enforced_id);
+    assert!(
+        second.status.success(),
+        "the workload failed under its profile: {}\nprofile: {names:?}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(normalise(&second.stdout), normalise(&first.stdout));
+}
+
 #[test]
 fn crun_from_start_with_and_without_no_new_privileges() {
     require_program("crun", "crun");

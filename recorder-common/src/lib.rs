@@ -136,16 +136,19 @@ pub const SLOT_ACTIVE: u64 = 1 << 0;
 /// between joining the cgroup and exec (the recorder's own work) is not
 /// recorded, while the exec itself is.
 pub const SLOT_ARM_ON_EXEC: u64 = 1 << 1;
-/// [`Slot::flags`]: only tasks outside the host's pid namespace count, and
-/// with [`SLOT_ARM_ON_EXEC`] only an exec made there arms the slot.
+/// [`Slot::flags`]: only tasks outside the host's pid namespace or outside
+/// its mount namespace count, and with [`SLOT_ARM_ON_EXEC`] only an exec
+/// made there arms the slot.
 ///
 /// This is the runtime boundary of `recorder trace`: an OCI runtime prepares a
 /// container (mounts, pivot_root, sethostname, keyctl, ...) in a process that
 /// enters the container's cgroup early, and execs the workload as its last
-/// step. Its setup before the first exec inside the container's pid namespace
+/// step. Its setup before the first exec inside the container's namespaces
 /// is not the workload's, and neither is anything a runtime does while still
-/// in the host's pid namespace (e.g. runc 1.1 re-executing itself from a memfd,
-/// or `setns` before `runc exec`). What the runtime does after it loads the
+/// in the host's (e.g. runc 1.1 re-executing itself from a memfd, or `setns`
+/// before `runc exec`). The mount namespace is there for containers that
+/// share the host's pid namespace (`hostPID`): every OCI container has a
+/// mount namespace of its own. What the runtime does after it loads the
 /// seccomp filter comes from the runtime's base profile instead.
 pub const SLOT_IN_CONTAINER: u64 = 1 << 2;
 
@@ -276,6 +279,15 @@ pub mod global {
     /// /proc/self/ns/pid` of the recorder), for [`super::SLOT_IN_CONTAINER`].
     pub const HOST_PIDNS_DEV: &str = "HOST_PIDNS_DEV";
     pub const HOST_PIDNS_INO: &str = "HOST_PIDNS_INO";
+    /// Inode of the host's mount namespace (`stat /proc/self/ns/mnt`), 0
+    /// when the fields below were not found; for
+    /// [`super::SLOT_IN_CONTAINER`].
+    pub const HOST_MNTNS_INO: &str = "HOST_MNTNS_INO";
+    /// Byte offsets of `task_struct.nsproxy`, `nsproxy.mnt_ns` and
+    /// `mnt_namespace.ns.inum`, read from the kernel's BTF.
+    pub const NSPROXY_OFFSET: &str = "NSPROXY_OFFSET";
+    pub const MNT_NS_OFFSET: &str = "MNT_NS_OFFSET";
+    pub const NS_INUM_OFFSET: &str = "NS_INUM_OFFSET";
 }
 
 /// Program names in the object, in the order the loader tries them.

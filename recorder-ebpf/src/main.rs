@@ -75,6 +75,14 @@ static COMPAT_MASK: u64 = 0;
 static HOST_PIDNS_DEV: u64 = 0;
 #[unsafe(no_mangle)]
 static HOST_PIDNS_INO: u64 = 0;
+#[unsafe(no_mangle)]
+static HOST_MNTNS_INO: u64 = 0;
+#[unsafe(no_mangle)]
+static NSPROXY_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static MNT_NS_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static NS_INUM_OFFSET: u64 = 0;
 
 /// Deepest cgroup level searched for a recorded ancestor. systemd and
 /// Kubernetes nest about 6 levels deep; 32 leaves ample room.
@@ -214,8 +222,17 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
     slot + 1
 }
 
-/// Whether the current task lives outside the host's pid namespace: the
-/// helper only answers for the namespace it is asked about.
+/// Whether the current task lives outside the host's pid namespace or
+/// outside its mount namespace: a container's task, not its runtime's
+/// (which works in the host's namespaces until it has made the container's).
+/// The mount namespace covers containers that share the host's pid
+/// namespace (Kubernetes `hostPID`, `docker run --pid=host`).
+#[inline(always)]
+fn outside_host() -> bool {
+    outside_host_pidns() || outside_host_mntns()
+}
+
+/// The helper only answers for the pid namespace it is asked about.
 #[inline(always)]
 fn outside_host_pidns() -> bool {
     let mut info = bpf_pidns_info { pid: 0, tgid: 0 };
@@ -230,10 +247,47 @@ fn outside_host_pidns() -> bool {
     result != 0
 }
 
+/// `task->nsproxy->mnt_ns->ns.inum` differs from the host's, through the
+/// BTF task pointer at offsets userspace read from the kernel's BTF (each
+/// a read-only constant the verifier checks against the types; a load
+/// through such a pointer cannot fault). A zero `HOST_MNTNS_INO` (the
+/// fields were not found) leaves the pid namespace as the only boundary.
+#[inline(always)]
+fn outside_host_mntns() -> bool {
+    let host = load(&HOST_MNTNS_INO);
+    if host == 0 {
+        return false;
+    }
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        return false;
+    }
+    let nsproxy = unsafe {
+        core::ptr::read_volatile(
+            task.wrapping_add(load(&NSPROXY_OFFSET) as usize) as *const *const u8
+        )
+    };
+    if nsproxy.is_null() {
+        return false;
+    }
+    let mnt_ns = unsafe {
+        core::ptr::read_volatile(
+            nsproxy.wrapping_add(load(&MNT_NS_OFFSET) as usize) as *const *const u8
+        )
+    };
+    if mnt_ns.is_null() {
+        return false;
+    }
+    let inum = unsafe {
+        core::ptr::read_volatile(mnt_ns.wrapping_add(load(&NS_INUM_OFFSET) as usize) as *const u32)
+    };
+    u64::from(inum) != host
+}
+
 #[inline(always)]
 fn mark(slot: &mut Slot, id: i64) {
     let nr = id as u64;
-    if slot.flags & SLOT_IN_CONTAINER != 0 && !outside_host_pidns() {
+    if slot.flags & SLOT_IN_CONTAINER != 0 && !outside_host() {
         return;
     }
     if slot.flags & SLOT_ACTIVE == 0 {

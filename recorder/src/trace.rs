@@ -3,9 +3,10 @@
 //!
 //! The workload of a container is what runs inside it after its runtime
 //! execs the container's process: the kernel side counts only tasks outside
-//! the host's pid namespace and starts at the first exec made there
+//! the host's pid or mount namespace and starts at the first exec made there
 //! ([`Scope::Container`]), so the runtime's setup (mount, pivot_root,
-//! sethostname, keyctl, ...) stays out of the profile. What the runtime itself
+//! sethostname, keyctl, ...) stays out of the profile. The mount namespace
+//! covers containers in the host's pid namespace (`hostPID`). What the runtime itself
 //! does after it installs the seccomp filter is added from its base profile
 //! (`container::base`).
 //!
@@ -320,8 +321,13 @@ impl Session<'_> {
             self.recorder.stop_new_cgroups()?;
             log::info!("recording {} in {}", c.describe(), cgroup.display());
             if c.pid.is_some_and(|pid| self.scope_of(pid) == Scope::All) {
+                let shares = if self.recorder.mount_ns_boundary().is_on() {
+                    "shares the host's pid and mount namespaces"
+                } else {
+                    "shares the host's pid namespace (and the kernel's mount namespaces cannot be read here)"
+                };
                 eprintln!(
-                    "recorder: warning: {} shares the host's pid namespace, where its runtime's setup cannot be told from its workload: nothing of it is recorded from its start; record it while it runs, or its whole cgroup with --cgroup",
+                    "recorder: warning: {} {shares}, where its runtime's setup cannot be told from its workload: nothing of it is recorded from its start; record it while it runs, or its whole cgroup with --cgroup",
                     c.describe()
                 );
             }
@@ -520,17 +526,23 @@ impl Session<'_> {
             .find(|c| c.id == named.id)
     }
 
-    /// [`Scope::Container`] for a process in a pid namespace of its own:
-    /// then tasks that are still in the host's (a runtime joining the
-    /// container) are not the workload. A container sharing the host's pid
-    /// namespace has no such boundary.
+    /// [`Scope::Container`] for a process in a pid or mount namespace of
+    /// its own: then tasks that are still in the host's (a runtime joining
+    /// the container) are not the workload. A process sharing both of the
+    /// host's has no such boundary (nor one in the mount namespace when the
+    /// kernel side cannot read it).
     fn scope_of(&self, pid: i32) -> Scope {
         let ns = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-        let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns/pid"));
-        let ours = ns(Path::new("/proc/self/ns/pid"));
-        match (theirs, ours) {
-            (Some(t), Some(o)) if t == o => Scope::All,
-            _ => Scope::Container,
+        let shares = |kind: &str| {
+            let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns").join(kind));
+            let ours = ns(&Path::new("/proc/self/ns").join(kind));
+            matches!((theirs, ours), (Some(t), Some(o)) if t == o)
+        };
+        let own_mount_ns = self.recorder.mount_ns_boundary().is_on() && !shares("mnt");
+        if shares("pid") && !own_mount_ns {
+            Scope::All
+        } else {
+            Scope::Container
         }
     }
 

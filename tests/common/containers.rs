@@ -100,6 +100,19 @@ impl RuncBundle {
         RuncBundle { dir }
     }
 
+    /// Leaves the container in the host's pid namespace, as Kubernetes'
+    /// `hostPID: true` and `docker run --pid=host` do.
+    pub fn share_host_pid(&self) {
+        let path = self.dir.join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|ns| ns["type"] != "pid");
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    }
+
     /// `runc run` in the foreground; the container is gone afterwards.
     pub fn run(&self, id: &str) -> Output {
         self.run_with("runc", id)

@@ -74,7 +74,15 @@ pub struct Btf {
     types: Vec<TypeEntry>,
 }
 
+/// The kernel's BTF, where the running kernel describes its own types.
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
 impl Btf {
+    /// Reads and indexes the running kernel's BTF.
+    pub fn kernel() -> Result<Btf, BtfError> {
+        Btf::read(Path::new(VMLINUX_BTF))
+    }
+
     /// Reads and indexes a BTF file.
     pub fn read(path: &Path) -> Result<Btf, BtfError> {
         let bytes = std::fs::read(path).map_err(|source| BtfError::Io {

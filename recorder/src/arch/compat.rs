@@ -6,9 +6,7 @@
 //! configurations, so they come from the running kernel's BTF
 //! (`/sys/kernel/btf/vmlinux`), never from constants.
 
-use std::path::Path;
-
-use super::btf::Btf;
+use super::btf::{Btf, BtfError, VMLINUX_BTF};
 use super::{Arch, aarch64, x86};
 
 /// Where the compat bit lives in `struct task_struct`.
@@ -20,16 +18,14 @@ pub struct CompatField {
     pub mask: u64,
 }
 
-/// The kernel's BTF, where the running kernel describes its own types.
-const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
-
-/// The compat field of the running kernel, or `None` when the host has no
-/// compat ABI or it cannot be located (compat syscalls are then recorded as
-/// native ones, and a warning says so).
-pub fn compat_field() -> Option<CompatField> {
+/// The compat field of the running kernel (whose BTF `kernel` holds, or
+/// failed to be read), or `None` when the host has no compat ABI or it
+/// cannot be located (compat syscalls are then recorded as native ones, and
+/// a warning says so).
+pub fn compat_field(kernel: Result<&Btf, &BtfError>) -> Option<CompatField> {
     let host = Arch::host();
     host.compat()?;
-    let btf = match Btf::read(Path::new(VMLINUX_BTF)) {
+    let btf = match kernel {
         Ok(btf) => btf,
         Err(e) => {
             log::warn!(
@@ -83,7 +79,9 @@ mod tests {
         if Arch::host() != Arch::X86_64 {
             return;
         }
-        let field = compat_field().expect("x86_64 compat field from the kernel's BTF");
+        let kernel = Btf::kernel();
+        let field =
+            compat_field(kernel.as_ref()).expect("x86_64 compat field from the kernel's BTF");
         assert_eq!(
             field,
             CompatField {

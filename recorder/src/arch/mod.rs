@@ -7,7 +7,7 @@
 //! resolve profile names through libseccomp and silently drop unknown ones).
 
 mod aarch64;
-mod btf;
+pub mod btf;
 mod compat;
 mod generated;
 pub mod libseccomp;

@@ -12,6 +12,7 @@
 //! yet without racing its runtime.
 
 mod attach;
+mod mount_ns;
 mod privileges;
 
 use std::collections::BTreeSet;
@@ -27,6 +28,7 @@ use recorder_common::{
 };
 
 pub use attach::AttachKind;
+pub use mount_ns::MountNsBoundary;
 pub use privileges::check_privileges;
 
 use crate::cgroup::CgroupId;
@@ -91,9 +93,10 @@ pub enum Start {
 pub enum Scope {
     /// Every task.
     All,
-    /// Tasks outside the host's pid namespace: a container's processes, not
-    /// its runtime's before they enter it. With [`Start::AtFirstExec`] only an
-    /// exec made there starts the recording (see `SLOT_IN_CONTAINER`).
+    /// Tasks outside the host's pid or mount namespace: a container's
+    /// processes, not its runtime's before they enter it. With
+    /// [`Start::AtFirstExec`] only an exec made there starts the recording
+    /// (see `SLOT_IN_CONTAINER`).
     Container,
 }
 
@@ -193,6 +196,7 @@ pub struct SyscallRecorder {
     /// Slots lent to the kernel side for recordings of new cgroups.
     lent: BTreeSet<u32>,
     generation: u64,
+    mount_ns: MountNsBoundary,
 }
 
 impl SyscallRecorder {
@@ -214,7 +218,10 @@ impl SyscallRecorder {
         let execveat = u64::from(table.number("execveat").unwrap_or(u32::MAX));
         let numbering = host.numbering();
         let [mips_native, mips_compat, mips_third] = numbering.mips_bases;
-        let compat = crate::arch::compat_field();
+        let kernel_types = crate::arch::btf::Btf::kernel();
+        let compat = crate::arch::compat_field(kernel_types.as_ref());
+        let mount_ns = MountNsBoundary::of_kernel(kernel_types.as_ref().ok());
+        drop(kernel_types);
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         // Parsing the kernel's BTF (megabytes) is the largest start-up cost:
         // do it once for loading and attaching.
@@ -234,6 +241,10 @@ impl SyscallRecorder {
             .override_global(global::COMPAT_MASK, &compat_mask, true)
             .override_global(global::HOST_PIDNS_DEV, &pidns_dev, true)
             .override_global(global::HOST_PIDNS_INO, &pidns_ino, true)
+            .override_global(global::HOST_MNTNS_INO, &mount_ns.host_inode, true)
+            .override_global(global::NSPROXY_OFFSET, &mount_ns.nsproxy_offset, true)
+            .override_global(global::MNT_NS_OFFSET, &mount_ns.mnt_ns_offset, true)
+            .override_global(global::NS_INUM_OFFSET, &mount_ns.inum_offset, true)
             .load(PROGRAM_OBJECT)
             .map_err(|e| {
                 if is_permission_error(&e) {
@@ -257,12 +268,19 @@ impl SyscallRecorder {
             in_use: BTreeSet::new(),
             lent: BTreeSet::new(),
             generation: 0,
+            mount_ns,
         })
     }
 
     /// The hook the program is attached to.
     pub fn attach_kind(&self) -> AttachKind {
         self.attach
+    }
+
+    /// Whether [`Scope::Container`] also counts tasks by their mount
+    /// namespace, as containers in the host's pid namespace need.
+    pub fn mount_ns_boundary(&self) -> MountNsBoundary {
+        self.mount_ns
     }
 
     /// Run time and count of the attached program so far.

@@ -1,0 +1,111 @@
+//! The mount-namespace half of the kernel side's container boundary
+//! ([`recorder_common::SLOT_IN_CONTAINER`]).
+//!
+//! A container that shares the host's pid namespace (Kubernetes `hostPID`,
+//! `docker run --pid=host`) still has a mount namespace of its own, which
+//! its runtime makes before it sets the container up: so "outside the
+//! host's mount namespace" tells the workload from the runtime where the pid
+//! namespace cannot. No helper reads a task's mount namespace; the kernel
+//! side follows `task->nsproxy->mnt_ns->ns.inum` at offsets read here from
+//! the running kernel's BTF.
+
+use std::os::unix::fs::MetadataExt;
+
+use crate::arch::btf::Btf;
+
+/// Where the kernel side finds the current task's mount namespace, and
+/// the host's to compare it with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MountNsBoundary {
+    /// Inode of the host's mount namespace; 0 switches the check off.
+    pub host_inode: u64,
+    /// `task_struct.nsproxy`.
+    pub nsproxy_offset: u64,
+    /// `nsproxy.mnt_ns`.
+    pub mnt_ns_offset: u64,
+    /// `mnt_namespace.ns.inum`.
+    pub inum_offset: u64,
+}
+
+impl MountNsBoundary {
+    /// The boundary for this kernel, or the switched-off one (with a
+    /// warning) when its BTF lacks a field or our own namespace is unknown:
+    /// containers in the host's pid namespace are then not recorded from
+    /// their start.
+    pub fn of_kernel(kernel: Option<&Btf>) -> MountNsBoundary {
+        let host = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino());
+        match (
+            kernel.and_then(|btf| Self::fields(|t, p| btf.member_offset(t, p))),
+            host,
+        ) {
+            (Some(fields), Ok(host_inode)) => MountNsBoundary {
+                host_inode,
+                ..fields
+            },
+            (None, _) => {
+                log::warn!(
+                    "the kernel's BTF does not describe task_struct.nsproxy->mnt_ns->ns.inum: containers that share the host's pid namespace cannot be recorded from their start"
+                );
+                MountNsBoundary::default()
+            }
+            (_, Err(e)) => {
+                log::warn!(
+                    "reading /proc/self/ns/mnt: {e}: containers that share the host's pid namespace cannot be recorded from their start"
+                );
+                MountNsBoundary::default()
+            }
+        }
+    }
+
+    /// The three offsets, with `host_inode` still 0.
+    fn fields(offset_of: impl Fn(&str, &str) -> Option<u64>) -> Option<MountNsBoundary> {
+        Some(MountNsBoundary {
+            host_inode: 0,
+            nsproxy_offset: offset_of("task_struct", "nsproxy")?,
+            mnt_ns_offset: offset_of("nsproxy", "mnt_ns")?,
+            inum_offset: offset_of("mnt_namespace", "ns.inum")?,
+        })
+    }
+
+    /// Whether the kernel side checks the mount namespace.
+    pub fn is_on(&self) -> bool {
+        self.host_inode != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_every_field() {
+        let all = |ty: &str, path: &str| match (ty, path) {
+            ("task_struct", "nsproxy") => Some(1840),
+            ("nsproxy", "mnt_ns") => Some(24),
+            ("mnt_namespace", "ns.inum") => Some(24),
+            _ => None,
+        };
+        let fields = MountNsBoundary::fields(all).unwrap();
+        assert_eq!(
+            (
+                fields.nsproxy_offset,
+                fields.mnt_ns_offset,
+                fields.inum_offset
+            ),
+            (1840, 24, 24)
+        );
+        let no_mnt_ns = |ty: &str, path: &str| (ty, path) != ("nsproxy", "mnt_ns");
+        assert_eq!(
+            MountNsBoundary::fields(|t, p| no_mnt_ns(t, p).then(|| all(t, p)).flatten()),
+            None
+        );
+    }
+
+    /// The kernels the tests run on describe all three fields.
+    #[test]
+    fn the_running_kernel_has_the_fields() {
+        let btf = Btf::kernel().expect("kernel BTF (CONFIG_DEBUG_INFO_BTF)");
+        let boundary = MountNsBoundary::of_kernel(Some(&btf));
+        assert!(boundary.is_on(), "{boundary:?}");
+    }
+}
