@@ -31,6 +31,7 @@ pub use attach::AttachKind;
 pub use mount_ns::MountNsBoundary;
 pub use privileges::check_privileges;
 
+use crate::arch::btf::{Btf, BtfError};
 use crate::cgroup::CgroupId;
 
 /// The eBPF object built by `build.rs` from `recorder-ebpf`.
@@ -199,6 +200,27 @@ pub struct SyscallRecorder {
     mount_ns: MountNsBoundary,
 }
 
+/// The three parses of the kernel's BTF that loading needs, side by side:
+/// they take milliseconds each and are most of `recorder record`'s
+/// start-up. aya's loader parses it for loading (aya 0.14 has no loader
+/// without that parse), attaching a `tp_btf` program needs a parsed copy of
+/// its own, and our reader finds the task_struct fields the kernel side
+/// reads (its parse is small and fast, but not aya's kind).
+fn parse_kernel_btf_thrice<'a>() -> (EbpfLoader<'a>, Option<aya::Btf>, Result<Btf, BtfError>) {
+    std::thread::scope(|s| {
+        let for_attach = s.spawn(|| aya::Btf::from_sys_fs().ok());
+        let ours = s.spawn(Btf::kernel);
+        let loader = EbpfLoader::new();
+        let for_attach = for_attach
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let ours = ours
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (loader, for_attach, ours)
+    })
+}
+
 impl SyscallRecorder {
     /// Loads and attaches the program with the best hook available.
     pub fn load() -> Result<SyscallRecorder, BpfError> {
@@ -218,18 +240,14 @@ impl SyscallRecorder {
         let execveat = u64::from(table.number("execveat").unwrap_or(u32::MAX));
         let numbering = host.numbering();
         let [mips_native, mips_compat, mips_third] = numbering.mips_bases;
-        let kernel_types = crate::arch::btf::Btf::kernel();
+        let (mut loader, btf, kernel_types) = parse_kernel_btf_thrice();
         let compat = crate::arch::compat_field(kernel_types.as_ref());
         let mount_ns = MountNsBoundary::of_kernel(kernel_types.as_ref().ok());
         drop(kernel_types);
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
-        // Parsing the kernel's BTF (megabytes) is the largest start-up cost:
-        // do it once for loading and attaching.
-        let btf = aya::Btf::from_sys_fs().ok();
         let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
         let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
-        let mut ebpf = EbpfLoader::new()
-            .btf(btf.as_ref())
+        let mut ebpf = loader
             .override_global(global::EXECVE_NR, &execve, true)
             .override_global(global::EXECVEAT_NR, &execveat, true)
             .override_global(global::X32_BIT, &numbering.x32_bit, true)
