@@ -68,14 +68,20 @@ fn container_scope_counts_only_tasks_outside_the_host_pid_namespace() {
     // unshare(1) itself stays in the host's namespace; the child it forks
     // is pid 1 of a new one and execs true there.
     run_in(group.path(), &["unshare", "--pid", "--fork", "true"]);
-    let seen = names(&recorder.stop(id).unwrap());
+    assert_only_the_inside(&recorder.stop(id).unwrap(), "pid");
+}
+
+/// What `unshare` ran inside its new namespace was recorded, from its exec
+/// to its exit, and the host-side unshare call was not.
+fn assert_only_the_inside(seen: &Seen, what: &str) {
+    let seen = names(seen);
     assert!(
         seen.contains("execve") && seen.contains("exit_group"),
-        "{seen:?}"
+        "{what}: {seen:?}"
     );
     assert!(
         !seen.contains("unshare"),
-        "the host-side unshare was recorded: {seen:?}"
+        "{what}: the host-side unshare was recorded: {seen:?}"
     );
 }
 
@@ -121,15 +127,7 @@ fn container_scope_counts_tasks_in_a_mount_namespace_of_their_own() {
         // unshare(1) makes the namespace and execs true in it, in the host's
         // pid namespace.
         run_in(group.path(), &["unshare", "--mount", "true"]);
-        let seen = names(&recorder.stop(id).unwrap());
-        assert!(
-            seen.contains("execve") && seen.contains("exit_group"),
-            "{kind:?}: {seen:?}"
-        );
-        assert!(
-            !seen.contains("unshare"),
-            "{kind:?}: the host-side unshare was recorded: {seen:?}"
-        );
+        assert_only_the_inside(&recorder.stop(id).unwrap(), kind.name());
     }
 }
 

@@ -101,25 +101,43 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, rootfs)
 }
 
+/// The namespaces of a test's containers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Namespaces {
+    /// runc's defaults, a pid namespace among them.
+    Own,
+    /// The host's pid namespace.
+    HostPid,
+}
+
 /// The acceptance scenario: record from the start with --wait, run a new
 /// container under the profile with the same output, and check that other
 /// calls are denied with the profile's errno. `runtime` is runc or crun.
 fn from_start(runtime: &str, no_new_privileges: bool) {
+    from_start_with(runtime, no_new_privileges, Namespaces::Own);
+}
+
+fn from_start_with(runtime: &str, no_new_privileges: bool, namespaces: Namespaces) {
     let (dir, rootfs) = setup();
     let dir = dir.path();
     let tag = format!(
-        "{runtime}-{}",
-        if no_new_privileges { "nnp" } else { "privs" }
+        "{runtime}-{}{}",
+        if no_new_privileges { "nnp" } else { "privs" },
+        if namespaces == Namespaces::HostPid {
+            "-hostpid"
+        } else {
+            ""
+        }
     );
+    let bundle = |id: &str, args: &[&str], seccomp: Option<serde_json::Value>| {
+        let bundle = RuncBundle::new(dir, &rootfs, id, args, no_new_privileges, seccomp);
+        if namespaces == Namespaces::HostPid {
+            bundle.share_host_pid();
+        }
+        bundle
+    };
     let id = unique(&format!("start-{tag}"));
-    let recording = RuncBundle::new(
-        dir,
-        &rootfs,
-        &id,
-        &["sh", "-c", WORKLOAD],
-        no_new_privileges,
-        None,
-    );
+    let recording = bundle(&id, &["sh", "-c", WORKLOAD], None);
     let tracing = Tracing::start(dir, "rec", &["--container", &id, "--wait"]);
     let profile = tracing.profile.clone();
     let first = recording.run_with(runtime, &id);
@@ -131,6 +149,7 @@ fn from_start(runtime: &str, no_new_privileges: bool) {
         "{stderr}"
     );
     assert!(!stderr.contains("already running"), "{stderr}");
+    assert!(!stderr.contains("shares the host's pid"), "{stderr}");
     assert!(
         stderr.contains(&format!("more from the {runtime} base profile")),
         "{stderr}"
@@ -148,14 +167,7 @@ fn from_start(runtime: &str, no_new_privileges: bool) {
 
     let seccomp = seccomp_of(&profile);
     let enforced_id = unique(&format!("enforced-{tag}"));
-    let enforced = RuncBundle::new(
-        dir,
-        &rootfs,
-        &enforced_id,
-        &["sh", "-c", WORKLOAD],
-        no_new_privileges,
-        Some(seccomp.clone()),
-    );
+    let enforced = bundle(&enforced_id, &["sh", "-c", WORKLOAD], Some(seccomp.clone()));
     let second = enforced.run_with(runtime, &enforced_id);
     assert!(
         second.status.success(),
@@ -169,14 +181,7 @@ fn from_start(runtime: &str, no_new_privileges: bool) {
         (["chroot", "/", "true"].as_slice(), "chroot"),
     ] {
         let other_id = unique(&format!("{what}-{tag}"));
-        let other = RuncBundle::new(
-            dir,
-            &rootfs,
-            &other_id,
-            args,
-            no_new_privileges,
-            Some(seccomp.clone()),
-        );
+        let other = bundle(&other_id, args, Some(seccomp.clone()));
         assert_enosys(&other.run_with(runtime, &other_id), what);
     }
 }
@@ -191,44 +196,12 @@ fn runc_from_start_with_no_new_privileges() {
     from_start("runc", true);
 }
 
-/// A container in the host's pid namespace (`hostPID`) is recorded from its
-/// start all the same, through the mount namespace its runtime made: the
-/// workload's calls and none of runc's setup, and the workload runs under
-/// the profile with the same output.
+/// A container in the host's pid namespace (Kubernetes `hostPID`) is
+/// recorded from its start all the same, through the mount namespace its
+/// runtime made.
 #[test]
-fn host_pid_container_from_start() {
-    let (dir, rootfs) = setup();
-    let dir = dir.path();
-    let id = unique("hostpid");
-    let recording = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], false, None);
-    recording.share_host_pid();
-    let tracing = Tracing::start(dir, "hostpid", &["--container", &id, "--wait"]);
-    let profile = tracing.profile.clone();
-    let first = recording.run(&id);
-    assert!(first.status.success(), "unconfined run failed: {first:?}");
-    let (_, stderr, names) = tracing.finish();
-    assert!(!stderr.contains("shares the host's pid"), "{stderr}");
-    assert_no_runtime_setup(&names, &id);
-    for call in ["mkdir", "execve", "exit_group", "write"] {
-        assert!(names.contains(call), "{call} missing: {names:?}");
-    }
-    let enforced_id = unique("hostpid-enforced");
-    let enforced = RuncBundle::new(
-        dir,
-        &rootfs,
-        &enforced_id,
-        &["sh", "-c", WORKLOAD],
-        false,
-        Some(seccomp_of(&profile)),
-    );
-    enforced.share_host_pid();
-    let second = enforced.run(&enforced_id);
-    assert!(
-        second.status.success(),
-        "the workload failed under its profile: {}\nprofile: {names:?}",
-        String::from_utf8_lossy(&second.stderr)
-    );
-    assert_eq!(normalise(&second.stdout), normalise(&first.stdout));
+fn runc_from_start_in_the_host_pid_namespace() {
+    from_start_with("runc", false, Namespaces::HostPid);
 }
 
 #[test]

@@ -398,38 +398,27 @@ mod tests {
             mips_bases: [5000, 4000, 6000],
             ..Numbering::default()
         };
-        // execve: n64 5057, o32 4011, n32 6057.
-        assert_eq!(
-            mips64.seen_index(5057, false).map(row_and_number),
-            Some((0, 57))
-        );
-        assert_eq!(
-            mips64.seen_index(4011, false).map(row_and_number),
-            Some((1, 11))
-        );
-        assert_eq!(
-            mips64.seen_index(6057, false).map(row_and_number),
-            Some((2, 57))
-        );
-        // The compat flag has no say: the number alone tells.
-        assert_eq!(
-            mips64.seen_index(5057, true).map(row_and_number),
-            Some((0, 57))
-        );
-        assert_eq!(mips64.seen_index(57, false), None);
-        assert_eq!(mips64.seen_index(7000, false), None);
         let mips = Numbering {
             mips_bases: [4000, 0, 0],
             ..Numbering::default()
         };
-        assert_eq!(
-            mips.seen_index(4011, false).map(row_and_number),
-            Some((0, 11))
-        );
-        assert_eq!(
-            mips.seen_index(5057, false),
-            None,
-            "no n64 on a 32-bit kernel"
-        );
+        // execve: n64 5057, o32 4011, n32 6057. The compat flag has no say:
+        // the number alone tells.
+        for (host, nr, compat, place) in [
+            (mips64, 5057, false, Some((0, 57))),
+            (mips64, 4011, false, Some((1, 11))),
+            (mips64, 6057, false, Some((2, 57))),
+            (mips64, 5057, true, Some((0, 57))),
+            (mips64, 57, false, None),
+            (mips64, 7000, false, None),
+            (mips, 4011, false, Some((0, 11))),
+            (mips, 5057, false, None), // no n64 on a 32-bit kernel
+        ] {
+            assert_eq!(
+                host.seen_index(nr, compat).map(row_and_number),
+                place,
+                "{nr}"
+            );
+        }
     }
 }

@@ -439,22 +439,14 @@ mod tests {
         let on_x86 = Arch::X86_64.reported_number_on_host(AbiRow::Compat, set_tls);
         assert_eq!(on_x86, set_tls);
         // MIPS numbers get their ABI's base back.
-        assert_eq!(
-            Arch::Mips64.reported_number_on_host(AbiRow::Native, 57),
-            5057
-        );
-        assert_eq!(
-            Arch::Mips64.reported_number_on_host(AbiRow::Compat, 11),
-            4011
-        );
-        assert_eq!(
-            Arch::Mips64.reported_number_on_host(AbiRow::Third, 57),
-            6057
-        );
-        assert_eq!(
-            Arch::Mipsel.reported_number_on_host(AbiRow::Native, 11),
-            4011
-        );
+        for (host, row, stored, reported) in [
+            (Arch::Mips64, AbiRow::Native, 57, 5057),
+            (Arch::Mips64, AbiRow::Compat, 11, 4011),
+            (Arch::Mips64, AbiRow::Third, 57, 6057),
+            (Arch::Mipsel, AbiRow::Native, 11, 4011),
+        ] {
+            assert_eq!(host.reported_number_on_host(row, stored), reported);
+        }
     }
 
     /// What the kernel side does with every syscall of every ABI a host of
