@@ -28,10 +28,11 @@ pub struct MountNsBoundary {
 }
 
 impl MountNsBoundary {
-    /// The boundary for this kernel, or the switched-off one (with a
-    /// warning) when its BTF lacks a field or our own namespace is unknown:
-    /// containers in the host's pid namespace are then not recorded from
-    /// their start.
+    /// The boundary for this kernel, or the switched-off one when its BTF
+    /// lacks a field or our own namespace is unknown: containers in the
+    /// host's pid namespace are then not recorded from their start, which
+    /// `recorder trace` says when it meets one (so this only logs at debug
+    /// level, sparing every other command the noise).
     pub fn of_kernel(kernel: Option<&Btf>) -> MountNsBoundary {
         let host = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino());
         match (
@@ -43,13 +44,13 @@ impl MountNsBoundary {
                 ..fields
             },
             (None, _) => {
-                log::warn!(
+                log::debug!(
                     "the kernel's BTF does not describe task_struct.nsproxy->mnt_ns->ns.inum: containers that share the host's pid namespace cannot be recorded from their start"
                 );
                 MountNsBoundary::default()
             }
             (_, Err(e)) => {
-                log::warn!(
+                log::debug!(
                     "reading /proc/self/ns/mnt: {e}: containers that share the host's pid namespace cannot be recorded from their start"
                 );
                 MountNsBoundary::default()
