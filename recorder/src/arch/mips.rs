@@ -3,7 +3,7 @@
 //! that base, so the number alone tells the ABI. A mips64 kernel runs n64,
 //! o32 and n32 programs side by side; a 32-bit mips kernel runs o32 only.
 
-use recorder_common::ABI_ROWS;
+use recorder_common::{ABI_ROWS, AbiRow};
 
 use super::Arch;
 
@@ -24,13 +24,13 @@ pub(super) fn row_bases(host: Arch) -> Option<[u32; ABI_ROWS]> {
     }
 }
 
-/// The ABI in the compat or third row of a mips64 host.
-pub(super) fn row_arch(host: Arch, compat: bool) -> Option<Arch> {
-    match (host, compat) {
-        (Arch::Mips64, true) => Some(Arch::Mips),
-        (Arch::Mipsel64, true) => Some(Arch::Mipsel),
-        (Arch::Mips64, false) => Some(Arch::Mips64n32),
-        (Arch::Mipsel64, false) => Some(Arch::Mipsel64n32),
+/// The ABI in the compat (o32) or third (n32) row of a mips64 host.
+pub(super) fn row_arch(host: Arch, row: AbiRow) -> Option<Arch> {
+    match (host, row) {
+        (Arch::Mips64, AbiRow::Compat) => Some(Arch::Mips),
+        (Arch::Mipsel64, AbiRow::Compat) => Some(Arch::Mipsel),
+        (Arch::Mips64, AbiRow::Third) => Some(Arch::Mips64n32),
+        (Arch::Mipsel64, AbiRow::Third) => Some(Arch::Mipsel64n32),
         _ => None,
     }
 }

@@ -262,9 +262,9 @@ impl Arch {
         let host = self;
         match row {
             AbiRow::Native => Some(host),
-            AbiRow::Compat => host.compat().or_else(|| mips::row_arch(host, true)),
+            AbiRow::Compat => host.compat().or_else(|| mips::row_arch(host, row)),
             AbiRow::Third if host == Arch::X86_64 => Some(Arch::X32),
-            AbiRow::Third => mips::row_arch(host, false),
+            AbiRow::Third => mips::row_arch(host, row),
         }
     }
 
