@@ -533,13 +533,14 @@ impl Session<'_> {
     /// kernel side cannot read it).
     fn scope_of(&self, pid: i32) -> Scope {
         let ns = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-        let shares = |kind: &str| {
-            let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns").join(kind));
-            let ours = ns(&Path::new("/proc/self/ns").join(kind));
-            matches!((theirs, ours), (Some(t), Some(o)) if t == o)
-        };
-        let own_mount_ns = self.recorder.mount_ns_boundary().is_on() && !shares("mnt");
-        if shares("pid") && !own_mount_ns {
+        let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns/pid"));
+        let ours = ns(Path::new("/proc/self/ns/pid"));
+        let shares_pid_ns = matches!((theirs, ours), (Some(t), Some(o)) if t == o);
+        let own_mount_ns = self
+            .recorder
+            .mount_ns_boundary()
+            .has_own(&self.layout.proc, pid);
+        if shares_pid_ns && !own_mount_ns {
             Scope::All
         } else {
             Scope::Container

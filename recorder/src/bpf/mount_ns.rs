@@ -10,6 +10,7 @@
 //! the running kernel's BTF.
 
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 use crate::arch::btf::Btf;
 
@@ -34,7 +35,7 @@ impl MountNsBoundary {
     /// `recorder trace` says when it meets one (so this only logs at debug
     /// level, sparing every other command the noise).
     pub fn of_kernel(kernel: Option<&Btf>) -> MountNsBoundary {
-        let host = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino());
+        let host = host_mount_ns();
         match (
             kernel.and_then(|btf| Self::fields(|t, p| btf.member_offset(t, p))),
             host,
@@ -51,7 +52,7 @@ impl MountNsBoundary {
             }
             (_, Err(e)) => {
                 log::debug!(
-                    "reading /proc/self/ns/mnt: {e}: containers that share the host's pid namespace cannot be recorded from their start"
+                    "reading the host's mount namespace: {e}: containers that share the host's pid namespace cannot be recorded from their start"
                 );
                 MountNsBoundary::default()
             }
@@ -72,6 +73,25 @@ impl MountNsBoundary {
     pub fn is_on(&self) -> bool {
         self.host_inode != 0
     }
+
+    /// Whether process `pid` (under `proc`) lives in a mount namespace
+    /// other than the host's, as the kernel side sees it: `false` when the
+    /// check is off or the process is gone.
+    pub fn has_own(&self, proc: &Path, pid: i32) -> bool {
+        let theirs = std::fs::metadata(proc.join(pid.to_string()).join("ns/mnt"));
+        self.is_on() && theirs.is_ok_and(|m| m.ino() != self.host_inode)
+    }
+}
+
+/// The mount namespace the host's container runtimes work in: init's,
+/// which is the recorder's own unless the recorder itself runs in a
+/// container (a `hostPID` DaemonSet pod, say), where its own would make
+/// every process of the host look like a container's. The recorder's own
+/// where init's cannot be read (some sandboxes hide it).
+fn host_mount_ns() -> std::io::Result<u64> {
+    std::fs::metadata("/proc/1/ns/mnt")
+        .or_else(|_| std::fs::metadata("/proc/self/ns/mnt"))
+        .map(|m| m.ino())
 }
 
 #[cfg(test)]
@@ -100,6 +120,29 @@ mod tests {
             MountNsBoundary::fields(|t, p| no_mnt_ns(t, p).then(|| all(t, p)).flatten()),
             None
         );
+    }
+
+    /// A process's namespace is told by the inode its ns/mnt link leads to,
+    /// as in /proc.
+    #[test]
+    fn tells_a_process_in_a_mount_namespace_of_its_own() {
+        let proc = tempfile::tempdir().unwrap();
+        let host_ns = proc.path().join("host-ns");
+        std::fs::write(&host_ns, "").unwrap();
+        std::fs::write(proc.path().join("other-ns"), "").unwrap();
+        for (pid, target) in [(5, "host-ns"), (6, "other-ns")] {
+            let dir = proc.path().join(pid.to_string()).join("ns");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(proc.path().join(target), dir.join("mnt")).unwrap();
+        }
+        let boundary = MountNsBoundary {
+            host_inode: std::fs::metadata(&host_ns).unwrap().ino(),
+            ..MountNsBoundary::default()
+        };
+        assert!(!boundary.has_own(proc.path(), 5));
+        assert!(boundary.has_own(proc.path(), 6));
+        assert!(!boundary.has_own(proc.path(), 7), "gone");
+        assert!(!MountNsBoundary::default().has_own(proc.path(), 6), "off");
     }
 
     /// The kernels the tests run on describe all three fields.
