@@ -20,7 +20,8 @@ use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace};
 /// seccomp profile it needs.
 ///
 /// The profile holds what the container's workload did from its first exec
-/// inside the container, plus what its OCI runtime (runc or crun) itself does
+/// inside the container (in its pid or mount namespace, so `hostPID` and
+/// `--pid=host` containers too), plus what its OCI runtime (runc or crun) itself does
 /// after it installs the filter (the runtime's base profile, --base). The
 /// runtime's setup before that (mount, pivot_root, sethostname, ...) is left
 /// out. Record containers unconfined (e.g. `--security-opt
