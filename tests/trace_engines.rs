@@ -2,7 +2,8 @@
 //! daemon the test starts when none runs) and containerd (a daemon of the
 //! test's own): a busybox container recorded from its start by name with
 //! --wait, then run again under its profile; with podman and Docker also with
-//! no_new_privileges on, and names, id prefixes and unknown names.
+//! no_new_privileges on, podman also in the host's pid namespace, and names,
+//! id prefixes and unknown names.
 
 mod common;
 
@@ -14,6 +15,8 @@ use common::*;
 
 /// How to drive one engine.
 struct Engine {
+    /// Names the test's containers.
+    label: &'static str,
     /// The command and the global flags it always needs.
     command: &'static str,
     global: &'static [&'static str],
@@ -28,6 +31,7 @@ struct Engine {
 /// podman on runc (it prefers crun when both are installed), with rlimits it
 /// may set: root here cannot raise them to podman's defaults.
 const PODMAN: Engine = Engine {
+    label: "podman",
     command: "podman",
     global: &["--runtime", "runc"],
     run: &[
@@ -40,11 +44,27 @@ const PODMAN: Engine = Engine {
     errno: "ENOSYS",
 };
 
+/// podman's containers in the host's pid namespace (as Kubernetes'
+/// `hostPID: true`), recorded from their start through their mount
+/// namespace.
+const PODMAN_HOST_PID: Engine = Engine {
+    label: "podman-hostpid",
+    run: &[
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+        "--pid=host",
+    ],
+    ..PODMAN
+};
+
 /// Docker 20.10 drops a profile's `defaultErrnoRet` when it hands the
 /// profile to runc (copied from 23.0 on, moby/moby#42604), so its containers
 /// see EPERM whatever the profile says: record with EPERM so that the
 /// profile says what they see.
 const DOCKER: Engine = Engine {
+    label: "docker",
     command: "docker",
     global: &[],
     run: &[],
@@ -84,7 +104,7 @@ fn security(no_new_privileges: bool, seccomp: &str) -> Vec<String> {
 /// The acceptance scenario for one engine and no_new_privileges setting.
 fn from_start(engine: &Engine, image: &str, dir: &Path, no_new_privileges: bool) {
     let tag = if no_new_privileges { "nnp" } else { "privs" };
-    let name = unique(&format!("{}-{tag}", engine.command));
+    let name = unique(&format!("{}-{tag}", engine.label));
     let tracing = Tracing::start(
         dir,
         &name,
@@ -113,6 +133,7 @@ fn from_start(engine: &Engine, image: &str, dir: &Path, no_new_privileges: bool)
         "{stderr}"
     );
     assert!(!stderr.contains("seccomp filter"), "{stderr}");
+    assert!(!stderr.contains("shares the host's"), "{stderr}");
     assert_no_runtime_setup(&names, &name);
     for call in ["mkdir", "execve", "exit_group", "write"] {
         assert!(names.contains(call), "{call} missing: {names:?}");
@@ -144,7 +165,7 @@ fn from_start(engine: &Engine, image: &str, dir: &Path, no_new_privileges: bool)
 /// Names, id prefixes and unknown names of a running container; warns that
 /// the engine's default seccomp profile confines it.
 fn resolution(engine: &Engine, image: &str) {
-    let name = unique(&format!("{}-named", engine.command));
+    let name = unique(&format!("{}-named", engine.label));
     let out = run(engine
         .cmd()
         .args(["run", "-d", "--rm"])
@@ -173,7 +194,7 @@ fn resolution(engine: &Engine, image: &str) {
         // Not started unconfined: the engine's default profile applies.
         assert!(stderr.contains("runs under a seccomp filter"), "{stderr}");
     }
-    let missing = unique(&format!("{}-missing", engine.command));
+    let missing = unique(&format!("{}-missing", engine.label));
     let out = run(recorder().args(["trace", "--container", &missing]));
     // One line of error; a warning may precede it (another engine's daemon
     // that does not answer, say).
@@ -200,6 +221,7 @@ fn podman_from_start_and_by_name() {
     let image = import_image("podman", &rootfs, &format!("localhost/{}", unique("bb")));
     from_start(&PODMAN, &image.name, dir.path(), false);
     from_start(&PODMAN, &image.name, dir.path(), true);
+    from_start(&PODMAN_HOST_PID, &image.name, dir.path(), false);
     resolution(&PODMAN, &image.name);
 }
 
