@@ -29,6 +29,11 @@ pub enum AbiRow {
     Third = 2,
 }
 
+impl AbiRow {
+    /// Every row, in the order of [`Slot::seen`].
+    pub const ALL: [AbiRow; ABI_ROWS] = [AbiRow::Native, AbiRow::Compat, AbiRow::Third];
+}
+
 /// MIPS numbers each ABI's syscalls from its own base (`__NR_Linux`: o32
 /// 4000, n64 5000, n32 6000), so one ABI spans at most this many numbers.
 pub const MIPS_ABI_SPAN: u64 = 1000;
@@ -100,7 +105,7 @@ impl Numbering {
     /// The MIPS ABI whose range holds `nr`, and `nr` within it.
     #[inline(always)]
     fn mips_place(&self, nr: u64) -> Option<(AbiRow, u64)> {
-        for row in [AbiRow::Native, AbiRow::Compat, AbiRow::Third] {
+        for row in AbiRow::ALL {
             let base = self.mips_bases[row as usize];
             if base != 0 && nr >= base && nr < base + MIPS_ABI_SPAN {
                 return Some((row, nr - base));
@@ -279,8 +284,8 @@ pub mod global {
     /// /proc/self/ns/pid` of the recorder), for [`super::SLOT_IN_CONTAINER`].
     pub const HOST_PIDNS_DEV: &str = "HOST_PIDNS_DEV";
     pub const HOST_PIDNS_INO: &str = "HOST_PIDNS_INO";
-    /// Inode of the host's mount namespace (`stat /proc/self/ns/mnt`), 0
-    /// when the fields below were not found; for
+    /// Inode of the host's mount namespace (init's, `stat -L
+    /// /proc/1/ns/mnt`), 0 when the fields below were not found; for
     /// [`super::SLOT_IN_CONTAINER`].
     pub const HOST_MNTNS_INO: &str = "HOST_MNTNS_INO";
     /// Byte offsets of `task_struct.nsproxy`, `nsproxy.mnt_ns` and
@@ -313,11 +318,10 @@ mod tests {
 
     /// `reported` undoes `seen_index` for every number that has a place.
     fn assert_round_trip(n: &Numbering, numbers: impl Iterator<Item = u64>, compat: bool) {
-        let rows = [AbiRow::Native, AbiRow::Compat, AbiRow::Third];
         for nr in numbers {
             if let Some(index) = n.seen_index(nr, compat) {
                 let (row, stored) = row_and_number(index);
-                assert_eq!(n.reported(rows[row], stored as u64), nr, "{n:?}");
+                assert_eq!(n.reported(AbiRow::ALL[row], stored as u64), nr, "{n:?}");
             }
         }
     }

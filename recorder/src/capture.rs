@@ -33,7 +33,7 @@ impl SyscallSet {
     /// Maps the kernel's ABI rows to this host's architectures.
     pub fn from_seen(seen: &Seen) -> SyscallSet {
         let mut set = SyscallSet::default();
-        for row in [AbiRow::Native, AbiRow::Compat, AbiRow::Third] {
+        for row in AbiRow::ALL {
             let numbers = seen.row(row);
             if numbers.is_empty() {
                 continue;

@@ -23,8 +23,8 @@ use std::time::Duration;
 use aya::maps::{Array, HashMap, MapData, MapError, Queue};
 use aya::{Ebpf, EbpfLoader};
 use recorder_common::{
-    ABI_ROWS, AbiRow, MAX_SLOTS, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
-    SYSCALLS_PER_ABI, Slot, control, global, map,
+    AbiRow, MAX_SLOTS, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, SYSCALLS_PER_ABI, Slot,
+    control, global, map,
 };
 
 pub use attach::AttachKind;
@@ -131,17 +131,17 @@ impl Seen {
             out_of_range: slot.out_of_range,
             ..Seen::default()
         };
-        for row in 0..ABI_ROWS {
-            let start = row * SYSCALLS_PER_ABI as usize;
+        for row in AbiRow::ALL {
+            let start = row as usize * SYSCALLS_PER_ABI as usize;
             let numbers = slot.seen[start..start + SYSCALLS_PER_ABI as usize]
                 .iter()
                 .enumerate()
                 .filter(|(_, b)| **b != 0)
                 .map(|(nr, _)| nr as u32);
             let set = match row {
-                r if r == AbiRow::Native as usize => &mut seen.native,
-                r if r == AbiRow::Compat as usize => &mut seen.compat,
-                _ => &mut seen.third,
+                AbiRow::Native => &mut seen.native,
+                AbiRow::Compat => &mut seen.compat,
+                AbiRow::Third => &mut seen.third,
             };
             set.extend(numbers);
         }
