@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +14,11 @@ use common::*;
 use recorder::arch::Arch;
 use recorder::bpf::{AttachKind, Scope, Seen, Start, SyscallRecorder};
 use recorder::cgroup::{Cgroup2Mount, OwnedCgroup};
+
+/// The container scope with the pid namespace alone as its boundary.
+const PID_NS_ONLY: Scope = Scope::Container {
+    runtime_mount_ns: None,
+};
 
 /// Runs `args` with its first syscall after exec already in `cgroup`.
 fn run_in(cgroup: &Path, args: &[&str]) {
@@ -57,7 +63,7 @@ fn container_scope_counts_only_tasks_outside_the_host_pid_namespace() {
     let mut recorder = SyscallRecorder::load().unwrap();
     let group = cgroup(&mount, "scope");
     let id = recorder
-        .start_scoped(group.id(), Start::Now, Scope::Container)
+        .start_scoped(group.id(), Start::Now, PID_NS_ONLY)
         .unwrap();
     run_in(group.path(), &["true"]);
     assert_eq!(
@@ -94,7 +100,7 @@ fn container_scope_arms_at_an_exec_inside() {
     let mut recorder = SyscallRecorder::load().unwrap();
     let group = cgroup(&mount, "arm");
     let id = recorder
-        .start_scoped(group.id(), Start::AtFirstExec, Scope::Container)
+        .start_scoped(group.id(), Start::AtFirstExec, PID_NS_ONLY)
         .unwrap();
     // Execs in the host's namespace: nothing.
     run_in(group.path(), &["sh", "-c", "true; true"]);
@@ -107,20 +113,25 @@ fn container_scope_arms_at_an_exec_inside() {
     );
 }
 
-/// A task that shares the host's pid namespace but has a mount namespace
-/// of its own (a `hostPID` container's) counts too, from the exec that
-/// arms the recording; the host-side `unshare` before it does not. With
-/// every way of attaching, since each reads the task's namespace itself.
+/// A task that shares the host's pid namespace but is in a mount namespace
+/// other than the runtime's (here the test's own) counts too, from the
+/// exec that arms the recording; the host-side `unshare` before it does
+/// not. With every way of attaching, since each reads the task's namespace
+/// itself.
 #[test]
-fn container_scope_counts_tasks_in_a_mount_namespace_of_their_own() {
+fn container_scope_counts_tasks_in_a_mount_namespace_other_than_the_runtime_s() {
     require_root();
     let mount = Cgroup2Mount::find().unwrap();
+    let ours = std::fs::metadata("/proc/self/ns/mnt").unwrap().ino();
     for kind in AttachKind::ALL {
         let mut recorder = SyscallRecorder::load_with(Some(kind)).unwrap();
-        assert!(recorder.mount_ns_boundary().is_on(), "{kind:?}");
+        assert!(recorder.reads_mount_ns(), "{kind:?}");
         let group = cgroup(&mount, &format!("mntns-{}", kind.name()));
+        let scope = Scope::Container {
+            runtime_mount_ns: Some(ours),
+        };
         let id = recorder
-            .start_scoped(group.id(), Start::AtFirstExec, Scope::Container)
+            .start_scoped(group.id(), Start::AtFirstExec, scope)
             .unwrap();
         run_in(group.path(), &["sh", "-c", "true; true"]);
         assert_eq!(recorder.seen(id).unwrap(), Seen::default(), "{kind:?}");
@@ -181,4 +192,32 @@ fn recordings_of_new_cgroups() {
     let late = cgroup(&mount, "late");
     run_in(late.path(), &["true"]);
     assert!(recorder.new_cgroup_recordings().unwrap().is_empty());
+}
+
+/// A recording the kernel side starts for a new cgroup in the container
+/// scope takes the mount namespace of the cgroup's first task (a runtime's,
+/// here the test's own) as the runtime's: a task in the host's pid
+/// namespace counts once in another mount namespace (a `hostPID`
+/// container's), not before.
+#[test]
+fn new_cgroup_recordings_take_the_first_task_s_mount_namespace() {
+    require_root();
+    let mount = Cgroup2Mount::find().unwrap();
+    let mut recorder = SyscallRecorder::load().unwrap();
+    let moment = cgroup(&mount, "ns-moment");
+    recorder
+        .record_new_cgroups(moment.id(), Start::AtFirstExec, PID_NS_ONLY)
+        .unwrap();
+    let host_pid = cgroup(&mount, "ns-hostpid");
+    run_in(host_pid.path(), &["sh", "-c", "true; true"]);
+    run_in(host_pid.path(), &["unshare", "--mount", "true"]);
+    let recording = recorder
+        .new_cgroup_recordings()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.root() == host_pid.id())
+        .expect("a recording of the new cgroup");
+    recorder.keep(recording);
+    recorder.stop_new_cgroups().unwrap();
+    assert_only_the_inside(&recorder.stop(recording).unwrap(), "new cgroup");
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::containers::*;
 use common::*;
+use recorder::cgroup::Cgroup2Mount;
 
 /// A detached runc container, deleted when the test ends.
 struct Detached {
@@ -202,6 +203,46 @@ fn runc_from_start_with_no_new_privileges() {
 #[test]
 fn runc_from_start_in_the_host_pid_namespace() {
     from_start_with("runc", false, Namespaces::HostPid);
+}
+
+/// A running container in the host's pid namespace is recorded from now on
+/// in the container scope too (its mount namespace differs from its
+/// runtime's): a host process that joins its cgroup (as a runtime's helper
+/// does) stays out, while the workload is in.
+#[test]
+fn running_container_in_the_host_pid_namespace() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let busy = [
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done",
+    ];
+    let id = unique("running-hostpid");
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &busy, false, None);
+    bundle.share_host_pid();
+    let _container = Detached::run(&bundle, &id);
+    let tracing = Tracing::start(
+        dir,
+        "running-hostpid",
+        &["--container", &id, "--duration", "2s", "--base", "none"],
+    );
+    let procs = Cgroup2Mount::find()
+        .unwrap()
+        .root
+        .join(format!("recorder-tests/{id}/cgroup.procs"));
+    let joined = run(Command::new("sh").arg("-c").arg(format!(
+        "echo $$ > {}; rmdir /nonexistent-hostpid-test 2>/dev/null; true",
+        procs.display()
+    )));
+    assert!(joined.status.success(), "{joined:?}");
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains("is already running"), "{stderr}");
+    assert!(names.contains("mkdir"), "{names:?}");
+    assert!(
+        !names.contains("rmdir"),
+        "the host process in the container's cgroup was recorded: {names:?}"
+    );
 }
 
 #[test]

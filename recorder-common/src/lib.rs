@@ -141,9 +141,11 @@ pub const SLOT_ACTIVE: u64 = 1 << 0;
 /// between joining the cgroup and exec (the recorder's own work) is not
 /// recorded, while the exec itself is.
 pub const SLOT_ARM_ON_EXEC: u64 = 1 << 1;
-/// [`Slot::flags`]: only tasks outside the host's pid namespace or outside
-/// its mount namespace count, and with [`SLOT_ARM_ON_EXEC`] only an exec
-/// made there arms the slot.
+/// [`Slot::flags`]: only a container's tasks count, and with
+/// [`SLOT_ARM_ON_EXEC`] only an exec made by one arms the slot. A container's
+/// task is one outside the host's pid namespace, or, when
+/// [`Slot::runtime_mnt_ns`] is set, one in a mount namespace other than the
+/// runtime's.
 ///
 /// This is the runtime boundary of `recorder trace`: an OCI runtime prepares a
 /// container (mounts, pivot_root, sethostname, keyctl, ...) in a process that
@@ -153,7 +155,9 @@ pub const SLOT_ARM_ON_EXEC: u64 = 1 << 1;
 /// in the host's (e.g. runc 1.1 re-executing itself from a memfd, or `setns`
 /// before `runc exec`). The mount namespace is there for containers that
 /// share the host's pid namespace (`hostPID`): every OCI container has a
-/// mount namespace of its own. What the runtime does after it loads the
+/// mount namespace of its own. It is compared with the runtime's own, not
+/// init's: a runtime may work in a mount namespace of its own too (snap's
+/// Docker does). What the runtime does after it loads the
 /// seccomp filter comes from the runtime's base profile instead.
 pub const SLOT_IN_CONTAINER: u64 = 1 << 2;
 
@@ -166,6 +170,13 @@ pub struct Slot {
     /// Syscalls seen whose number did not fit the bitmap (including negative
     /// numbers such as `syscall(-1)`).
     pub out_of_range: u64,
+    /// With [`SLOT_IN_CONTAINER`]: the inode of the mount namespace the
+    /// container's runtime works in, or 0 to leave the pid namespace alone
+    /// to decide. Userspace sets it for the recordings it starts; the kernel
+    /// side sets that of a new cgroup's first task (the runtime's, which
+    /// moves a process of its own into the cgroup before it makes the
+    /// container's namespaces) for the recordings it starts itself.
+    pub runtime_mnt_ns: u64,
     /// `seen[row * SYSCALLS_PER_ABI + nr]` is non-zero once syscall `nr` of
     /// ABI `row` was made by a process of this recording. One byte per
     /// syscall rather than one bit: byte stores need no atomic read-modify-
@@ -179,6 +190,7 @@ impl Slot {
     pub const EMPTY: Slot = Slot {
         flags: 0,
         out_of_range: 0,
+        runtime_mnt_ns: 0,
         seen: [0; SEEN_LEN],
     };
 }
@@ -284,10 +296,10 @@ pub mod global {
     /// /proc/self/ns/pid` of the recorder), for [`super::SLOT_IN_CONTAINER`].
     pub const HOST_PIDNS_DEV: &str = "HOST_PIDNS_DEV";
     pub const HOST_PIDNS_INO: &str = "HOST_PIDNS_INO";
-    /// Inode of the host's mount namespace (init's, `stat -L
-    /// /proc/1/ns/mnt`), 0 when the fields below were not found; for
-    /// [`super::SLOT_IN_CONTAINER`].
-    pub const HOST_MNTNS_INO: &str = "HOST_MNTNS_INO";
+    /// Non-zero when the fields below were found, so that the kernel side
+    /// can read a task's mount namespace (see
+    /// [`super::Slot::runtime_mnt_ns`]).
+    pub const MNT_NS_ON: &str = "MNT_NS_ON";
     /// Byte offsets of `task_struct.nsproxy`, `nsproxy.mnt_ns` and
     /// `mnt_namespace.ns.inum`, read from the kernel's BTF.
     pub const NSPROXY_OFFSET: &str = "NSPROXY_OFFSET";

@@ -76,7 +76,7 @@ static HOST_PIDNS_DEV: u64 = 0;
 #[unsafe(no_mangle)]
 static HOST_PIDNS_INO: u64 = 0;
 #[unsafe(no_mangle)]
-static HOST_MNTNS_INO: u64 = 0;
+static MNT_NS_ON: u64 = 0;
 #[unsafe(no_mangle)]
 static NSPROXY_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
@@ -207,10 +207,17 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
     let Some(value) = SLOTS.get_ptr_mut(slot) else {
         return NOT_RECORDED;
     };
-    // Userspace cleared the bitmap before it queued the slot.
+    // Userspace cleared the bitmap before it queued the slot. This task is
+    // the cgroup's first to make a syscall: the runtime's, still in the
+    // runtime's mount namespace.
     // SAFETY: array values live as long as the map; nothing marks this slot
     // before it is in ROOTS.
-    unsafe { (*value).flags = flags };
+    unsafe {
+        (*value).flags = flags;
+        if flags & SLOT_IN_CONTAINER != 0 {
+            (*value).runtime_mnt_ns = current_mnt_ns();
+        }
+    }
     if ROOTS.insert(&cgroup_id, &slot, BPF_NOEXIST as u64).is_err() {
         // Another CPU started this cgroup's recording at the same moment.
         let _ = FREE_SLOTS.push(slot, 0);
@@ -222,14 +229,23 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
     slot + 1
 }
 
-/// Whether the current task lives outside the host's pid namespace or
-/// outside its mount namespace: a container's task, not its runtime's
-/// (which works in the host's namespaces until it has made the container's).
-/// The mount namespace covers containers that share the host's pid
-/// namespace (Kubernetes `hostPID`, `docker run --pid=host`).
+/// Whether the current task is the container's, not its runtime's (which
+/// works in the host's pid namespace and its own mount namespace until it
+/// has made the container's): outside the host's pid namespace, or in a
+/// mount namespace other than the runtime's, which covers containers that
+/// share the host's pid namespace (Kubernetes `hostPID`, `docker run
+/// --pid=host`).
 #[inline(always)]
-fn outside_host() -> bool {
-    outside_host_pidns() || outside_host_mntns()
+fn in_container(slot: &Slot) -> bool {
+    if outside_host_pidns() {
+        return true;
+    }
+    let runtime = slot.runtime_mnt_ns;
+    if runtime == 0 {
+        return false;
+    }
+    let ns = current_mnt_ns();
+    ns != 0 && ns != runtime
 }
 
 /// The helper only answers for the pid namespace it is asked about.
@@ -247,20 +263,19 @@ fn outside_host_pidns() -> bool {
     result != 0
 }
 
-/// `task->nsproxy->mnt_ns->ns.inum` differs from the host's, through the
-/// BTF task pointer at offsets userspace read from the kernel's BTF (each
-/// a read-only constant the verifier checks against the types; a load
-/// through such a pointer cannot fault). A zero `HOST_MNTNS_INO` (the
-/// fields were not found) leaves the pid namespace as the only boundary.
+/// The current task's mount namespace, `task->nsproxy->mnt_ns->ns.inum`,
+/// read through the BTF task pointer at offsets userspace read from the
+/// kernel's BTF (each a read-only constant the verifier checks against the
+/// types; a load through such a pointer cannot fault); 0 when the fields
+/// were not found (`MNT_NS_ON` is 0) or a pointer on the way is null.
 #[inline(always)]
-fn outside_host_mntns() -> bool {
-    let host = load(&HOST_MNTNS_INO);
-    if host == 0 {
-        return false;
+fn current_mnt_ns() -> u64 {
+    if load(&MNT_NS_ON) == 0 {
+        return 0;
     }
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
     if task.is_null() {
-        return false;
+        return 0;
     }
     let nsproxy = unsafe {
         core::ptr::read_volatile(
@@ -268,7 +283,7 @@ fn outside_host_mntns() -> bool {
         )
     };
     if nsproxy.is_null() {
-        return false;
+        return 0;
     }
     let mnt_ns = unsafe {
         core::ptr::read_volatile(
@@ -276,18 +291,18 @@ fn outside_host_mntns() -> bool {
         )
     };
     if mnt_ns.is_null() {
-        return false;
+        return 0;
     }
     let inum = unsafe {
         core::ptr::read_volatile(mnt_ns.wrapping_add(load(&NS_INUM_OFFSET) as usize) as *const u32)
     };
-    u64::from(inum) != host
+    u64::from(inum)
 }
 
 #[inline(always)]
 fn mark(slot: &mut Slot, id: i64) {
     let nr = id as u64;
-    if slot.flags & SLOT_IN_CONTAINER != 0 && !outside_host() {
+    if slot.flags & SLOT_IN_CONTAINER != 0 && !in_container(slot) {
         return;
     }
     if slot.flags & SLOT_ACTIVE == 0 {

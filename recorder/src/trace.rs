@@ -3,10 +3,11 @@
 //!
 //! The workload of a container is what runs inside it after its runtime
 //! execs the container's process: the kernel side counts only tasks outside
-//! the host's pid or mount namespace and starts at the first exec made there
-//! ([`Scope::Container`]), so the runtime's setup (mount, pivot_root,
-//! sethostname, keyctl, ...) stays out of the profile. The mount namespace
-//! covers containers in the host's pid namespace (`hostPID`). What the runtime itself
+//! the host's pid namespace or in a mount namespace other than the
+//! runtime's, and starts at the first exec made by one ([`Scope::Container`]),
+//! so the runtime's setup (mount, pivot_root, sethostname, keyctl, ...)
+//! stays out of the profile. The mount namespace covers containers in the
+//! host's pid namespace (`hostPID`). What the runtime itself
 //! does after it installs the seccomp filter is added from its base profile
 //! (`container::base`).
 //!
@@ -198,7 +199,12 @@ impl Session<'_> {
                     .cgroup
                     .clone()
                     .ok_or_else(|| TraceError::NoCgroup(query.to_string()))?;
-                let scope = c.pid.map_or(Scope::Container, |pid| self.scope_of(pid));
+                let scope = c.pid.map_or(
+                    Scope::Container {
+                        runtime_mount_ns: None,
+                    },
+                    |pid| self.scope_of(pid),
+                );
                 let id = self.existing_cgroup(&cgroup)?;
                 let recording = self.recorder.start_scoped(id, Start::Now, scope)?;
                 eprintln!(
@@ -217,9 +223,10 @@ impl Session<'_> {
             Some(c) if c.status == Status::Created && c.pid.is_some() && c.cgroup.is_some() => {
                 let cgroup = c.cgroup.clone().unwrap_or_default();
                 let id = self.existing_cgroup(&cgroup)?;
-                let recording =
-                    self.recorder
-                        .start_scoped(id, Start::AtFirstExec, Scope::Container)?;
+                let scope = Scope::Container {
+                    runtime_mount_ns: c.pid.and_then(|pid| self.runtime_mount_ns_of(pid)),
+                };
+                let recording = self.recorder.start_scoped(id, Start::AtFirstExec, scope)?;
                 self.announce_waiting(&format!("container {query}"))?;
                 Ok(Attached {
                     recordings: vec![recording],
@@ -242,8 +249,13 @@ impl Session<'_> {
     fn wait_for_container(&mut self, query: &str) -> Result<Attached, TraceError> {
         let mut paths = self.watch_new_cgroups()?;
         let after = self.cgroup_id_now()?;
-        self.recorder
-            .record_new_cgroups(after, Start::AtFirstExec, Scope::Container)?;
+        self.recorder.record_new_cgroups(
+            after,
+            Start::AtFirstExec,
+            Scope::Container {
+                runtime_mount_ns: None,
+            },
+        )?;
         self.announce_waiting(&format!("container {query}"))?;
         loop {
             if self.signals.try_recv().is_ok() {
@@ -295,7 +307,10 @@ impl Session<'_> {
                 let id = id_of_dir(&dir)?;
                 let old = id <= after;
                 let start = if old { Start::Now } else { Start::AtFirstExec };
-                match self.recorder.start_scoped(id, start, Scope::Container) {
+                let scope = Scope::Container {
+                    runtime_mount_ns: c.pid.and_then(|pid| self.runtime_mount_ns_of(pid)),
+                };
+                match self.recorder.start_scoped(id, start, scope) {
                     Ok(r) => attached.push(r),
                     // The kernel side started it a moment ago.
                     Err(BpfError::AlreadyRecorded(_)) => {
@@ -321,8 +336,8 @@ impl Session<'_> {
             self.recorder.stop_new_cgroups()?;
             log::info!("recording {} in {}", c.describe(), cgroup.display());
             if c.pid.is_some_and(|pid| self.scope_of(pid) == Scope::All) {
-                let shares = if self.recorder.mount_ns_boundary().is_on() {
-                    "shares the host's pid and mount namespaces"
+                let shares = if self.recorder.reads_mount_ns() {
+                    "shares the host's pid namespace and its runtime's mount namespace"
                 } else {
                     "shares the host's pid namespace (and the kernel's mount namespaces cannot be read here)"
                 };
@@ -526,25 +541,37 @@ impl Session<'_> {
             .find(|c| c.id == named.id)
     }
 
-    /// [`Scope::Container`] for a process in a pid or mount namespace of
-    /// its own: then tasks that are still in the host's (a runtime joining
-    /// the container) are not the workload. A process sharing both of the
-    /// host's has no such boundary (nor one in the mount namespace when the
-    /// kernel side cannot read it).
+    /// [`Scope::Container`] for a process in a pid namespace of its own or
+    /// in a mount namespace other than its runtime's: then tasks that are
+    /// still in the host's (a runtime joining the container) are not the
+    /// workload. A process sharing both has no such boundary (nor one in the
+    /// mount namespace when the kernel side cannot read it).
     fn scope_of(&self, pid: i32) -> Scope {
         let ns = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
         let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns/pid"));
         let ours = ns(Path::new("/proc/self/ns/pid"));
         let shares_pid_ns = matches!((theirs, ours), (Some(t), Some(o)) if t == o);
-        let own_mount_ns = self
-            .recorder
-            .mount_ns_boundary()
-            .has_own(&self.layout.proc, pid);
+        let runtime_mount_ns = self.runtime_mount_ns_of(pid);
+        let own_mount_ns = runtime_mount_ns
+            .is_some_and(|r| container::mount_ns_of(&self.layout.proc, pid) != Some(r));
         if shares_pid_ns && !own_mount_ns {
             Scope::All
         } else {
-            Scope::Container
+            Scope::Container { runtime_mount_ns }
         }
+    }
+
+    /// The mount namespace of the runtime running container process `pid`:
+    /// its parent's (conmon, a containerd shim, runc), or, where that cannot
+    /// be read (a container left to an init that hides its namespaces), the
+    /// recorder's own; when the kernel side reads mount namespaces.
+    fn runtime_mount_ns_of(&self, pid: i32) -> Option<u64> {
+        if !self.recorder.reads_mount_ns() {
+            return None;
+        }
+        container::parent_of(&self.layout.proc, pid)
+            .and_then(|parent| container::mount_ns_of(&self.layout.proc, parent))
+            .or_else(|| container::mount_ns_of(Path::new("/proc"), std::process::id() as i32))
     }
 
     fn supervise(&mut self, attached: Attached) -> Result<TraceOutcome, TraceError> {

@@ -28,7 +28,7 @@ use recorder_common::{
 };
 
 pub use attach::AttachKind;
-pub use mount_ns::MountNsBoundary;
+pub use mount_ns::MountNsFields;
 pub use privileges::check_privileges;
 
 use crate::arch::btf::{Btf, BtfError};
@@ -94,11 +94,16 @@ pub enum Start {
 pub enum Scope {
     /// Every task.
     All,
-    /// Tasks outside the host's pid or mount namespace: a container's
-    /// processes, not its runtime's before they enter it. With
-    /// [`Start::AtFirstExec`] only an exec made there starts the recording
-    /// (see `SLOT_IN_CONTAINER`).
-    Container,
+    /// A container's tasks, not its runtime's before they enter it: tasks
+    /// outside the host's pid namespace, or in a mount namespace other than
+    /// `runtime_mount_ns` (the inode of the one the container's runtime
+    /// works in), which covers containers in the host's pid namespace. With
+    /// [`Start::AtFirstExec`] only an exec made by one starts the recording
+    /// (see `SLOT_IN_CONTAINER`). For the recordings the kernel side starts
+    /// itself ([`SyscallRecorder::record_new_cgroups`]) the runtime's mount
+    /// namespace is that of the new cgroup's first task, whatever this says;
+    /// `None` otherwise leaves the pid namespace alone to decide.
+    Container { runtime_mount_ns: Option<u64> },
 }
 
 impl Scope {
@@ -109,7 +114,7 @@ impl Scope {
         };
         match self {
             Scope::All => start,
-            Scope::Container => start | SLOT_IN_CONTAINER,
+            Scope::Container { .. } => start | SLOT_IN_CONTAINER,
         }
     }
 }
@@ -197,7 +202,7 @@ pub struct SyscallRecorder {
     /// Slots lent to the kernel side for recordings of new cgroups.
     lent: BTreeSet<u32>,
     generation: u64,
-    mount_ns: MountNsBoundary,
+    reads_mount_ns: bool,
 }
 
 /// The three parses of the kernel's BTF that loading needs, side by side:
@@ -242,9 +247,11 @@ impl SyscallRecorder {
         let [mips_native, mips_compat, mips_third] = numbering.mips_bases;
         let (mut loader, btf, kernel_types) = parse_kernel_btf_thrice();
         let compat = crate::arch::compat_field(kernel_types.as_ref());
-        let mount_ns = MountNsBoundary::of_kernel(kernel_types.as_ref().ok());
+        let mount_ns = MountNsFields::of_kernel(kernel_types.as_ref().ok());
         drop(kernel_types);
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
+        let mnt_ns_on = u64::from(mount_ns.is_some());
+        let mnt_ns_fields = mount_ns.unwrap_or_default();
         let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
         let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
         let mut ebpf = loader
@@ -259,10 +266,10 @@ impl SyscallRecorder {
             .override_global(global::COMPAT_MASK, &compat_mask, true)
             .override_global(global::HOST_PIDNS_DEV, &pidns_dev, true)
             .override_global(global::HOST_PIDNS_INO, &pidns_ino, true)
-            .override_global(global::HOST_MNTNS_INO, &mount_ns.host_inode, true)
-            .override_global(global::NSPROXY_OFFSET, &mount_ns.nsproxy_offset, true)
-            .override_global(global::MNT_NS_OFFSET, &mount_ns.mnt_ns_offset, true)
-            .override_global(global::NS_INUM_OFFSET, &mount_ns.inum_offset, true)
+            .override_global(global::MNT_NS_ON, &mnt_ns_on, true)
+            .override_global(global::NSPROXY_OFFSET, &mnt_ns_fields.nsproxy_offset, true)
+            .override_global(global::MNT_NS_OFFSET, &mnt_ns_fields.mnt_ns_offset, true)
+            .override_global(global::NS_INUM_OFFSET, &mnt_ns_fields.inum_offset, true)
             .load(PROGRAM_OBJECT)
             .map_err(|e| {
                 if is_permission_error(&e) {
@@ -286,7 +293,7 @@ impl SyscallRecorder {
             in_use: BTreeSet::new(),
             lent: BTreeSet::new(),
             generation: 0,
-            mount_ns,
+            reads_mount_ns: mount_ns.is_some(),
         })
     }
 
@@ -295,10 +302,11 @@ impl SyscallRecorder {
         self.attach
     }
 
-    /// Whether [`Scope::Container`] also counts tasks by their mount
-    /// namespace, as containers in the host's pid namespace need.
-    pub fn mount_ns_boundary(&self) -> MountNsBoundary {
-        self.mount_ns
+    /// Whether the kernel side reads tasks' mount namespaces, which
+    /// [`Scope::Container`] needs for containers in the host's pid
+    /// namespace.
+    pub fn reads_mount_ns(&self) -> bool {
+        self.reads_mount_ns
     }
 
     /// Run time and count of the attached program so far.
@@ -327,6 +335,12 @@ impl SyscallRecorder {
         let slot = self.unused_slot()?;
         let mut value = Slot::EMPTY;
         value.flags = scope.flags(start);
+        if let Scope::Container {
+            runtime_mount_ns: Some(ns),
+        } = scope
+        {
+            value.runtime_mnt_ns = ns;
+        }
         self.slots
             .set(slot, value, 0)
             .map_err(|source| map_error(map::SLOTS, source))?;

@@ -387,6 +387,23 @@ pub fn is_alive(proc: &Path, pid: i32, start_time: Option<u64>) -> bool {
     }
 }
 
+/// The parent of a process (field 4 of /proc/PID/stat).
+pub fn parent_of(proc: &Path, pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).ok()?;
+    // After the command name, which is in parentheses and may hold spaces:
+    // state, then the parent's pid.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The inode of a process's mount namespace (its /proc/PID/ns/mnt), which
+/// is what the kernel side compares.
+pub fn mount_ns_of(proc: &Path, pid: i32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata(proc.join(pid.to_string()).join("ns/mnt")).ok()?;
+    Some(ns.ino())
+}
+
 /// The cgroup2 path of a process (`0::/path` in /proc/PID/cgroup).
 pub fn cgroup_of_pid(proc: &Path, pid: i32) -> Option<PathBuf> {
     let text = std::fs::read_to_string(proc.join(pid.to_string()).join("cgroup")).ok()?;

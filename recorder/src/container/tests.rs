@@ -462,3 +462,25 @@ fn describe_names_engine_and_short_id() {
     c.names.push("web".into());
     assert_eq!(c.describe(), "web (docker 8dbd5bd7637f)");
 }
+
+/// A process's parent comes from its stat line, whose command name may
+/// hold spaces and parentheses; its mount namespace is the inode its
+/// ns/mnt link leads to.
+#[test]
+fn parents_and_mount_namespaces_of_processes() {
+    let host = FakeHost::new();
+    host.write(
+        "proc/42/stat",
+        "42 (sh (busy) x) S 17 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 600 0 0",
+    );
+    let proc = host.dir.path().join("proc");
+    assert_eq!(parent_of(&proc, 42), Some(17));
+    assert_eq!(parent_of(&proc, 43), None);
+    host.write("ns-a", "");
+    fs::create_dir_all(proc.join("42/ns")).unwrap();
+    std::os::unix::fs::symlink(host.dir.path().join("ns-a"), proc.join("42/ns/mnt")).unwrap();
+    let inode =
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(host.dir.path().join("ns-a")).unwrap());
+    assert_eq!(mount_ns_of(&proc, 42), Some(inode));
+    assert_eq!(mount_ns_of(&proc, 43), None);
+}
