@@ -195,12 +195,13 @@ fn recordings_of_new_cgroups() {
 }
 
 /// A recording the kernel side starts for a new cgroup in the container
-/// scope takes the mount namespace of the cgroup's first task (a runtime's,
-/// here the test's own) as the runtime's: a task in the host's pid
-/// namespace counts once in another mount namespace (a `hostPID`
-/// container's), not before.
+/// scope takes the mount namespace of the parent of the cgroup's first task
+/// (a runtime's, here the test's own) as the runtime's: a task in the host's
+/// pid namespace counts once in another mount namespace (a `hostPID`
+/// container's), not before, also when the first task is already in it
+/// (as crun's container process is when it enters its cgroup).
 #[test]
-fn new_cgroup_recordings_take_the_first_task_s_mount_namespace() {
+fn new_cgroup_recordings_take_the_mount_namespace_of_the_first_task_s_parent() {
     require_root();
     let mount = Cgroup2Mount::find().unwrap();
     let mut recorder = SyscallRecorder::load().unwrap();
@@ -208,16 +209,30 @@ fn new_cgroup_recordings_take_the_first_task_s_mount_namespace() {
     recorder
         .record_new_cgroups(moment.id(), Start::AtFirstExec, PID_NS_ONLY)
         .unwrap();
-    let host_pid = cgroup(&mount, "ns-hostpid");
-    run_in(host_pid.path(), &["sh", "-c", "true; true"]);
-    run_in(host_pid.path(), &["unshare", "--mount", "true"]);
-    let recording = recorder
-        .new_cgroup_recordings()
-        .unwrap()
-        .into_iter()
-        .find(|r| r.root() == host_pid.id())
-        .expect("a recording of the new cgroup");
-    recorder.keep(recording);
+    let runc_like = cgroup(&mount, "ns-runc");
+    run_in(runc_like.path(), &["sh", "-c", "true; true"]);
+    run_in(runc_like.path(), &["unshare", "--mount", "true"]);
+    // Its first task enters the cgroup after it made its namespace.
+    let crun_like = cgroup(&mount, "ns-crun");
+    let procs = crun_like.path().join("cgroup.procs");
+    let script = format!("echo $$ > {}; exec true", procs.display());
+    let out = run(Command::new("unshare").args(["--mount", "sh", "-c", &script]));
+    assert!(out.status.success(), "{out:?}");
+    let recordings = recorder.new_cgroup_recordings().unwrap();
+    let of = |group: &OwnedCgroup| {
+        *recordings
+            .iter()
+            .find(|r| r.root() == group.id())
+            .expect("a recording of the new cgroup")
+    };
+    let (runc_recording, crun_recording) = (of(&runc_like), of(&crun_like));
+    recorder.keep(runc_recording);
+    recorder.keep(crun_recording);
     recorder.stop_new_cgroups().unwrap();
-    assert_only_the_inside(&recorder.stop(recording).unwrap(), "new cgroup");
+    assert_only_the_inside(&recorder.stop(runc_recording).unwrap(), "runc-like");
+    let seen = names(&recorder.stop(crun_recording).unwrap());
+    assert!(
+        seen.contains("execve") && seen.contains("exit_group"),
+        "crun-like: {seen:?}"
+    );
 }

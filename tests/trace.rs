@@ -246,11 +246,12 @@ fn running_container_in_the_host_pid_namespace() {
 }
 
 #[test]
-fn crun_from_start_with_and_without_no_new_privileges() {
+fn crun_from_start_with_and_without_no_new_privileges_and_in_the_host_pid_namespace() {
     require_program("crun", "crun");
     let _hugetlb = HugetlbMount::ensure();
     from_start("crun", false);
     from_start("crun", true);
+    from_start_with("crun", false, Namespaces::HostPid);
 }
 
 fn base_names(runtime: &str) -> std::collections::BTreeSet<String> {

@@ -172,10 +172,11 @@ pub struct Slot {
     pub out_of_range: u64,
     /// With [`SLOT_IN_CONTAINER`]: the inode of the mount namespace the
     /// container's runtime works in, or 0 to leave the pid namespace alone
-    /// to decide. Userspace sets it for the recordings it starts; the kernel
-    /// side sets that of a new cgroup's first task (the runtime's, which
-    /// moves a process of its own into the cgroup before it makes the
-    /// container's namespaces) for the recordings it starts itself.
+    /// to decide. Userspace sets it for the recordings it starts (from the
+    /// container process's parent); the kernel side, for the recordings it
+    /// starts itself, sets that of the parent of a new cgroup's first task
+    /// (a task the runtime started, in the container's namespaces already
+    /// or not yet).
     pub runtime_mnt_ns: u64,
     /// `seen[row * SYSCALLS_PER_ABI + nr]` is non-zero once syscall `nr` of
     /// ABI `row` was made by a process of this recording. One byte per
@@ -300,8 +301,10 @@ pub mod global {
     /// can read a task's mount namespace (see
     /// [`super::Slot::runtime_mnt_ns`]).
     pub const MNT_NS_ON: &str = "MNT_NS_ON";
-    /// Byte offsets of `task_struct.nsproxy`, `nsproxy.mnt_ns` and
-    /// `mnt_namespace.ns.inum`, read from the kernel's BTF.
+    /// Byte offsets of `task_struct.real_parent`, `task_struct.nsproxy`,
+    /// `nsproxy.mnt_ns` and `mnt_namespace.ns.inum`, read from the kernel's
+    /// BTF.
+    pub const REAL_PARENT_OFFSET: &str = "REAL_PARENT_OFFSET";
     pub const NSPROXY_OFFSET: &str = "NSPROXY_OFFSET";
     pub const MNT_NS_OFFSET: &str = "MNT_NS_OFFSET";
     pub const NS_INUM_OFFSET: &str = "NS_INUM_OFFSET";

@@ -78,6 +78,8 @@ static HOST_PIDNS_INO: u64 = 0;
 #[unsafe(no_mangle)]
 static MNT_NS_ON: u64 = 0;
 #[unsafe(no_mangle)]
+static REAL_PARENT_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
 static NSPROXY_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static MNT_NS_OFFSET: u64 = 0;
@@ -208,14 +210,14 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
         return NOT_RECORDED;
     };
     // Userspace cleared the bitmap before it queued the slot. This task is
-    // the cgroup's first to make a syscall: the runtime's, still in the
-    // runtime's mount namespace.
+    // the cgroup's first to make a syscall, which the runtime started: its
+    // parent works in the runtime's mount namespace.
     // SAFETY: array values live as long as the map; nothing marks this slot
     // before it is in ROOTS.
     unsafe {
         (*value).flags = flags;
         if flags & SLOT_IN_CONTAINER != 0 {
-            (*value).runtime_mnt_ns = current_mnt_ns();
+            (*value).runtime_mnt_ns = parent_mnt_ns();
         }
     }
     if ROOTS.insert(&cgroup_id, &slot, BPF_NOEXIST as u64).is_err() {
@@ -263,17 +265,42 @@ fn outside_host_pidns() -> bool {
     result != 0
 }
 
-/// The current task's mount namespace, `task->nsproxy->mnt_ns->ns.inum`,
-/// read through the BTF task pointer at offsets userspace read from the
-/// kernel's BTF (each a read-only constant the verifier checks against the
-/// types; a load through such a pointer cannot fault); 0 when the fields
-/// were not found (`MNT_NS_ON` is 0) or a pointer on the way is null.
+/// The current task's mount namespace (see [`mnt_ns_of`]).
 #[inline(always)]
 fn current_mnt_ns() -> u64 {
     if load(&MNT_NS_ON) == 0 {
         return 0;
     }
+    mnt_ns_of(unsafe { bpf_get_current_task_btf() } as *const u8)
+}
+
+/// The mount namespace of the current task's parent: when the current task
+/// is a new cgroup's first, the runtime's, whether that task is still the
+/// runtime's own (runc's) or already the container's (crun's).
+#[inline(always)]
+fn parent_mnt_ns() -> u64 {
+    if load(&MNT_NS_ON) == 0 {
+        return 0;
+    }
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        return 0;
+    }
+    let parent = unsafe {
+        core::ptr::read_volatile(
+            task.wrapping_add(load(&REAL_PARENT_OFFSET) as usize) as *const *const u8
+        )
+    };
+    mnt_ns_of(parent)
+}
+
+/// A task's mount namespace, `task->nsproxy->mnt_ns->ns.inum`, read through
+/// BTF task pointers at offsets userspace read from the kernel's BTF (each
+/// a read-only constant the verifier checks against the types; a load
+/// through such a pointer cannot fault); 0 when a pointer on the way is
+/// null.
+#[inline(always)]
+fn mnt_ns_of(task: *const u8) -> u64 {
     if task.is_null() {
         return 0;
     }

@@ -101,8 +101,9 @@ pub enum Scope {
     /// [`Start::AtFirstExec`] only an exec made by one starts the recording
     /// (see `SLOT_IN_CONTAINER`). For the recordings the kernel side starts
     /// itself ([`SyscallRecorder::record_new_cgroups`]) the runtime's mount
-    /// namespace is that of the new cgroup's first task, whatever this says;
-    /// `None` otherwise leaves the pid namespace alone to decide.
+    /// namespace is that of the parent of the new cgroup's first task,
+    /// whatever this says; `None` otherwise leaves the pid namespace alone
+    /// to decide.
     Container { runtime_mount_ns: Option<u64> },
 }
 
@@ -267,6 +268,11 @@ impl SyscallRecorder {
             .override_global(global::HOST_PIDNS_DEV, &pidns_dev, true)
             .override_global(global::HOST_PIDNS_INO, &pidns_ino, true)
             .override_global(global::MNT_NS_ON, &mnt_ns_on, true)
+            .override_global(
+                global::REAL_PARENT_OFFSET,
+                &mnt_ns_fields.real_parent_offset,
+                true,
+            )
             .override_global(global::NSPROXY_OFFSET, &mnt_ns_fields.nsproxy_offset, true)
             .override_global(global::MNT_NS_OFFSET, &mnt_ns_fields.mnt_ns_offset, true)
             .override_global(global::NS_INUM_OFFSET, &mnt_ns_fields.inum_offset, true)

@@ -8,14 +8,16 @@
 //! namespace other than the runtime's" tells the workload from the runtime
 //! where the pid namespace cannot. No helper reads a task's mount
 //! namespace; the kernel side follows `task->nsproxy->mnt_ns->ns.inum` at
-//! offsets read here from the running kernel's BTF.
+//! offsets read here from the running kernel's BTF, for a task and for its
+//! parent (`task->real_parent`).
 
 use crate::arch::btf::Btf;
 
-/// Offsets of `task_struct.nsproxy`, `nsproxy.mnt_ns` and
-/// `mnt_namespace.ns.inum`.
+/// Offsets of `task_struct.real_parent`, `task_struct.nsproxy`,
+/// `nsproxy.mnt_ns` and `mnt_namespace.ns.inum`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MountNsFields {
+    pub real_parent_offset: u64,
     pub nsproxy_offset: u64,
     pub mnt_ns_offset: u64,
     pub inum_offset: u64,
@@ -38,6 +40,7 @@ impl MountNsFields {
 
     fn find(offset_of: impl Fn(&str, &str) -> Option<u64>) -> Option<MountNsFields> {
         Some(MountNsFields {
+            real_parent_offset: offset_of("task_struct", "real_parent")?,
             nsproxy_offset: offset_of("task_struct", "nsproxy")?,
             mnt_ns_offset: offset_of("nsproxy", "mnt_ns")?,
             inum_offset: offset_of("mnt_namespace", "ns.inum")?,
@@ -52,6 +55,7 @@ mod tests {
     #[test]
     fn needs_every_field() {
         let all = |ty: &str, path: &str| match (ty, path) {
+            ("task_struct", "real_parent") => Some(1528),
             ("task_struct", "nsproxy") => Some(1840),
             ("nsproxy", "mnt_ns") => Some(24),
             ("mnt_namespace", "ns.inum") => Some(24),
@@ -60,6 +64,7 @@ mod tests {
         assert_eq!(
             MountNsFields::find(all),
             Some(MountNsFields {
+                real_parent_offset: 1528,
                 nsproxy_offset: 1840,
                 mnt_ns_offset: 24,
                 inum_offset: 24
