@@ -286,12 +286,7 @@ fn parent_mnt_ns() -> u64 {
     if task.is_null() {
         return 0;
     }
-    let parent = unsafe {
-        core::ptr::read_volatile(
-            task.wrapping_add(load(&REAL_PARENT_OFFSET) as usize) as *const *const u8
-        )
-    };
-    mnt_ns_of(parent)
+    mnt_ns_of(pointer_at(task, &REAL_PARENT_OFFSET))
 }
 
 /// A task's mount namespace, `task->nsproxy->mnt_ns->ns.inum`, read through
@@ -304,19 +299,11 @@ fn mnt_ns_of(task: *const u8) -> u64 {
     if task.is_null() {
         return 0;
     }
-    let nsproxy = unsafe {
-        core::ptr::read_volatile(
-            task.wrapping_add(load(&NSPROXY_OFFSET) as usize) as *const *const u8
-        )
-    };
+    let nsproxy = pointer_at(task, &NSPROXY_OFFSET);
     if nsproxy.is_null() {
         return 0;
     }
-    let mnt_ns = unsafe {
-        core::ptr::read_volatile(
-            nsproxy.wrapping_add(load(&MNT_NS_OFFSET) as usize) as *const *const u8
-        )
-    };
+    let mnt_ns = pointer_at(nsproxy, &MNT_NS_OFFSET);
     if mnt_ns.is_null() {
         return 0;
     }
@@ -324,6 +311,15 @@ fn mnt_ns_of(task: *const u8) -> u64 {
         core::ptr::read_volatile(mnt_ns.wrapping_add(load(&NS_INUM_OFFSET) as usize) as *const u32)
     };
     u64::from(inum)
+}
+
+/// The pointer member of a kernel struct at the offset in `offset` (a
+/// load-time constant), from a BTF pointer to the struct.
+#[inline(always)]
+fn pointer_at(base: *const u8, offset: &u64) -> *const u8 {
+    unsafe {
+        core::ptr::read_volatile(base.wrapping_add(load(offset) as usize) as *const *const u8)
+    }
 }
 
 #[inline(always)]
