@@ -230,10 +230,14 @@ impl Watcher {
                     ];
                     // SAFETY: two valid pollfds.
                     unsafe { libc::poll(fds.as_mut_ptr(), 2, 50) };
-                    // Forks first: a record's process was forked before it
-                    // made the syscall.
-                    tree.read_pending()?;
+                    // Records first, then process events: a record's
+                    // process was forked before it made the syscall, so its
+                    // fork event was queued before the record could be read,
+                    // and the events read after the records hold it. (The
+                    // other way round, a child forked between the two reads
+                    // would have its first records dropped.)
                     log.read_pending(&mut batch)?;
+                    tree.read_pending()?;
                     let mut kept = records.lock().unwrap_or_else(|e| e.into_inner());
                     kept.extend(
                         batch
