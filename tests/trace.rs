@@ -94,6 +94,14 @@ impl Drop for Detached {
     }
 }
 
+/// A running container's workload: makes a directory in /tmp every 100 ms,
+/// for a while.
+const BUSY: [&str; 3] = [
+    "sh",
+    "-c",
+    "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done",
+];
+
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     require_root();
     require_program("runc", "runc");
@@ -213,13 +221,8 @@ fn runc_from_start_in_the_host_pid_namespace() {
 fn running_container_in_the_host_pid_namespace() {
     let (dir, rootfs) = setup();
     let dir = dir.path();
-    let busy = [
-        "sh",
-        "-c",
-        "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done",
-    ];
     let id = unique("running-hostpid");
-    let bundle = RuncBundle::new(dir, &rootfs, &id, &busy, false, None);
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &BUSY, false, None);
     bundle.share_host_pid();
     let _container = Detached::run(&bundle, &id);
     let tracing = Tracing::start(
@@ -363,14 +366,8 @@ fn resolution_errors_and_prefixes() {
 fn running_container_by_pid_cgroup_and_signal() {
     let (dir, rootfs) = setup();
     let dir = dir.path();
-    // Mounts /tmp and makes a directory there every 100 ms, for a while.
-    let busy = [
-        "sh",
-        "-c",
-        "i=0; while [ $i -lt 100 ]; do mkdir /tmp/d$i; i=$((i+1)); sleep 0.1; done",
-    ];
     let id = unique("running");
-    let container = Detached::run(&RuncBundle::new(dir, &rootfs, &id, &busy, false, None), &id);
+    let container = Detached::run(&RuncBundle::new(dir, &rootfs, &id, &BUSY, false, None), &id);
 
     let pid = container.pid().to_string();
     let started = Instant::now();
