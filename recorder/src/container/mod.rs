@@ -369,16 +369,11 @@ fn add_names(c: &mut Container, names: Vec<String>) {
 /// Whether `pid` lives and, when `start_time` is given, is the same process
 /// (pids are reused).
 pub fn is_alive(proc: &Path, pid: i32, start_time: Option<u64>) -> bool {
-    let Ok(stat) = std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) else {
+    let Some(fields) = stat_after_name(proc, pid) else {
         return false;
     };
-    // Fields after the command name, which is in parentheses and may hold
-    // spaces: state is field 3, starttime field 22.
-    let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return false;
-    };
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    if fields.first() == Some(&"Z") {
+    // State is field 3, starttime field 22.
+    if fields.first().map(String::as_str) == Some("Z") {
         return false;
     }
     match start_time {
@@ -389,11 +384,16 @@ pub fn is_alive(proc: &Path, pid: i32, start_time: Option<u64>) -> bool {
 
 /// The parent of a process (field 4 of /proc/PID/stat).
 pub fn parent_of(proc: &Path, pid: i32) -> Option<i32> {
+    stat_after_name(proc, pid)?.get(1)?.parse().ok()
+}
+
+/// The fields of /proc/PID/stat after the command name (field 2), which is
+/// in parentheses and may hold spaces and parentheses itself: the state
+/// (field 3) first.
+fn stat_after_name(proc: &Path, pid: i32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).ok()?;
-    // After the command name, which is in parentheses and may hold spaces:
-    // state, then the parent's pid.
     let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
+    Some(after.split_whitespace().map(str::to_string).collect())
 }
 
 /// The inode of a process's mount namespace (its /proc/PID/ns/mnt), which
