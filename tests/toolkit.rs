@@ -15,22 +15,14 @@ use recorder::profile::effective::Effective;
 use recorder::profile::read::{InputFormat, KernelVersion, Target, read_path};
 use recorder::profile::{Action, Profile};
 
-/// The field profiles in `../shared/data` (relative to the workspace root;
-/// `RECORDER_SHARED_DATA` overrides it, e.g. in a worktree elsewhere).
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("RECORDER_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(
-        dir.is_dir(),
-        "reference profiles not found at {} (set RECORDER_SHARED_DATA)",
-        dir.display()
-    );
-    dir
+/// The field profiles in `tests/data/reference` (their sources and licence
+/// are in its README).
+fn reference_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/reference")
 }
 
 fn docker_default() -> PathBuf {
-    shared_data().join("docker-default-seccomp.json")
+    reference_data().join("docker-default-seccomp.json")
 }
 
 fn x86_64_target() -> Target {
@@ -59,7 +51,7 @@ fn read_single(path: &Path) -> Profile {
 #[test]
 fn every_reference_file_reads() {
     let mut seen = BTreeSet::new();
-    for entry in std::fs::read_dir(shared_data()).unwrap() {
+    for entry in std::fs::read_dir(reference_data()).unwrap() {
         let path = entry.unwrap().path();
         let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
             continue;
@@ -93,11 +85,11 @@ fn every_reference_file_reads() {
     .into();
     assert_eq!(seen, expected);
 
-    let runc = read_single(&shared_data().join("spo-baseprofile-runc.yaml"));
+    let runc = read_single(&reference_data().join("spo-baseprofile-runc.yaml"));
     assert_eq!(runc.allowed_names().len(), 40);
-    let crun = read_single(&shared_data().join("spo-baseprofile-crun.yaml"));
+    let crun = read_single(&reference_data().join("spo-baseprofile-crun.yaml"));
     assert_eq!(crun.allowed_names().len(), 53);
-    let example = read_single(&shared_data().join("docker-fixture-example.json"));
+    let example = read_single(&reference_data().join("docker-fixture-example.json"));
     assert_eq!(example.syscalls[0].names, ["clone"]);
     assert_eq!(example.syscalls[3].errno_ret, Some(12345));
 }
@@ -187,7 +179,7 @@ fn every_format_round_trips() {
         38,
     );
     let deny_list = read_single(
-        &shared_data().join("spo-seccompprofile.yaml#profile-complain-block-high-risk"),
+        &reference_data().join("spo-seccompprofile.yaml#profile-complain-block-high-risk"),
     );
     let docker = read_single(&docker_default());
     let dir = temp_dir();
@@ -365,7 +357,7 @@ fn install_writes_where_the_kubelet_looks_and_prints_usage() {
     let out = run(recorder()
         .args(["install", "--kubelet-root"])
         .arg(dir.path())
-        .arg(shared_data().join("spo-seccompprofile.yaml#profile-complain-block-high-risk")));
+        .arg(reference_data().join("spo-seccompprofile.yaml#profile-complain-block-high-risk")));
     assert!(out.status.success(), "{}", stderr(&out));
     let installed = dir
         .path()

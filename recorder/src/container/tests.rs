@@ -15,7 +15,7 @@ const CTRD_ID: &str = "d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3
 const KUBE_ID: &str = "e1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f67";
 
 /// A fake host: each engine's files as the real ones look (see
-/// ../shared/notes/environment.md for where each engine keeps them).
+/// the module docs of each reader for where each engine keeps them).
 struct FakeHost {
     dir: tempfile::TempDir,
 }
