@@ -14,6 +14,7 @@ const EBPF_TOOLCHAIN: &str = "nightly-2026-05-20";
 const SKIP_ENV: &str = "RECORDER_SKIP_EBPF";
 
 fn main() -> anyhow::Result<()> {
+    git_commit();
     println!("cargo:rerun-if-env-changed={SKIP_ENV}");
     if std::env::var_os(SKIP_ENV).is_some() {
         let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR").context("OUT_DIR")?);
@@ -45,4 +46,31 @@ fn main() -> anyhow::Result<()> {
         Toolchain::Custom(EBPF_TOOLCHAIN),
     )
     .context("building the eBPF program (run `cargo xtask setup` if tools are missing)")
+}
+
+/// Sets `RECORDER_GIT_COMMIT` for `--version`: the commit the build comes
+/// from, or `unknown` outside a git checkout (a source tarball), and reruns
+/// this script when HEAD moves.
+fn git_commit() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]);
+    println!(
+        "cargo:rustc-env=RECORDER_GIT_COMMIT={}",
+        commit.as_deref().unwrap_or("unknown")
+    );
+    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        println!("cargo:rerun-if-changed={git_dir}/HEAD");
+        if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={git_dir}/{reference}");
+        }
+        println!("cargo:rerun-if-changed={git_dir}/packed-refs");
+    }
 }

@@ -71,7 +71,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if !is_root() {
         bail!("the benchmark loads eBPF programs: run `cargo xtask bench` as root");
     }
-    crate::setup::run()?;
+    crate::setup::run_for(&[crate::setup::Purpose::Bench])?;
     exec(cargo().args(["build", "--release", "--package", "recorder"]))?;
     let root = workspace_root();
     let dir = root.join("target").join("bench");

@@ -13,61 +13,141 @@ use crate::util::{capture, exec, is_root, print_log_tail, workspace_root};
 pub const EBPF_TOOLCHAIN: &str = "nightly-2026-05-20";
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
-/// Debian packages, each with why it is needed.
-const APT_PACKAGES: &[(&str, &str)] = &[
-    ("gcc", "C test programs"),
-    ("libc6-dev", "C test programs"),
-    ("gcc-multilib", "32-bit (ia32) test programs"),
-    ("llvm-22-dev", "building bpf-linker"),
-    ("libpolly-22-dev", "building bpf-linker"),
-    ("libzstd-dev", "building bpf-linker"),
-    ("zlib1g-dev", "building bpf-linker"),
+/// What a set of tools is installed for: `cargo xtask setup` installs what
+/// building and running the recorder needs, and each other command adds
+/// what it needs on top, so that a user who only builds (or runs the demo)
+/// gets no container engine or test tool on their machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Building the recorder and running it (`setup`, `demo`).
+    Build,
+    /// The test suite (`test`): container engines, peers, cross headers.
+    Test,
+    /// The benchmarks (`bench`): the peers measured side by side.
+    Bench,
+    /// Release artefacts (`dist`): the static binary, the .deb, the image.
+    Dist,
+}
+
+/// Debian packages, each with the purposes it serves and why.
+const APT_PACKAGES: &[(&str, &[Purpose], &str)] = &[
+    (
+        "gcc",
+        &[Purpose::Build],
+        "C code in crates (zstd), C test programs",
+    ),
+    ("libc6-dev", &[Purpose::Build], "linking the recorder"),
+    ("llvm-22-dev", &[Purpose::Build], "building bpf-linker"),
+    ("libpolly-22-dev", &[Purpose::Build], "building bpf-linker"),
+    ("libzstd-dev", &[Purpose::Build], "building bpf-linker"),
+    ("zlib1g-dev", &[Purpose::Build], "building bpf-linker"),
     (
         "libseccomp-dev",
-        "the libseccomp crate (profile enforcement)",
+        &[Purpose::Build],
+        "the libseccomp crate (profile enforcement); its libseccomp.a for the static binary",
     ),
-    ("seccomp", "scmp_sys_resolver, to check the syscall tables"),
+    (
+        "gcc-multilib",
+        &[Purpose::Test],
+        "32-bit (ia32) test programs",
+    ),
+    (
+        "seccomp",
+        &[Purpose::Test],
+        "scmp_sys_resolver, to check the syscall tables",
+    ),
     (
         "linux-libc-dev-m68k-cross",
+        &[Purpose::Test],
         "the kernel's m68k syscall table, to check ours",
     ),
     (
         "linux-libc-dev-sh4-cross",
+        &[Purpose::Test],
         "the kernel's sh syscall table, to check ours",
     ),
-    ("strace", "comparing recorded sets with strace -f"),
-    ("bpftrace", "benchmark peer"),
-    ("util-linux", "taskset for benchmarks"),
-    ("busybox-static", "container root filesystems"),
-    ("runc", "real containers in tests"),
-    ("crun", "real containers in tests, and its base profile"),
+    (
+        "strace",
+        &[Purpose::Test, Purpose::Bench],
+        "comparing recorded sets with strace -f; benchmark peer",
+    ),
+    (
+        "bpftrace",
+        &[Purpose::Test, Purpose::Bench],
+        "benchmark peer; tracefs checks",
+    ),
+    ("util-linux", &[Purpose::Bench], "taskset for benchmarks"),
+    (
+        "busybox-static",
+        &[Purpose::Test],
+        "container root filesystems",
+    ),
+    ("runc", &[Purpose::Test], "real containers in tests"),
+    (
+        "crun",
+        &[Purpose::Test],
+        "real containers in tests, and its base profile",
+    ),
     (
         "podman",
-        "real containers in tests (run with --runtime runc)",
+        &[Purpose::Test],
+        "real containers in tests (run with --runtime runc); loading the release image",
     ),
     (
         "docker.io",
-        "real containers in tests (dockerd started by the test)",
+        &[Purpose::Test],
+        "real containers in tests (dockerd started by the test); loading the release image",
     ),
     (
         "containerd",
+        &[Purpose::Test],
         "real containers in tests (containerd and ctr, started by the test)",
+    ),
+    (
+        "dpkg-dev",
+        &[Purpose::Dist],
+        "dpkg-architecture, for the .deb's architecture",
+    ),
+    (
+        "binutils",
+        &[Purpose::Dist, Purpose::Test],
+        "readelf, to check the binary is static",
     ),
 ];
 
+/// Installs what building and running the recorder needs.
 pub fn run() -> anyhow::Result<()> {
+    run_for(&[Purpose::Build])
+}
+
+/// Installs what building needs plus what `purposes` add.
+pub fn run_for(purposes: &[Purpose]) -> anyhow::Result<()> {
     stable_toolchain()?;
-    apt_packages()?;
+    apt_packages(purposes)?;
     ebpf_toolchain()?;
     bpf_linker()?;
-    cargo_fuzz()?;
+    if purposes.contains(&Purpose::Test) {
+        cargo_fuzz()?;
+    }
     tracefs()?;
     eprintln!("setup: everything is in place");
     Ok(())
 }
 
-fn apt_packages() -> anyhow::Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
+/// The packages for `purposes` (building always included), with why.
+fn packages_for(purposes: &[Purpose]) -> Vec<(&'static str, &'static str)> {
+    APT_PACKAGES
+        .iter()
+        .filter(|(_, serves, _)| {
+            serves.contains(&Purpose::Build) || serves.iter().any(|p| purposes.contains(p))
+        })
+        .map(|(name, _, why)| (*name, *why))
+        .collect()
+}
+
+fn apt_packages(purposes: &[Purpose]) -> anyhow::Result<()> {
+    let wanted = packages_for(purposes);
+    let missing: Vec<&str> = wanted
         .iter()
         .map(|(name, _)| *name)
         .filter(|name| !dpkg_installed(name))
@@ -75,7 +155,7 @@ fn apt_packages() -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    for (name, why) in APT_PACKAGES.iter().filter(|(n, _)| missing.contains(n)) {
+    for (name, why) in wanted.iter().filter(|(n, _)| missing.contains(n)) {
         eprintln!("setup: installing {name} ({why})");
     }
     if !is_root() {
@@ -228,6 +308,29 @@ fn tracefs() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn building_needs_no_container_engine_or_test_tool() {
+        let build: Vec<&str> = packages_for(&[Purpose::Build])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        for test_only in [
+            "docker.io",
+            "podman",
+            "containerd",
+            "crun",
+            "runc",
+            "bpftrace",
+        ] {
+            assert!(!build.contains(&test_only), "{test_only}");
+        }
+        let test: Vec<&str> = packages_for(&[Purpose::Test])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert!(test.contains(&"docker.io") && test.contains(&"libseccomp-dev"));
+    }
 
     #[test]
     fn reads_rustc_versions() {

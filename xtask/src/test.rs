@@ -12,9 +12,11 @@ use crate::util::{cargo, describe, exec, is_root, print_log_tail, workspace_root
 const FUZZ_SECONDS: u32 = 30;
 
 pub fn run() -> anyhow::Result<()> {
-    crate::setup::run()?;
+    crate::setup::run_for(&[crate::setup::Purpose::Test, crate::setup::Purpose::Dist])?;
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     exec(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    // The release artefacts, checked by tests/dist.rs.
+    let dist = crate::dist::build().context("dist")?;
     // --no-fail-fast: one failing suite must not hide the results of the others.
     let all = [
         "test",
@@ -24,7 +26,7 @@ pub fn run() -> anyhow::Result<()> {
         "--no-fail-fast",
     ];
     let counts = if is_root() {
-        run_counted(cargo().args(all))?
+        run_counted(cargo().args(all).env("RECORDER_DIST_DIR", &dist.dir))?
     } else {
         eprintln!(
             "\n*** SKIPPED: the end-to-end tests that load eBPF programs, create cgroups and \
@@ -34,7 +36,8 @@ pub fn run() -> anyhow::Result<()> {
         let mut counts = run_counted(
             cargo()
                 .args(all)
-                .args(["--lib", "--bins", "--test", "logs", "--test", "syscalls"]),
+                .args(["--lib", "--bins", "--test", "logs", "--test", "syscalls"])
+                .args(["--test", "repository"]),
         )?;
         counts.skipped_suites = Some("end-to-end tests that need root (not root)");
         counts

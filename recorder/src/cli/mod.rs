@@ -2,6 +2,7 @@
 //! parses flags, calls the library, and maps errors to one-line messages and
 //! exit codes.
 
+mod completions;
 mod convert;
 mod derive_base;
 mod diff;
@@ -22,7 +23,7 @@ use clap::{Parser, Subcommand};
 /// Writes minimal seccomp profiles by watching what a program or container
 /// really does.
 #[derive(Debug, Parser)]
-#[command(name = "recorder", version, about, long_about = None)]
+#[command(name = "recorder", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// More detail on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -46,7 +47,20 @@ pub enum Command {
     Logs(Box<logs::LogsArgs>),
     Trace(trace::TraceArgs),
     DeriveBase(derive_base::DeriveBaseArgs),
+    Completions(completions::CompletionsArgs),
+    #[command(hide = true)]
+    Manpages(completions::ManpagesArgs),
 }
+
+/// `0.1.0 (3f2a9c1b7d4e)`: the version and the git commit it was built
+/// from (`unknown` for a build outside a git checkout), as `--version`
+/// prints it after the name.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("RECORDER_GIT_COMMIT"),
+    ")"
+);
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -63,6 +77,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Logs(args) => logs::run(*args),
         Command::Trace(args) => trace::run(args),
         Command::DeriveBase(args) => derive_base::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Manpages(args) => completions::run_manpages(args),
     }
 }
 
