@@ -153,7 +153,7 @@ fn recordings_of_new_cgroups() {
     let old = cgroup(&mount, "old");
     let moment = cgroup(&mount, "moment");
     recorder
-        .record_new_cgroups(moment.id(), Start::Now, Scope::All)
+        .record_new_cgroups(moment.id(), Start::Now, Scope::All, 0)
         .unwrap();
     let kept = cgroup(&mount, "kept");
     let dropped = cgroup(&mount, "dropped");
@@ -207,7 +207,7 @@ fn new_cgroup_recordings_take_the_mount_namespace_of_the_first_task_s_parent() {
     let mut recorder = SyscallRecorder::load().unwrap();
     let moment = cgroup(&mount, "ns-moment");
     recorder
-        .record_new_cgroups(moment.id(), Start::AtFirstExec, PID_NS_ONLY)
+        .record_new_cgroups(moment.id(), Start::AtFirstExec, PID_NS_ONLY, 0)
         .unwrap();
     let runc_like = cgroup(&mount, "ns-runc");
     run_in(runc_like.path(), &["sh", "-c", "true; true"]);

@@ -61,11 +61,8 @@ fn resolve(dir: &Path, relative: &str) -> Option<PathBuf> {
     let mut resolved = dir.to_path_buf();
     for component in Path::new(relative).components() {
         match component {
-            Component::ParentDir => {
-                if !resolved.pop() {
-                    return None;
-                }
-            }
+            Component::ParentDir if !resolved.pop() => return None,
+            Component::ParentDir => {}
             Component::Normal(part) => resolved.push(part),
             _ => {}
         }

@@ -412,6 +412,100 @@ fn running_container_by_pid_cgroup_and_signal() {
     );
 }
 
+/// A container the kubelet would start (containerd's CRI annotations), run
+/// with `runc run`, that exits at once, is found by its Kubernetes name:
+/// runc deletes its state within milliseconds, so the name is read when its
+/// cgroup appears, not when it is looked for. Three times, since the race
+/// it guards against is one of timing.
+#[test]
+fn waits_for_a_short_lived_container_by_its_kubernetes_name() {
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    for round in 0..3 {
+        let id = unique(&format!("quick{round}"));
+        let pod = format!("quick-{}-{round}x7k2", std::process::id());
+        let bundle = RuncBundle::new(
+            dir,
+            &rootfs,
+            &id,
+            &["sh", "-c", "mkdir /tmp/q"],
+            false,
+            None,
+        );
+        bundle.annotate(&cri_annotations("default", &pod, "app"));
+        let query = format!("default/{pod}/app");
+        let tracing = Tracing::start(
+            dir,
+            &format!("quick{round}"),
+            &["--container", &query, "--wait", "--timeout", "60s"],
+        );
+        let out = bundle.run(&id);
+        assert!(
+            out.status.success(),
+            "runc run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, stderr, names) = tracing.finish();
+        assert!(
+            names.contains("mkdir"),
+            "round {round}: {names:?}\n{stderr}"
+        );
+        assert_no_runtime_setup(&names, "a short-lived container");
+        assert!(
+            !stderr.contains("cannot tell which runtime"),
+            "the runtime is known from the start: {stderr}"
+        );
+        // runc's base profile is in.
+        assert!(names.contains("capset"), "round {round}: {names:?}");
+    }
+}
+
+/// `--timeout` ends a wait for a container that never comes, with one line.
+#[test]
+fn gives_up_waiting_after_the_timeout() {
+    require_root();
+    let missing = unique("never");
+    let started = Instant::now();
+    let out = run(recorder().args([
+        "trace",
+        "-q",
+        "--container",
+        &missing,
+        "--wait",
+        "--timeout",
+        "1s",
+    ]));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_one_line_error(
+        &out,
+        1,
+        &format!("gave up waiting for container {missing} after 1s (--timeout)"),
+    );
+    let out = run(recorder().args(["trace", "--container", &missing, "--timeout", "1s"]));
+    assert_eq!(out.status.code(), Some(2), "--timeout needs --wait");
+}
+
+/// The root cgroup cannot be recorded: said before recording, pointing at
+/// `record`.
+#[test]
+fn refuses_the_root_cgroup() {
+    require_root();
+    let pid1 = std::fs::read_to_string("/proc/1/cgroup").unwrap();
+    if pid1.lines().any(|l| l == "0::/") {
+        let out = run(recorder().args(["trace", "--pid", "1", "--duration", "1s"]));
+        assert_one_line_error(
+            &out,
+            1,
+            "process 1 is in the root cgroup, which cannot be recorded",
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("recorder record"));
+    } else {
+        eprintln!("note: pid 1 is not in the root cgroup here; --pid 1 not checked");
+    }
+    let out = run(recorder().args(["trace", "--cgroup", "/", "--duration", "1s"]));
+    assert_one_line_error(&out, 1, "/ is the root cgroup, which cannot be recorded");
+}
+
 /// Waiting for a cgroup that does not exist yet.
 #[test]
 fn waits_for_a_cgroup() {

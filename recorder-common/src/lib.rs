@@ -130,8 +130,45 @@ pub const ABI_ROWS: usize = 3;
 /// Length of [`Slot::seen`].
 pub const SEEN_LEN: usize = ABI_ROWS * SYSCALLS_PER_ABI as usize;
 
-/// Maximum number of recordings one loaded program serves at once.
-pub const MAX_SLOTS: u32 = 256;
+/// Number of [`Slot`]s a program is loaded with unless the loader sets
+/// another (`EbpfLoader::set_max_entries` on [`map::SLOTS`] and
+/// [`map::FREE_SLOTS`]): what one-shot recordings need. The daemon loads
+/// as many as it records at once plus those it triages new cgroups in.
+pub const DEFAULT_SLOTS: u32 = 256;
+
+/// Entries of [`map::ROOTS`]: recording roots plus the cgroups marked
+/// [`ROOT_IGNORED`]. The map allocates entries as they are used
+/// (`BPF_F_NO_PREALLOC`), so the bound costs nothing until reached.
+pub const MAX_ROOTS: u32 = 65536;
+
+/// A [`map::ROOTS`] value that is no slot: the cgroup is not recorded and
+/// never starts a recording of its own (see [`control::NEW_CGROUP_FLAGS`]):
+/// userspace found it is not a container, or it has no slot for it, or the
+/// kernel side found no free slot when it appeared. Its ancestors' and
+/// descendants' recordings are unaffected.
+pub const ROOT_IGNORED: u32 = u32::MAX;
+
+/// One record of [`map::NEW_CGROUPS`]: the kernel side started a recording
+/// for a new cgroup at its first syscall, or found no free slot for it. One
+/// per new cgroup, never one per syscall.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NewCgroupEvent {
+    pub cgroup_id: u64,
+    /// The slot the recording took, or [`ROOT_IGNORED`] when none was free
+    /// (the cgroup is then marked so and stays unrecorded).
+    pub slot: u32,
+    /// The process (thread group) whose syscall it was: the cgroup's first.
+    pub tgid: u32,
+    /// Its parent's: the runtime that started it (0 when unknown).
+    pub parent_tgid: u32,
+    pub _pad: u32,
+}
+
+/// Size of [`map::NEW_CGROUPS`]: 256 KiB holds 10,922 events, far more
+/// cgroups than appear between two reads; a full buffer is counted in
+/// [`control::EVENTS_LOST`], after which userspace reads [`map::ROOTS`].
+pub const NEW_CGROUPS_BYTES: u32 = 256 * 1024;
 
 /// [`Slot::flags`]: the slot records (set by userspace, or by the kernel side
 /// when the first exec of an armed slot is seen).
@@ -245,17 +282,22 @@ pub mod control {
     /// Number of new cgroups that found [`super::map::FREE_SLOTS`] empty and
     /// went unrecorded (written without atomics: only "non-zero" matters).
     pub const NEW_CGROUP_MISSED: u32 = 3;
+    /// Number of [`super::NewCgroupEvent`]s the ring buffer had no room for
+    /// (written without atomics: only "non-zero" matters).
+    pub const EVENTS_LOST: u32 = 4;
     /// Number of entries in `CONTROL`.
-    pub const LEN: u32 = 4;
+    pub const LEN: u32 = 5;
 }
 
 /// Map and program names, shared so that a rename cannot split the two sides.
 pub mod map {
-    /// Hash: root cgroup id (u64) -> slot index (u32).
+    /// Hash: root cgroup id (u64) -> slot index (u32), or
+    /// [`super::ROOT_IGNORED`]; [`super::MAX_ROOTS`] entries.
     pub const ROOTS: &str = "ROOTS";
     /// LRU hash: any cgroup id (u64) -> [`super::cache_entry`].
     pub const CGROUP_SLOT: &str = "CGROUP_SLOT";
-    /// Array of [`super::Slot`], [`super::MAX_SLOTS`] entries.
+    /// Array of [`super::Slot`], [`super::DEFAULT_SLOTS`] entries unless
+    /// the loader sets another number.
     pub const SLOTS: &str = "SLOTS";
     /// Per-CPU array of one [`super::CpuCache`].
     pub const CPU_CACHE: &str = "CPU_CACHE";
@@ -264,6 +306,8 @@ pub mod map {
     /// Queue of slot indices (u32) userspace lends to the kernel side for
     /// recordings it starts by itself, see [`super::control`].
     pub const FREE_SLOTS: &str = "FREE_SLOTS";
+    /// Ring buffer of [`super::NewCgroupEvent`]s.
+    pub const NEW_CGROUPS: &str = "NEW_CGROUPS";
 }
 
 /// Load-time constants of the kernel side (`EbpfLoader::override_global`).
@@ -308,6 +352,9 @@ pub mod global {
     pub const NSPROXY_OFFSET: &str = "NSPROXY_OFFSET";
     pub const MNT_NS_OFFSET: &str = "MNT_NS_OFFSET";
     pub const NS_INUM_OFFSET: &str = "NS_INUM_OFFSET";
+    /// Byte offset of `task_struct.tgid`, for the parent's in a
+    /// [`super::NewCgroupEvent`]; read with the fields above.
+    pub const TGID_OFFSET: &str = "TGID_OFFSET";
 }
 
 /// Program names in the object, in the order the loader tries them.
@@ -325,6 +372,7 @@ mod pod {
     // SAFETY: plain-old-data, repr(C), no padding-dependent invariants.
     unsafe impl aya::Pod for super::Slot {}
     unsafe impl aya::Pod for super::CpuCache {}
+    unsafe impl aya::Pod for super::NewCgroupEvent {}
 }
 
 #[cfg(test)]

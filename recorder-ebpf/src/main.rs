@@ -11,7 +11,10 @@
 //!
 //! A cgroup in no recording can start one by itself when userspace asked for
 //! recordings of new cgroups (`control::NEW_CGROUP_FLAGS`): it takes a slot
-//! index from `FREE_SLOTS` and becomes a root. Slots flagged
+//! index from `FREE_SLOTS`, becomes a root, and says so in one
+//! `NEW_CGROUPS` event, so that userspace can tell what it is (a container
+//! or not) while it lives. A cgroup userspace (or a lack of slots) marked
+//! `ROOT_IGNORED` never starts one again. Slots flagged
 //! `SLOT_IN_CONTAINER` count only tasks outside the host's pid namespace.
 #![no_std]
 #![no_main]
@@ -19,29 +22,32 @@
 use aya_ebpf::{
     bindings::{BPF_NOEXIST, bpf_pidns_info},
     helpers::{
-        bpf_get_current_cgroup_id,
+        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid,
         generated::{
             bpf_get_current_ancestor_cgroup_id, bpf_get_current_task_btf,
             bpf_get_ns_current_pid_tgid,
         },
     },
     macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, Queue},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, Queue, RingBuf},
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use recorder_common::{
-    CpuCache, MAX_SLOTS, NOT_RECORDED, Numbering, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
-    Slot, cache_entry, control,
+    CpuCache, DEFAULT_SLOTS, MAX_ROOTS, NEW_CGROUPS_BYTES, NOT_RECORDED, NewCgroupEvent, Numbering,
+    ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, Slot, cache_entry, control,
 };
 
+/// `BPF_F_NO_PREALLOC`: entries are allocated as they are inserted.
+const NO_PREALLOC: u32 = 1;
+
 #[map]
-static ROOTS: HashMap<u64, u32> = HashMap::with_max_entries(MAX_SLOTS, 0);
+static ROOTS: HashMap<u64, u32> = HashMap::with_max_entries(MAX_ROOTS, NO_PREALLOC);
 
 #[map]
 static CGROUP_SLOT: LruHashMap<u64, u64> = LruHashMap::with_max_entries(16384, 0);
 
 #[map]
-static SLOTS: Array<Slot> = Array::with_max_entries(MAX_SLOTS, 0);
+static SLOTS: Array<Slot> = Array::with_max_entries(DEFAULT_SLOTS, 0);
 
 #[map]
 static CPU_CACHE: PerCpuArray<CpuCache> = PerCpuArray::with_max_entries(1, 0);
@@ -50,7 +56,10 @@ static CPU_CACHE: PerCpuArray<CpuCache> = PerCpuArray::with_max_entries(1, 0);
 static CONTROL: Array<u64> = Array::with_max_entries(control::LEN, 0);
 
 #[map]
-static FREE_SLOTS: Queue<u32> = Queue::with_max_entries(MAX_SLOTS, 0);
+static FREE_SLOTS: Queue<u32> = Queue::with_max_entries(DEFAULT_SLOTS, 0);
+
+#[map]
+static NEW_CGROUPS: RingBuf = RingBuf::with_byte_size(NEW_CGROUPS_BYTES, 0);
 
 // Load-time constants, see `recorder_common::global`.
 #[unsafe(no_mangle)]
@@ -85,6 +94,8 @@ static NSPROXY_OFFSET: u64 = 0;
 static MNT_NS_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static NS_INUM_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static TGID_OFFSET: u64 = 0;
 
 /// Deepest cgroup level searched for a recorded ancestor. systemd and
 /// Kubernetes nest about 6 levels deep; 32 leaves ample room.
@@ -163,8 +174,10 @@ fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
         }
     }
     let mut found = NOT_RECORDED;
+    let mut ignored = false;
     // Level 0 is the root cgroup, which is never recorded; the deepest match
     // wins so that a recording nested in another one keeps its own syscalls.
+    // An ignore mark only keeps its own cgroup from starting a recording.
     let mut level = 1;
     while level <= MAX_CGROUP_DEPTH {
         let ancestor = unsafe { bpf_get_current_ancestor_cgroup_id(level) };
@@ -172,11 +185,15 @@ fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
             break;
         }
         if let Some(slot) = unsafe { ROOTS.get(&ancestor) } {
-            found = *slot + 1;
+            if *slot != ROOT_IGNORED {
+                found = *slot + 1;
+            } else if ancestor == cgroup_id {
+                ignored = true;
+            }
         }
         level += 1;
     }
-    if found == NOT_RECORDED {
+    if found == NOT_RECORDED && !ignored {
         found = start_new_cgroup(cgroup_id);
     }
     let _ = CGROUP_SLOT.insert(&cgroup_id, &cache_entry(found, generation), 0);
@@ -184,7 +201,10 @@ fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
 }
 
 /// Starts a recording for a cgroup created after the moment userspace chose
-/// (see `recorder_common::control`), or returns [`NOT_RECORDED`].
+/// (see `recorder_common::control`), or returns [`NOT_RECORDED`]. Either
+/// way userspace hears of it once, through `NEW_CGROUPS`; a cgroup that
+/// found no free slot is marked ignored, so that it stays unrecorded
+/// rather than being recorded partly from some later syscall.
 #[inline(always)]
 fn start_new_cgroup(cgroup_id: u64) -> u32 {
     let flags = match CONTROL.get(control::NEW_CGROUP_FLAGS) {
@@ -196,12 +216,14 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
         _ => return NOT_RECORDED,
     }
     let slot = match FREE_SLOTS.pop() {
-        Ok(Some(slot)) if slot < MAX_SLOTS => slot,
+        Ok(Some(slot)) => slot,
         _ => {
-            if let Some(missed) = CONTROL.get_ptr_mut(control::NEW_CGROUP_MISSED) {
-                // SAFETY: an array value; a lost increment only makes the
-                // count smaller, and userspace only asks whether it is 0.
-                unsafe { *missed += 1 };
+            if ROOTS
+                .insert(&cgroup_id, &ROOT_IGNORED, BPF_NOEXIST as u64)
+                .is_ok()
+            {
+                count(control::NEW_CGROUP_MISSED);
+                announce(cgroup_id, ROOT_IGNORED);
             }
             return NOT_RECORDED;
         }
@@ -224,11 +246,59 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
         // Another CPU started this cgroup's recording at the same moment.
         let _ = FREE_SLOTS.push(slot, 0);
         return match unsafe { ROOTS.get(&cgroup_id) } {
-            Some(winner) => *winner + 1,
-            None => NOT_RECORDED,
+            Some(winner) if *winner != ROOT_IGNORED => *winner + 1,
+            _ => NOT_RECORDED,
         };
     }
+    announce(cgroup_id, slot);
     slot + 1
+}
+
+/// Adds one to a `CONTROL` counter.
+#[inline(always)]
+fn count(index: u32) {
+    if let Some(counter) = CONTROL.get_ptr_mut(index) {
+        // SAFETY: an array value; a lost increment only makes the count
+        // smaller, and userspace only asks whether it is 0.
+        unsafe { *counter += 1 };
+    }
+}
+
+/// Tells userspace that `cgroup_id` took `slot` (or found none).
+#[inline(always)]
+fn announce(cgroup_id: u64, slot: u32) {
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let event = NewCgroupEvent {
+        cgroup_id,
+        slot,
+        tgid,
+        parent_tgid: parent_tgid(),
+        _pad: 0,
+    };
+    if NEW_CGROUPS.output::<NewCgroupEvent>(&event, 0).is_err() {
+        count(control::EVENTS_LOST);
+    }
+}
+
+/// The current task's parent's thread group id, read through BTF task
+/// pointers like [`parent_mnt_ns`]; 0 when the kernel's BTF lacked the
+/// fields.
+#[inline(always)]
+fn parent_tgid() -> u32 {
+    if load(&MNT_NS_ON) == 0 {
+        return 0;
+    }
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        return 0;
+    }
+    let parent = pointer_at(task, &REAL_PARENT_OFFSET);
+    if parent.is_null() {
+        return 0;
+    }
+    unsafe {
+        core::ptr::read_volatile(parent.wrapping_add(load(&TGID_OFFSET) as usize) as *const u32)
+    }
 }
 
 /// Whether the current task is the container's, not its runtime's (which

@@ -70,6 +70,55 @@ pub fn id_of_dir(path: &Path) -> Result<CgroupId, CgroupError> {
     Ok(CgroupId(meta.ino()))
 }
 
+/// `FILEID_KERNFS`: the file handle type of kernfs (cgroupfs), whose
+/// handle is the node's 64-bit id, which is the cgroup id.
+const FILEID_KERNFS: i32 = 0xfe;
+
+impl Cgroup2Mount {
+    /// The path (relative to the mount, starting with `/`) of the cgroup
+    /// with id `id`, while it exists: the kernel side names cgroups by id
+    /// only. Opened by its file handle (cgroupfs hands out the id as the
+    /// handle), so no walk of the tree is needed; needs
+    /// CAP_DAC_READ_SEARCH, which root has.
+    pub fn path_of_id(&self, id: CgroupId) -> Option<PathBuf> {
+        let mount = fs::File::open(&self.root).ok()?;
+        #[repr(C)]
+        struct KernfsHandle {
+            handle_bytes: u32,
+            handle_type: i32,
+            id: u64,
+        }
+        let mut handle = KernfsHandle {
+            handle_bytes: 8,
+            handle_type: FILEID_KERNFS,
+            id: id.0,
+        };
+        use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+        // SAFETY: a valid directory fd and a handle laid out as the
+        // kernel's struct file_handle with 8 bytes of f_handle.
+        let fd = unsafe {
+            libc::open_by_handle_at(
+                mount.as_raw_fd(),
+                (&mut handle as *mut KernfsHandle).cast::<libc::file_handle>(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            log::debug!(
+                "cgroup id {}: open_by_handle_at: {}",
+                id.0,
+                io::Error::last_os_error()
+            );
+            return None;
+        }
+        // SAFETY: a fresh fd of ours.
+        let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+        let path = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).ok()?;
+        let relative = path.strip_prefix(&self.root).ok()?;
+        Some(Path::new("/").join(relative))
+    }
+}
+
 /// Picks the first cgroup2 mount from mountinfo text. Mount points with
 /// spaces are octal-escaped (`\040`) by the kernel.
 fn parse_mountinfo(text: &str) -> Option<Cgroup2Mount> {

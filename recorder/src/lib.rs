@@ -5,14 +5,14 @@
 //! kernel -> [`capture`] maps them through the [`arch`] tables to names ->
 //! [`profile`] models the result and writes it in a format. [`record`] and
 //! [`cgroup`] run a command in its own cgroup; [`container`] finds containers
-//! and [`trace`] records them; [`cli`] is the command line.
+//! and [`trace`] records them; [`triage`] tells new cgroups apart for
+//! `trace --wait` and the daemon; [`cli`] is the command line.
 
 pub mod arch;
 pub mod audit_netlink;
 pub mod bpf;
 pub mod capture;
 pub mod cgroup;
-mod cgroup_watch;
 pub mod cli;
 pub mod confine;
 pub mod container;
@@ -25,3 +25,4 @@ pub mod record;
 mod session;
 pub mod spawn;
 pub mod trace;
+pub mod triage;

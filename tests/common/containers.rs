@@ -58,6 +58,22 @@ pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     rootfs
 }
 
+/// The annotations containerd's CRI plugin gives a pod's container, as the
+/// kubelet asks for it.
+pub fn cri_annotations<'a>(
+    namespace: &'a str,
+    pod: &'a str,
+    container: &'a str,
+) -> [(&'a str, &'a str); 5] {
+    [
+        ("io.kubernetes.cri.container-type", "container"),
+        ("io.kubernetes.cri.container-name", container),
+        ("io.kubernetes.cri.sandbox-name", pod),
+        ("io.kubernetes.cri.sandbox-namespace", namespace),
+        ("io.kubernetes.cri.sandbox-id", "0f5b0f5b0f5b"),
+    ]
+}
+
 /// A unique container name for this test process.
 pub fn unique(name: &str) -> String {
     format!("rectest-{}-{name}", std::process::id())
@@ -110,6 +126,18 @@ impl RuncBundle {
             .as_array_mut()
             .unwrap()
             .retain(|ns| ns["type"] != "pid");
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    }
+
+    /// Adds annotations to the spec, e.g. the CRI ones that make a
+    /// container look as if the kubelet started it through containerd.
+    pub fn annotate(&self, annotations: &[(&str, &str)]) {
+        let path = self.dir.join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (key, value) in annotations {
+            config["annotations"][*key] = json!(value);
+        }
         std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
     }
 

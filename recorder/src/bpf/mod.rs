@@ -9,26 +9,32 @@
 //! [`SyscallRecorder::record_new_cgroups`] lets the kernel side start
 //! recordings by itself, one per cgroup created from then on, at the cgroup's
 //! first syscall: the way to record a container whose cgroup does not exist
-//! yet without racing its runtime.
+//! yet without racing its runtime. Each such start reaches userspace as one
+//! [`NewCgroup`] ([`NewCgroups`], a ring buffer), while the cgroup's first
+//! process still runs: the moment to tell what the cgroup is. A recording
+//! that turns out not to matter is dropped ([`SyscallRecorder::drop_new`]),
+//! and its cgroup marked so that it never takes a slot again.
 
 mod attach;
 mod mount_ns;
+mod new_cgroups;
 mod privileges;
 
 use std::collections::BTreeSet;
 
 use std::os::unix::fs::MetadataExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aya::maps::{Array, HashMap, MapData, MapError, Queue};
 use aya::{Ebpf, EbpfLoader};
 use recorder_common::{
-    AbiRow, MAX_SLOTS, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, SYSCALLS_PER_ABI, Slot,
-    control, global, map,
+    AbiRow, DEFAULT_SLOTS, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
+    SYSCALLS_PER_ABI, Slot, control, global, map,
 };
 
 pub use attach::AttachKind;
 pub use mount_ns::MountNsFields;
+pub use new_cgroups::{NewCgroup, NewCgroups};
 pub use privileges::check_privileges;
 
 use crate::arch::btf::{Btf, BtfError};
@@ -63,9 +69,9 @@ pub enum BpfError {
     )]
     NoHook(String),
     #[error(
-        "all {MAX_SLOTS} recording slots of this recorder are in use: record fewer cgroups or containers in one run"
+        "all {0} recording slots of this recorder are in use: record fewer cgroups or containers in one run"
     )]
-    NoFreeSlot,
+    NoFreeSlot(u32),
     #[error("the cgroup with id {} is already being recorded in this run", .0.0)]
     AlreadyRecorded(CgroupId),
     #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
@@ -189,6 +195,25 @@ pub struct ProgramStats {
     pub run_count: u64,
 }
 
+/// How to load the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The hook, or the best the kernel supports for `None`.
+    pub attach: Option<AttachKind>,
+    /// Recordings the program can hold at once (slots, each
+    /// [`Slot`]-sized: about 3 KiB of kernel memory).
+    pub slots: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            attach: None,
+            slots: DEFAULT_SLOTS,
+        }
+    }
+}
+
 /// The loaded, attached program and the recordings it serves.
 pub struct SyscallRecorder {
     // Keeps programs and links alive; dropping it detaches.
@@ -198,13 +223,26 @@ pub struct SyscallRecorder {
     slots: Array<MapData, Slot>,
     control: Array<MapData, u64>,
     free_slots: Queue<MapData, u32>,
+    new_cgroups: Option<NewCgroups>,
+    capacity: u32,
     /// Slots of userspace's recordings.
     in_use: BTreeSet<u32>,
-    /// Slots lent to the kernel side for recordings of new cgroups.
+    /// Slots lent to the kernel side for recordings of new cgroups: in
+    /// `FREE_SLOTS`, or taken for a cgroup nobody kept or dropped yet.
     lent: BTreeSet<u32>,
+    /// Slots of ended recordings, with when they ended: a CPU that looked
+    /// the slot up just before may still mark a syscall in it, so it is
+    /// cleared and used again only after [`SLOT_COOLING`].
+    cooling: Vec<(u32, Instant)>,
+    /// Whether the kernel side starts recordings of new cgroups now.
+    lending: bool,
     generation: u64,
     reads_mount_ns: bool,
 }
+
+/// How long an ended recording's slot rests before it is cleared and used
+/// again. A program runs for well under a microsecond: this is ample.
+pub const SLOT_COOLING: Duration = Duration::from_millis(20);
 
 /// The three parses of the kernel's BTF that loading needs, side by side:
 /// they take milliseconds each and are most of `recorder record`'s
@@ -235,6 +273,16 @@ impl SyscallRecorder {
 
     /// Loads and attaches with the given hook, or the best one for `None`.
     pub fn load_with(kind: Option<AttachKind>) -> Result<SyscallRecorder, BpfError> {
+        Self::load_options(LoadOptions {
+            attach: kind,
+            ..LoadOptions::default()
+        })
+    }
+
+    /// Loads and attaches as `options` say.
+    pub fn load_options(options: LoadOptions) -> Result<SyscallRecorder, BpfError> {
+        let kind = options.attach;
+        let capacity = options.slots.max(1);
         if PROGRAM_OBJECT.is_empty() {
             return Err(BpfError::NotBuilt);
         }
@@ -276,6 +324,9 @@ impl SyscallRecorder {
             .override_global(global::NSPROXY_OFFSET, &mnt_ns_fields.nsproxy_offset, true)
             .override_global(global::MNT_NS_OFFSET, &mnt_ns_fields.mnt_ns_offset, true)
             .override_global(global::NS_INUM_OFFSET, &mnt_ns_fields.inum_offset, true)
+            .override_global(global::TGID_OFFSET, &mnt_ns_fields.tgid_offset, true)
+            .map_max_entries(map::SLOTS, capacity)
+            .map_max_entries(map::FREE_SLOTS, capacity)
             .load(PROGRAM_OBJECT)
             .map_err(|e| {
                 if is_permission_error(&e) {
@@ -289,6 +340,7 @@ impl SyscallRecorder {
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
         let free_slots = take_map(&mut ebpf, map::FREE_SLOTS)?;
+        let new_cgroups = Some(NewCgroups::new(take_map(&mut ebpf, map::NEW_CGROUPS)?));
         Ok(SyscallRecorder {
             ebpf,
             attach,
@@ -296,11 +348,27 @@ impl SyscallRecorder {
             slots,
             control,
             free_slots,
+            new_cgroups,
+            capacity,
             in_use: BTreeSet::new(),
             lent: BTreeSet::new(),
+            cooling: Vec::new(),
+            lending: false,
             generation: 0,
             reads_mount_ns: mount_ns.is_some(),
         })
+    }
+
+    /// Recordings this program can hold at once.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// The reader of [`NewCgroup`]s, which the caller owns from then on (to
+    /// wait on it apart from this recorder, e.g. on an event loop); `None`
+    /// when it was taken already.
+    pub fn take_new_cgroups(&mut self) -> Option<NewCgroups> {
+        self.new_cgroups.take()
     }
 
     /// The hook the program is attached to.
@@ -360,42 +428,157 @@ impl SyscallRecorder {
         Ok(RecordingId { slot, root })
     }
 
-    fn unused_slot(&self) -> Result<u32, BpfError> {
-        (0..MAX_SLOTS)
-            .find(|s| !self.in_use.contains(s) && !self.lent.contains(s))
-            .ok_or(BpfError::NoFreeSlot)
+    /// A slot for a recording of userspace's: one nobody uses, else one
+    /// lent to the kernel side that it has not taken yet.
+    fn unused_slot(&mut self) -> Result<u32, BpfError> {
+        self.recycle()?;
+        if let Some(slot) = (0..self.capacity).find(|s| self.is_unused(*s)) {
+            return Ok(slot);
+        }
+        match self.free_slots.pop(0) {
+            Ok(slot) => {
+                self.lent.remove(&slot);
+                Ok(slot)
+            }
+            Err(MapError::ElementNotFound) => Err(BpfError::NoFreeSlot(self.capacity)),
+            Err(source) => Err(map_error(map::FREE_SLOTS, source)),
+        }
+    }
+
+    fn is_unused(&self, slot: u32) -> bool {
+        !self.in_use.contains(&slot)
+            && !self.lent.contains(&slot)
+            && !self.cooling.iter().any(|(s, _)| *s == slot)
     }
 
     /// From now on, the first syscall in any cgroup created after `after`
     /// that no recording covers starts a recording of that cgroup (and what is
-    /// created below it) with `start` and `scope`. The free slots but
-    /// [`RESERVED_SLOTS`] are lent to the kernel side for this until
-    /// [`Self::stop_new_cgroups`]; keep the recordings that matter with
-    /// [`Self::keep`].
+    /// created below it) with `start` and `scope`, and is announced through
+    /// [`NewCgroups`]. The free slots but `keep_free` are lent to the kernel
+    /// side for this until [`Self::stop_new_cgroups`]; keep the recordings
+    /// that matter with [`Self::keep`], drop the others with
+    /// [`Self::drop_new`].
     pub fn record_new_cgroups(
         &mut self,
         after: CgroupId,
         start: Start,
         scope: Scope,
+        keep_free: usize,
     ) -> Result<(), BpfError> {
-        let free: Vec<u32> = (0..MAX_SLOTS)
-            .filter(|s| !self.in_use.contains(s) && !self.lent.contains(s))
-            .skip(RESERVED_SLOTS)
+        let free: Vec<u32> = (0..self.capacity)
+            .filter(|s| self.is_unused(*s))
+            .skip(keep_free)
             .collect();
         for slot in free {
-            self.slots
-                .set(slot, Slot::EMPTY, 0)
-                .map_err(|source| map_error(map::SLOTS, source))?;
-            self.free_slots
-                .push(slot, 0)
-                .map_err(|source| map_error(map::FREE_SLOTS, source))?;
-            self.lent.insert(slot);
+            self.lend(slot)?;
         }
+        self.lending = true;
         self.set_control(control::NEW_CGROUP_MISSED, 0)?;
         self.set_control(control::NEW_CGROUP_MIN_ID, after.0)?;
         self.set_control(control::NEW_CGROUP_FLAGS, scope.flags(start))?;
         // Cached "not recorded" answers of new cgroups must go.
         self.bump_generation()
+    }
+
+    /// Clears a slot and queues it for the kernel side.
+    fn lend(&mut self, slot: u32) -> Result<(), BpfError> {
+        self.slots
+            .set(slot, Slot::EMPTY, 0)
+            .map_err(|source| map_error(map::SLOTS, source))?;
+        self.free_slots
+            .push(slot, 0)
+            .map_err(|source| map_error(map::FREE_SLOTS, source))?;
+        self.lent.insert(slot);
+        Ok(())
+    }
+
+    /// Clears the slots that have rested long enough since their recording
+    /// ended, and lends them to the kernel side again while it starts
+    /// recordings of new cgroups (else they are free for userspace's).
+    pub fn recycle(&mut self) -> Result<(), BpfError> {
+        let now = Instant::now();
+        let (rested, resting): (Vec<_>, Vec<_>) = self
+            .cooling
+            .drain(..)
+            .partition(|(_, since)| now.duration_since(*since) >= SLOT_COOLING);
+        self.cooling = resting;
+        for (slot, _) in rested {
+            if self.lending {
+                self.lend(slot)?;
+            } else {
+                self.slots
+                    .set(slot, Slot::EMPTY, 0)
+                    .map_err(|source| map_error(map::SLOTS, source))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The earliest moment [`Self::recycle`] has a slot to recycle.
+    pub fn next_recycle(&self) -> Option<Instant> {
+        self.cooling
+            .iter()
+            .map(|(_, since)| *since + SLOT_COOLING)
+            .min()
+    }
+
+    /// Drops a recording the kernel side started for a new cgroup that does
+    /// not matter (not a container, not the one waited for, or one there is
+    /// no room for): its cgroup is marked so that it never starts another,
+    /// and its slot goes back to the pool.
+    pub fn drop_new(&mut self, id: RecordingId) -> Result<(), BpfError> {
+        self.roots
+            .insert(id.root.0, ROOT_IGNORED, 0)
+            .map_err(|source| map_error(map::ROOTS, source))?;
+        self.lent.remove(&id.slot);
+        self.cooling.push((id.slot, Instant::now()));
+        self.bump_generation()
+    }
+
+    /// Marks a cgroup so that it never starts a recording of its own (what
+    /// the kernel side does itself for a new cgroup it found no slot for).
+    pub fn ignore(&mut self, cgroup: CgroupId) -> Result<(), BpfError> {
+        match self.roots.insert(cgroup.0, ROOT_IGNORED, BPF_NOEXIST) {
+            Ok(()) => Ok(()),
+            Err(e) if is_exists_error(&e) => Ok(()),
+            Err(source) => Err(map_error(map::ROOTS, source)),
+        }
+    }
+
+    /// The cgroups marked as not to be recorded.
+    pub fn ignored(&self) -> Result<Vec<CgroupId>, BpfError> {
+        let mut found = Vec::new();
+        for entry in self.roots.iter() {
+            let (cgroup, slot) = entry.map_err(|source| map_error(map::ROOTS, source))?;
+            if slot == ROOT_IGNORED {
+                found.push(CgroupId(cgroup));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes the mark of a cgroup that is gone (cgroup ids are never
+    /// reused, so only the entry's room is at stake).
+    pub fn forget_ignored(&mut self, cgroup: CgroupId) -> Result<(), BpfError> {
+        match self.roots.remove(&cgroup.0) {
+            Ok(()) | Err(MapError::KeyNotFound) => Ok(()),
+            Err(source) => Err(map_error(map::ROOTS, source)),
+        }
+    }
+
+    /// How many [`NewCgroup`]s the ring buffer had no room for, ever: when
+    /// it grows, [`Self::new_cgroup_recordings`] finds their recordings.
+    pub fn new_cgroups_lost(&self) -> Result<u64, BpfError> {
+        self.control
+            .get(&control::EVENTS_LOST, 0)
+            .map_err(|source| map_error(map::CONTROL, source))
+    }
+
+    /// The recording of a slot the kernel side took for `cgroup`, as a
+    /// [`NewCgroup`] names it.
+    pub fn new_cgroup_recording(&self, cgroup: CgroupId, slot: u32) -> Option<RecordingId> {
+        (slot != ROOT_IGNORED && self.lent.contains(&slot))
+            .then_some(RecordingId { slot, root: cgroup })
     }
 
     /// The recordings the kernel side has started for new cgroups so far.
@@ -429,9 +612,15 @@ impl SyscallRecorder {
         }
     }
 
+    /// Recordings of userspace's (started or kept) under way.
+    pub fn recordings_in_use(&self) -> usize {
+        self.in_use.len()
+    }
+
     /// Starts no more recordings for new cgroups, and ends those the kernel
     /// side started and nobody kept.
     pub fn stop_new_cgroups(&mut self) -> Result<(), BpfError> {
+        self.lending = false;
         self.set_control(control::NEW_CGROUP_FLAGS, 0)?;
         loop {
             match self.free_slots.pop(0) {
@@ -452,6 +641,8 @@ impl SyscallRecorder {
 
     fn remove_unkept_roots(&mut self) -> Result<(), BpfError> {
         for id in self.new_cgroup_recordings()? {
+            self.lent.remove(&id.slot);
+            self.cooling.push((id.slot, Instant::now()));
             match self.roots.remove(&id.root.0) {
                 Ok(()) | Err(MapError::KeyNotFound) => {}
                 Err(source) => return Err(map_error(map::ROOTS, source)),
@@ -475,14 +666,18 @@ impl SyscallRecorder {
         Ok(Seen::from_slot(&slot))
     }
 
-    /// Ends the recording and returns what it saw.
+    /// Ends the recording and returns what it saw. Its slot rests for
+    /// [`SLOT_COOLING`] before it records anything else.
     pub fn stop(&mut self, id: RecordingId) -> Result<Seen, BpfError> {
-        self.roots
-            .remove(&id.root.0)
-            .map_err(|source| map_error(map::ROOTS, source))?;
+        match self.roots.remove(&id.root.0) {
+            Ok(()) | Err(MapError::KeyNotFound) => {}
+            Err(source) => return Err(map_error(map::ROOTS, source)),
+        }
         self.bump_generation()?;
         let seen = self.seen(id)?;
-        self.in_use.remove(&id.slot);
+        if self.in_use.remove(&id.slot) || self.lent.remove(&id.slot) {
+            self.cooling.push((id.slot, Instant::now()));
+        }
         Ok(seen)
     }
 
@@ -497,6 +692,11 @@ impl RecordingId {
     /// The recorded root cgroup.
     pub fn root(&self) -> CgroupId {
         self.root
+    }
+
+    /// The slot in the kernel: unique among the recordings under way.
+    pub fn slot(&self) -> u32 {
+        self.slot
     }
 }
 

@@ -14,13 +14,15 @@
 use crate::arch::btf::Btf;
 
 /// Offsets of `task_struct.real_parent`, `task_struct.nsproxy`,
-/// `nsproxy.mnt_ns` and `mnt_namespace.ns.inum`.
+/// `nsproxy.mnt_ns` and `mnt_namespace.ns.inum`, and of `task_struct.tgid`
+/// (for the parent's in a new cgroup's event, on the same way up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MountNsFields {
     pub real_parent_offset: u64,
     pub nsproxy_offset: u64,
     pub mnt_ns_offset: u64,
     pub inum_offset: u64,
+    pub tgid_offset: u64,
 }
 
 impl MountNsFields {
@@ -44,6 +46,7 @@ impl MountNsFields {
             nsproxy_offset: offset_of("task_struct", "nsproxy")?,
             mnt_ns_offset: offset_of("nsproxy", "mnt_ns")?,
             inum_offset: offset_of("mnt_namespace", "ns.inum")?,
+            tgid_offset: offset_of("task_struct", "tgid")?,
         })
     }
 }
@@ -59,6 +62,7 @@ mod tests {
             ("task_struct", "nsproxy") => Some(1840),
             ("nsproxy", "mnt_ns") => Some(24),
             ("mnt_namespace", "ns.inum") => Some(24),
+            ("task_struct", "tgid") => Some(1512),
             _ => None,
         };
         assert_eq!(
@@ -67,7 +71,8 @@ mod tests {
                 real_parent_offset: 1528,
                 nsproxy_offset: 1840,
                 mnt_ns_offset: 24,
-                inum_offset: 24
+                inum_offset: 24,
+                tgid_offset: 1512,
             })
         );
         let no_mnt_ns = |ty: &str, path: &str| (ty, path) != ("nsproxy", "mnt_ns");

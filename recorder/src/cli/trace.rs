@@ -63,6 +63,11 @@ pub struct TraceArgs {
     #[arg(long)]
     wait: bool,
 
+    /// With --wait: give up (exit 1) when the container has not started
+    /// this long after waiting began (30s, 5m). Default: wait forever.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "wait")]
+    timeout: Option<Duration>,
+
     /// Create PATH once recording is in place (with --wait: once waiting),
     /// for scripts that start the container then.
     #[arg(long, value_name = "PATH")]
@@ -77,7 +82,8 @@ pub struct TraceArgs {
     #[command(flatten)]
     profile: RecordedProfileArgs,
 
-    /// No status line and no summary on stderr.
+    /// No status line, notes or summary on stderr; warnings and errors
+    /// still.
     #[arg(short, long)]
     quiet: bool,
 
@@ -115,10 +121,12 @@ pub fn run(args: TraceArgs) -> i32 {
     let options = TraceOptions {
         target,
         wait: args.wait,
+        timeout: args.timeout,
         duration: args.duration,
         ready_file: args.ready_file,
         attach: args.attach,
         status_line: !args.quiet && stderr_is_terminal(),
+        quiet: args.quiet,
         layout: None,
     };
     let outcome = match trace(&options) {

@@ -185,6 +185,21 @@ pub fn list_from_store(store: &Path) -> Vec<DockerContainer> {
     found
 }
 
+/// The name of container `id` in Docker's store (written when Docker
+/// creates the container, so it is there before the container starts).
+pub fn name_from_store(store: &Path, id: &str) -> Option<String> {
+    if id.contains('/') || id.starts_with('.') {
+        return None;
+    }
+    let path = store.join(id).join("config.v2.json");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let config: StoredConfig = serde_json::from_str(&text)
+        .inspect_err(|e| log::debug!("skipping {}: {e}", path.display()))
+        .ok()?;
+    let name = config.name.trim_start_matches('/');
+    (!name.is_empty()).then(|| name.to_string())
+}
+
 /// One HTTP/1.0 GET over a Unix socket. HTTP/1.0 keeps the reply simple: no
 /// chunked encoding, and the daemon closes the connection at the end.
 fn http_get(socket: &Path, path: &str) -> std::io::Result<Vec<u8>> {

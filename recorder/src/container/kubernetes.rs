@@ -39,39 +39,95 @@ const CRI_O: Keys = Keys {
 /// CRI-O's name for a pod's infrastructure container.
 const CRI_O_INFRA_NAME: &str = "POD";
 
+/// A container the kubelet started, by the names `kubectl` shows.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubernetesName {
+    /// Empty when the annotations do not name it.
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+}
+
+impl KubernetesName {
+    /// `NAMESPACE/POD/CONTAINER`, `POD/CONTAINER`, `CONTAINER`: the names
+    /// it is found by, most specific first.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if !self.pod.is_empty() {
+            if !self.namespace.is_empty() {
+                names.push(format!(
+                    "{}/{}/{}",
+                    self.namespace, self.pod, self.container
+                ));
+            }
+            names.push(format!("{}/{}", self.pod, self.container));
+        }
+        names.push(self.container.clone());
+        names
+    }
+}
+
+/// What a container's annotations say of it in Kubernetes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubernetesRole {
+    /// Not started by the kubelet (no CRI annotations).
+    None,
+    /// A pod's sandbox (pause, infra) container: no workload of its own.
+    Sandbox,
+    /// One of a pod's containers.
+    Container(KubernetesName),
+}
+
+/// Reads the CRI annotations of containerd or CRI-O.
+pub fn role<'a>(annotation: impl Fn(&str) -> Option<&'a str>) -> KubernetesRole {
+    for keys in [CONTAINERD, CRI_O] {
+        let Some(container) = annotation(keys.container).filter(|n| !n.is_empty()) else {
+            if annotation(keys.kind) == Some("sandbox") {
+                return KubernetesRole::Sandbox;
+            }
+            continue;
+        };
+        if annotation(keys.kind) == Some("sandbox") || container == CRI_O_INFRA_NAME {
+            return KubernetesRole::Sandbox;
+        }
+        let text = |key| annotation(key).unwrap_or_default().to_string();
+        return KubernetesRole::Container(KubernetesName {
+            namespace: text(keys.namespace),
+            pod: text(keys.pod),
+            container: container.to_string(),
+        });
+    }
+    KubernetesRole::None
+}
+
 /// The names a container is known by in Kubernetes, most specific first:
 /// `NAMESPACE/POD/CONTAINER`, `POD/CONTAINER`, `CONTAINER`. Empty when the
 /// annotations are not a CRI runtime's or name a sandbox.
 pub fn names<'a>(annotation: impl Fn(&str) -> Option<&'a str>) -> Vec<String> {
-    for keys in [CONTAINERD, CRI_O] {
-        let Some(container) = annotation(keys.container).filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        if annotation(keys.kind) == Some("sandbox") || container == CRI_O_INFRA_NAME {
-            return Vec::new();
-        }
-        let mut names = Vec::new();
-        if let Some(pod) = annotation(keys.pod).filter(|p| !p.is_empty()) {
-            if let Some(namespace) = annotation(keys.namespace).filter(|n| !n.is_empty()) {
-                names.push(format!("{namespace}/{pod}/{container}"));
-            }
-            names.push(format!("{pod}/{container}"));
-        }
-        names.push(container.to_string());
-        return names;
+    match role(annotation) {
+        KubernetesRole::Container(name) => name.names(),
+        _ => Vec::new(),
     }
-    Vec::new()
 }
 
-/// [`names`] from runc's labels: the spec's annotations as `KEY=VALUE`.
-pub fn names_from_labels(labels: &[String]) -> Vec<String> {
-    names(|key| {
-        labels.iter().find_map(|label| {
-            label
-                .strip_prefix(key)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
+/// An annotation from runc's labels: the spec's annotations as
+/// `KEY=VALUE`.
+fn label<'a>(labels: &'a [String], key: &str) -> Option<&'a str> {
+    labels.iter().find_map(|label| {
+        label
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
     })
+}
+
+/// [`role`] from runc's labels.
+pub fn role_from_labels(labels: &[String]) -> KubernetesRole {
+    role(|key| label(labels, key))
+}
+
+/// [`names`] from runc's labels.
+pub fn names_from_labels(labels: &[String]) -> Vec<String> {
+    names(|key| label(labels, key))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod base;
 pub mod cgroup_names;
 pub mod derive;
 pub mod docker;
+pub mod identify;
 pub mod kubernetes;
 pub mod nerdctl;
 pub mod oci_state;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use cgroup_names::CgroupEngine;
 use docker::DockerState;
+pub use kubernetes::{KubernetesName, KubernetesRole};
 use oci_state::RuntimeState;
 use storage::StorageEngine;
 
@@ -162,10 +164,12 @@ pub struct Container {
     /// Relative to the cgroup2 mount, starting with `/`.
     pub cgroup: Option<PathBuf>,
     pub no_new_privileges: Option<bool>,
+    /// Its Kubernetes names, when the kubelet started it.
+    pub kubernetes: Option<KubernetesName>,
 }
 
 impl Container {
-    fn new(id: String, engine: Engine) -> Container {
+    pub(crate) fn new(id: String, engine: Engine) -> Container {
         Container {
             id,
             names: Vec::new(),
@@ -175,6 +179,7 @@ impl Container {
             pid: None,
             cgroup: None,
             no_new_privileges: None,
+            kubernetes: None,
         }
     }
 
@@ -321,7 +326,10 @@ fn runtime_roots(layout: &HostLayout) -> Vec<(PathBuf, Option<Engine>)> {
 
 fn apply_runtime_state(c: &mut Container, state: &RuntimeState, layout: &HostLayout) {
     c.runtime = Some(state.runtime);
-    add_names(c, state.names.clone());
+    add_names(c, state.names());
+    if let KubernetesRole::Container(name) = &state.kubernetes {
+        c.kubernetes = Some(name.clone());
+    }
     c.no_new_privileges = state.no_new_privileges;
     if let Some(cgroup) = &state.cgroup {
         c.cgroup = Some(cgroup.clone());

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{OciRuntime, kubernetes};
+use super::OciRuntime;
+use super::kubernetes::{self, KubernetesRole};
 
 /// One container as its runtime's state directory describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,8 +30,19 @@ pub struct RuntimeState {
     /// Created but not started: the init waits on `exec.fifo`.
     pub waiting_for_start: bool,
     pub no_new_privileges: Option<bool>,
-    /// Kubernetes names from the spec's annotations ([`kubernetes`]).
-    pub names: Vec<String>,
+    /// What the spec's annotations say of it in Kubernetes
+    /// ([`kubernetes`]).
+    pub kubernetes: KubernetesRole,
+}
+
+impl RuntimeState {
+    /// Its Kubernetes names (none for other containers and sandboxes).
+    pub fn names(&self) -> Vec<String> {
+        match &self.kubernetes {
+            KubernetesRole::Container(name) => name.names(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -75,11 +87,19 @@ struct CrunStatus {
     bundle: Option<PathBuf>,
 }
 
-/// The part of a bundle's config.json read here.
+/// The part of a bundle's config.json (the OCI runtime spec) read here.
 #[derive(Deserialize)]
-struct BundleConfig {
+pub(super) struct BundleConfig {
     #[serde(default)]
     annotations: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    process: Option<BundleProcess>,
+}
+
+#[derive(Deserialize)]
+struct BundleProcess {
+    #[serde(default, rename = "noNewPrivileges")]
+    no_new_privileges: Option<bool>,
 }
 
 /// Every container in one runtime state root. Entries that cannot be read
@@ -122,7 +142,7 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
             cgroup,
             waiting_for_start,
             no_new_privileges: state.config.no_new_privileges,
-            names: kubernetes::names_from_labels(&state.config.labels),
+            kubernetes: kubernetes::role_from_labels(&state.config.labels),
         });
     }
     let text = fs::read_to_string(dir.join("status")).ok()?;
@@ -138,24 +158,41 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
             .map(|p| Path::new("/").join(p.trim_start_matches('/'))),
         waiting_for_start,
         no_new_privileges: None,
-        names: status
+        kubernetes: status
             .bundle
             .as_deref()
-            .map(bundle_names)
-            .unwrap_or_default(),
+            .and_then(BundleConfig::read)
+            .map_or(KubernetesRole::None, |config| config.kubernetes()),
     })
 }
 
-/// Kubernetes names from the annotations in a bundle's config.json (crun
-/// keeps no copy of them in its state).
-fn bundle_names(bundle: &Path) -> Vec<String> {
-    let path = bundle.join("config.json");
-    let Ok(text) = fs::read_to_string(&path) else {
-        return Vec::new();
-    };
-    match parse_or_skip::<BundleConfig>(&path, &text) {
-        Some(config) => kubernetes::names(|key| config.annotations.get(key).map(String::as_str)),
-        None => Vec::new(),
+impl BundleConfig {
+    /// A bundle's config.json, or `None` (said at `-vv`) when it cannot be
+    /// read.
+    pub(super) fn read(bundle: &Path) -> Option<BundleConfig> {
+        let path = bundle.join("config.json");
+        let text = fs::read_to_string(&path)
+            .inspect_err(|e| log::debug!("reading {}: {e}", path.display()))
+            .ok()?;
+        parse_or_skip(&path, &text)
+    }
+
+    /// What its annotations say of it in Kubernetes (crun keeps no copy of
+    /// them in its state).
+    pub(super) fn kubernetes(&self) -> KubernetesRole {
+        kubernetes::role(|key| self.annotation(key))
+    }
+
+    pub(super) fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+
+    pub(super) fn has_annotation_prefix(&self, prefix: &str) -> bool {
+        self.annotations.keys().any(|k| k.starts_with(prefix))
+    }
+
+    pub(super) fn no_new_privileges(&self) -> Option<bool> {
+        self.process.as_ref().and_then(|p| p.no_new_privileges)
     }
 }
 
@@ -212,7 +249,7 @@ mod tests {
                     cgroup: Some("/rectest/c1".into()),
                     waiting_for_start: true,
                     no_new_privileges: Some(true),
-                    names: Vec::new(),
+                    kubernetes: KubernetesRole::None,
                 },
                 RuntimeState {
                     id: "e2".into(),
@@ -222,7 +259,7 @@ mod tests {
                     cgroup: Some("/rectest/e2".into()),
                     waiting_for_start: false,
                     no_new_privileges: None,
-                    names: Vec::new(),
+                    kubernetes: KubernetesRole::None,
                 }
             ]
         );

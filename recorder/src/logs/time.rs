@@ -189,9 +189,44 @@ pub fn parse_duration_secs(text: &str) -> Option<i64> {
     Some(total)
 }
 
+/// A duration as [`parse_duration_secs`] reads it back (`2s`, `1h30m`), to
+/// whole seconds; under a second as milliseconds (`250ms`).
+pub fn format_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs / 3600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_durations_as_they_parse() {
+        use std::time::Duration;
+        for (secs, text) in [
+            (2, "2s"),
+            (90, "1m30s"),
+            (5400, "1h30m"),
+            (90_061, "1d1h1m1s"),
+        ] {
+            assert_eq!(format_duration(Duration::from_secs(secs)), text);
+            assert_eq!(parse_duration_secs(text), Some(secs as i64));
+        }
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+    }
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_795_441_500).unwrap()

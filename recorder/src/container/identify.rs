@@ -1,0 +1,512 @@
+//! What a new cgroup is, told while its first process runs.
+//!
+//! A container's runtime state can be gone within milliseconds of its
+//! start: `runc run` of a container that exits at once deletes its state
+//! before anyone could look it up by name. So the recorder learns a
+//! container's identity when its cgroup appears, from what exists then:
+//!
+//! - the OCI runtime that made the cgroup's first process (runc's `runc
+//!   init` is its child; crun's container process too): its command line
+//!   names the container's id, its state root and its bundle;
+//! - the bundle's config.json (the OCI spec): the CRI annotations of a
+//!   container the kubelet started (and whether it is a pod's sandbox),
+//!   podman's `io.container.manager`, no_new_privileges;
+//! - the state root and bundle's place: Docker's, containerd's (with its
+//!   namespace), containers/storage's (podman, CRI-O);
+//! - the engines' own stores for names (Docker's config.v2.json,
+//!   containers/storage, nerdctl's names), all written before the start.
+//!
+//! A cgroup whose first process no runtime started is a container only when
+//! its name says so (a runtime this module does not know); anything else
+//! (a systemd service, a session, podman's conmon) is not.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::oci_state::BundleConfig;
+use super::storage::StorageEngine;
+use super::{
+    Container, Engine, HostLayout, KubernetesRole, OciRuntime, Status, add_names, cgroup_names,
+    docker, nerdctl, storage,
+};
+
+/// What a new cgroup turned out to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identified {
+    /// A container's (its workload's) cgroup.
+    Container(Box<Container>),
+    /// A pod's sandbox (pause) container: no workload of its own.
+    Sandbox(Box<Container>),
+    /// Anything else, with why it is not taken for a container.
+    NotContainer(String),
+}
+
+/// How an OCI runtime was asked to create or run a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeCall {
+    pub runtime: OciRuntime,
+    /// `--root`: where it keeps the state (its default when `None`).
+    pub root: Option<PathBuf>,
+    /// `--bundle`/`-b` (the runtime's working directory when `None`).
+    pub bundle: Option<PathBuf>,
+    pub id: String,
+}
+
+/// Options of runc's and crun's global and create/run flags that take a
+/// value, so that a value is never taken for the container id.
+const VALUE_OPTIONS: [&str; 14] = [
+    "--root",
+    "--log",
+    "--log-format",
+    "--log-level",
+    "--criu",
+    "--cgroup-manager",
+    "--bundle",
+    "-b",
+    "--pid-file",
+    "--console-socket",
+    "--preserve-fds",
+    "--notify-socket",
+    "--config",
+    "-f",
+];
+
+/// Reads a runtime's command line: runc or crun (by its program's name),
+/// asked to `create` or `run` a container. The id is the first operand
+/// after the subcommand, as both runtimes take it.
+pub fn parse_runtime_call(argv: &[String]) -> Option<RuntimeCall> {
+    let program = Path::new(argv.first()?).file_name()?.to_string_lossy();
+    let runtime = if program.contains("runc") {
+        OciRuntime::Runc
+    } else if program.contains("crun") {
+        OciRuntime::Crun
+    } else {
+        return None;
+    };
+    let mut root = None;
+    let mut bundle = None;
+    let mut subcommand = None;
+    let mut id = None;
+    let mut args = argv[1..].iter();
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with('-') => (name, Some(value.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        if name.starts_with('-') && name.len() > 1 {
+            let value = if VALUE_OPTIONS.contains(&name) {
+                inline.or_else(|| args.next().cloned())
+            } else {
+                None
+            };
+            match name {
+                "--root" => root = value.map(PathBuf::from),
+                "--bundle" | "-b" => bundle = value.map(PathBuf::from),
+                _ => {}
+            }
+            continue;
+        }
+        match subcommand {
+            None => subcommand = Some(arg.as_str()),
+            Some(_) if id.is_none() => id = Some(arg.clone()),
+            Some(_) => {}
+        }
+    }
+    if !matches!(subcommand, Some("create" | "run")) {
+        return None;
+    }
+    Some(RuntimeCall {
+        runtime,
+        root,
+        bundle,
+        id: id.filter(|i| !i.is_empty())?,
+    })
+}
+
+/// A process's command line, split at its NULs.
+fn cmdline(proc: &Path, pid: i32) -> Option<Vec<String>> {
+    let raw = fs::read(proc.join(pid.to_string()).join("cmdline")).ok()?;
+    let argv: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    (!argv.is_empty()).then_some(argv)
+}
+
+/// Identifies the cgroup at `cgroup` (relative to the cgroup2 mount, when
+/// known) whose first syscall `pid` made, `parent` being its parent.
+pub fn identify(
+    layout: &HostLayout,
+    cgroup: Option<&Path>,
+    pid: i32,
+    parent: Option<i32>,
+) -> Identified {
+    let parent = parent.or_else(|| super::parent_of(&layout.proc, pid));
+    // runc's init is the runtime's child; crun's container process is a
+    // fork of crun itself, with crun's command line.
+    let call = [parent, Some(pid)].into_iter().flatten().find_map(|p| {
+        let call = parse_runtime_call(&cmdline(&layout.proc, p)?)?;
+        Some((p, call))
+    });
+    match call {
+        Some((runtime_pid, call)) => from_runtime_call(layout, cgroup, runtime_pid, call),
+        None => from_cgroup_name(layout, cgroup, parent),
+    }
+}
+
+fn from_runtime_call(
+    layout: &HostLayout,
+    cgroup: Option<&Path>,
+    runtime_pid: i32,
+    call: RuntimeCall,
+) -> Identified {
+    let bundle = call
+        .bundle
+        .clone()
+        .or_else(|| fs::read_link(layout.proc.join(runtime_pid.to_string()).join("cwd")).ok());
+    let config = bundle.as_deref().and_then(BundleConfig::read);
+    let engine = engine_of(layout, &call, bundle.as_deref(), config.as_ref());
+    let mut container = Container::new(call.id.clone(), engine);
+    container.runtime = Some(call.runtime);
+    container.status = Status::Created;
+    container.cgroup = cgroup.map(Path::to_path_buf);
+    container.no_new_privileges = config.as_ref().and_then(BundleConfig::no_new_privileges);
+    let names = engine_names(layout, &container);
+    add_names(&mut container, names);
+    let role = config
+        .as_ref()
+        .map_or(KubernetesRole::None, BundleConfig::kubernetes);
+    match role {
+        KubernetesRole::Sandbox => Identified::Sandbox(Box::new(container)),
+        KubernetesRole::Container(name) => {
+            add_names(&mut container, name.names());
+            container.kubernetes = Some(name);
+            Identified::Container(Box::new(container))
+        }
+        KubernetesRole::None => Identified::Container(Box::new(container)),
+    }
+}
+
+/// The engine behind a runtime call: by the state root it was given
+/// (Docker's and containerd's have their own), else by what the spec and
+/// the bundle's place say (podman's and CRI-O's share runc's default root).
+fn engine_of(
+    layout: &HostLayout,
+    call: &RuntimeCall,
+    bundle: Option<&Path>,
+    config: Option<&BundleConfig>,
+) -> Engine {
+    if let Some(root) = &call.root {
+        let leaf = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if root.starts_with(layout.run.join("docker")) && leaf == "moby" {
+            return Engine::Docker;
+        }
+        if root.starts_with(layout.run.join("containerd")) {
+            return Engine::Containerd { namespace: leaf };
+        }
+    }
+    let annotation = |key: &str| config.and_then(|c| c.annotation(key));
+    if annotation("io.container.manager") == Some("libpod") {
+        return Engine::Podman;
+    }
+    if config.is_some_and(|c| c.has_annotation_prefix("io.kubernetes.cri-o.")) {
+        return Engine::CriO;
+    }
+    let stores = [
+        layout.var_lib.join("containers/storage"),
+        layout.run.join("containers/storage"),
+    ];
+    if bundle.is_some_and(|b| stores.iter().any(|s| b.starts_with(s))) {
+        let stored = storage::list(&stores[0])
+            .into_iter()
+            .find(|s| s.id == call.id);
+        return match stored.map(|s| s.engine) {
+            Some(StorageEngine::CriO) => Engine::CriO,
+            _ => Engine::Podman,
+        };
+    }
+    Engine::Plain(call.runtime)
+}
+
+/// The names the container's engine gave it, from the engine's store.
+fn engine_names(layout: &HostLayout, c: &Container) -> Vec<String> {
+    match &c.engine {
+        Engine::Docker => docker::name_from_store(&layout.var_lib.join("docker/containers"), &c.id)
+            .into_iter()
+            .collect(),
+        Engine::Podman | Engine::CriO => storage::list(&layout.var_lib.join("containers/storage"))
+            .into_iter()
+            .find(|s| s.id == c.id)
+            .map(|s| s.names)
+            .unwrap_or_default(),
+        Engine::Containerd { .. } => nerdctl::list(&layout.var_lib.join("nerdctl"))
+            .into_iter()
+            .filter(|n| n.id == c.id)
+            .map(|n| n.name)
+            .collect(),
+        Engine::Plain(_) | Engine::Unknown => Vec::new(),
+    }
+}
+
+/// A cgroup no known runtime started: a container only when its name
+/// holds a container id (a runtime this module does not read), then known
+/// as the engines know it.
+fn from_cgroup_name(layout: &HostLayout, cgroup: Option<&Path>, parent: Option<i32>) -> Identified {
+    let Some(named) = cgroup.and_then(cgroup_names::container_of) else {
+        let starter = parent
+            .and_then(|p| fs::read_to_string(layout.proc.join(p.to_string()).join("comm")).ok())
+            .map_or_else(|| "unknown".to_string(), |c| c.trim().to_string());
+        return Identified::NotContainer(format!(
+            "its first process was started by {starter}, not by an OCI runtime, and its name holds no container id"
+        ));
+    };
+    let known = super::list(layout).into_iter().find(|c| c.id == named.id);
+    let mut container = known
+        .unwrap_or_else(|| Container::new(named.id.clone(), super::engine_of_cgroup(named.engine)));
+    container.cgroup = cgroup.map(Path::to_path_buf);
+    Identified::Container(Box::new(container))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn reads_runtime_command_lines() {
+        assert_eq!(
+            parse_runtime_call(&argv(
+                "runc --root /run/containerd/runc/k8s.io --log /x/log.json --log-format json create --bundle /run/containerd/io.containerd.runtime.v2.task/k8s.io/3f2a --pid-file /x/init.pid 3f2a"
+            )),
+            Some(RuntimeCall {
+                runtime: OciRuntime::Runc,
+                root: Some("/run/containerd/runc/k8s.io".into()),
+                bundle: Some("/run/containerd/io.containerd.runtime.v2.task/k8s.io/3f2a".into()),
+                id: "3f2a".into(),
+            })
+        );
+        assert_eq!(
+            parse_runtime_call(&argv(
+                "/usr/bin/crun --cgroup-manager=cgroupfs run -b=/b -d box1"
+            )),
+            Some(RuntimeCall {
+                runtime: OciRuntime::Crun,
+                root: None,
+                bundle: Some("/b".into()),
+                id: "box1".into(),
+            })
+        );
+        assert_eq!(
+            parse_runtime_call(&argv("runc run --detach quick")).map(|c| c.id),
+            Some("quick".into())
+        );
+        for other in [
+            "runc init",
+            "runc exec -t box sh",
+            "runc create",
+            "/usr/bin/conmon --api-version 1 -c abc",
+            "sh -c runc",
+        ] {
+            assert_eq!(parse_runtime_call(&argv(other)), None, "{other}");
+        }
+    }
+
+    /// A fake host: a runtime process (pid 10) that started the cgroup's
+    /// first process (pid 11), with a bundle.
+    struct Host {
+        dir: tempfile::TempDir,
+    }
+
+    impl Host {
+        fn new(runtime_argv: &str, bundle_config: &str) -> Host {
+            let host = Host {
+                dir: tempfile::tempdir().unwrap(),
+            };
+            let bundle = host.dir.path().join("bundle");
+            fs::create_dir_all(&bundle).unwrap();
+            fs::write(bundle.join("config.json"), bundle_config).unwrap();
+            let argv = runtime_argv.replace("BUNDLE", &bundle.to_string_lossy());
+            let argv = argv.replace("RUN", &host.layout().run.to_string_lossy());
+            host.process(10, 1, &argv, "runc");
+            host.process(11, 10, "runc init", "runc:[2:INIT]");
+            host
+        }
+
+        fn layout(&self) -> HostLayout {
+            HostLayout::under(self.dir.path())
+        }
+
+        fn process(&self, pid: i32, parent: i32, argv: &str, comm: &str) {
+            let dir = self.layout().proc.join(pid.to_string());
+            fs::create_dir_all(&dir).unwrap();
+            let cmdline: Vec<u8> = argv
+                .split_whitespace()
+                .flat_map(|a| a.bytes().chain([0]))
+                .collect();
+            fs::write(dir.join("cmdline"), cmdline).unwrap();
+            fs::write(dir.join("comm"), format!("{comm}\n")).unwrap();
+            fs::write(
+                dir.join("stat"),
+                format!("{pid} ({comm}) S {parent} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0"),
+            )
+            .unwrap();
+        }
+
+        fn write(&self, path: &str, text: &str) {
+            let p = self.dir.path().join(path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+
+        fn identify(&self, cgroup: &str) -> Identified {
+            identify(&self.layout(), Some(Path::new(cgroup)), 11, Some(10))
+        }
+    }
+
+    fn container(identified: Identified) -> Container {
+        match identified {
+            Identified::Container(c) => *c,
+            other => panic!("not a container: {other:?}"),
+        }
+    }
+
+    const CRI_ANNOTATIONS: &str = r#"{"annotations":{
+        "io.kubernetes.cri.container-type":"container",
+        "io.kubernetes.cri.container-name":"app",
+        "io.kubernetes.cri.sandbox-name":"web-5d8f7c9b4-x7k2p",
+        "io.kubernetes.cri.sandbox-namespace":"default"},
+        "process":{"noNewPrivileges":true}}"#;
+
+    #[test]
+    fn a_container_the_kubelet_started_through_containerd() {
+        let host = Host::new(
+            "runc --root RUN/containerd/runc/k8s.io create --bundle BUNDLE --pid-file x 3f2a",
+            CRI_ANNOTATIONS,
+        );
+        let c = container(host.identify("/kubepods/besteffort/pod1/3f2a"));
+        assert_eq!(c.id, "3f2a");
+        assert_eq!(
+            c.engine,
+            Engine::Containerd {
+                namespace: "k8s.io".into()
+            }
+        );
+        assert_eq!(c.runtime, Some(OciRuntime::Runc));
+        assert_eq!(c.no_new_privileges, Some(true));
+        let k = c.kubernetes.clone().unwrap();
+        assert_eq!(
+            (k.namespace.as_str(), k.pod.as_str(), k.container.as_str()),
+            ("default", "web-5d8f7c9b4-x7k2p", "app")
+        );
+        assert!(
+            c.names
+                .contains(&"default/web-5d8f7c9b4-x7k2p/app".to_string())
+        );
+        assert_eq!(
+            c.cgroup.as_deref(),
+            Some(Path::new("/kubepods/besteffort/pod1/3f2a"))
+        );
+    }
+
+    #[test]
+    fn a_pods_sandbox_is_no_workload() {
+        let host = Host::new(
+            "runc --root RUN/containerd/runc/k8s.io create --bundle BUNDLE 5e1a",
+            r#"{"annotations":{"io.kubernetes.cri.container-type":"sandbox",
+                "io.kubernetes.cri.sandbox-name":"web-5d8f7c9b4-x7k2p"}}"#,
+        );
+        assert!(matches!(
+            host.identify("/kubepods/pod1/5e1a"),
+            Identified::Sandbox(_)
+        ));
+    }
+
+    #[test]
+    fn docker_podman_and_plain_runc() {
+        let id = "8dbd5bd7637fbc7e3981244782948bf2695be9233ed256cf23c02cf60e7ac3fd";
+        let docker = Host::new(
+            &format!("runc --root RUN/docker/runtime-runc/moby create --bundle BUNDLE {id}"),
+            "{}",
+        );
+        docker.write(
+            &format!("var/lib/docker/containers/{id}/config.v2.json"),
+            &format!(r#"{{"ID":"{id}","Name":"/api","State":{{"Running":false}}}}"#),
+        );
+        let c = container(docker.identify(&format!("/docker/{id}")));
+        assert_eq!(
+            (c.engine.clone(), c.names.clone()),
+            (Engine::Docker, vec!["api".to_string()])
+        );
+
+        let podman = Host::new(
+            &format!("/usr/sbin/runc --root /run/runc create --bundle BUNDLE {id}"),
+            r#"{"annotations":{"io.container.manager":"libpod"}}"#,
+        );
+        podman.write(
+            "var/lib/containers/storage/overlay-containers/containers.json",
+            &format!(r#"[{{"id":"{id}","names":["api"],"metadata":"{{}}"}}]"#),
+        );
+        let c = container(podman.identify(&format!("/libpod_parent/libpod-{id}")));
+        assert_eq!(
+            (c.engine.clone(), c.names.clone()),
+            (Engine::Podman, vec!["api".to_string()])
+        );
+
+        let plain = Host::new("runc run --bundle BUNDLE quick1", "{}");
+        let c = container(plain.identify("/rectest/quick1"));
+        assert_eq!(c.engine, Engine::Plain(OciRuntime::Runc));
+        assert!(c.names.is_empty());
+        assert_eq!(c.id, "quick1");
+    }
+
+    #[test]
+    fn other_cgroups_are_not_containers() {
+        let host = Host::new("runc run --bundle BUNDLE x", "{}");
+        host.process(20, 1, "/lib/systemd/systemd --system", "systemd");
+        host.process(21, 20, "/usr/sbin/cron -f", "cron");
+        let found = identify(
+            &host.layout(),
+            Some(Path::new("/system.slice/cron.service")),
+            21,
+            Some(20),
+        );
+        assert!(
+            matches!(&found, Identified::NotContainer(why) if why.contains("systemd")),
+            "{found:?}"
+        );
+        // podman's conmon monitor has a scope named after the container.
+        host.process(22, 20, "/usr/bin/conmon --api-version 1", "conmon");
+        let id = "a30988644c5fa42b458d6755dda9add4249e82db185fa166e5a2f0eb257bd5dd";
+        let conmon = identify(
+            &host.layout(),
+            Some(Path::new(&format!(
+                "/machine.slice/libpod-conmon-{id}.scope"
+            ))),
+            22,
+            Some(20),
+        );
+        assert!(matches!(conmon, Identified::NotContainer(_)), "{conmon:?}");
+    }
+
+    #[test]
+    fn an_unknown_runtime_is_known_by_its_cgroup_name() {
+        let host = Host::new("runc run --bundle BUNDLE x", "{}");
+        host.process(30, 1, "/usr/bin/youki create y", "youki");
+        host.process(31, 30, "youki init", "youki");
+        let id = "8dbd5bd7637fbc7e3981244782948bf2695be9233ed256cf23c02cf60e7ac3fd";
+        let c = container(identify(
+            &host.layout(),
+            Some(Path::new(&format!("/system.slice/docker-{id}.scope"))),
+            31,
+            Some(30),
+        ));
+        assert_eq!((c.id.as_str(), c.engine.clone()), (id, Engine::Docker));
+    }
+}

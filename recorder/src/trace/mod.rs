@@ -1,0 +1,286 @@
+//! `recorder trace`: record a container, or the cgroup of a process or a
+//! cgroup, that the recorder did not start.
+//!
+//! The workload of a container is what runs inside it after its runtime
+//! execs the container's process: the kernel side counts only tasks outside
+//! the host's pid namespace or in a mount namespace other than the
+//! runtime's, and starts at the first exec made by one ([`Scope::Container`]),
+//! so the runtime's setup (mount, pivot_root, sethostname, keyctl, ...)
+//! stays out of the profile. The mount namespace covers containers in the
+//! host's pid namespace (`hostPID`). What the runtime itself
+//! does after it installs the seccomp filter is added from its base profile
+//! (`container::base`).
+//!
+//! A trace goes through three stages, one module each: [`attach`] to a
+//! running container, process or cgroup; or [`wait`] for one that does not
+//! run yet, recording it from its first syscall; then [`supervise`] it until
+//! it ends. Waiting shares [`crate::triage`] with the daemon: every cgroup
+//! created from then on is recorded from its first syscall and told while
+//! it lives, so a container that exits at once is still found by its name.
+
+mod attach;
+mod supervise;
+mod wait;
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use crate::bpf::{AttachKind, BpfError, RecordingId, Scope, Seen, SyscallRecorder};
+use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, OwnedCgroup, id_of_dir};
+use crate::container::{self, Container, HostLayout, ResolveError, cgroup_names};
+use crate::session::{ForwardedSignal, forward_signals};
+
+/// What to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A container by id, unique id prefix or name.
+    Container(String),
+    /// The cgroup a process is in, until the process exits.
+    Pid(i32),
+    /// A cgroup, relative to the cgroup2 mount or as a path below it.
+    Cgroup(PathBuf),
+}
+
+/// How to trace.
+#[derive(Clone, Debug)]
+pub struct TraceOptions {
+    pub target: Target,
+    /// Wait for a container (or cgroup) that does not run (exist) yet.
+    pub wait: bool,
+    /// Give up waiting after this long.
+    pub timeout: Option<Duration>,
+    /// Stop this long after recording began.
+    pub duration: Option<Duration>,
+    /// Created once the recorder waits, for scripts to start the container.
+    pub ready_file: Option<PathBuf>,
+    pub attach: Option<AttachKind>,
+    pub status_line: bool,
+    /// No notes on stderr (`waiting for ...`, `recording ... from now on`);
+    /// warnings still.
+    pub quiet: bool,
+    /// Where engines keep their state; `None` for this host.
+    pub layout: Option<HostLayout>,
+}
+
+/// Why a trace ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceEnd {
+    /// The container's processes (or the traced process) are gone.
+    Exited,
+    /// A signal (Ctrl-C) ended it.
+    Interrupted,
+    /// `--duration` passed.
+    DurationElapsed,
+}
+
+/// What a trace produced.
+#[derive(Debug)]
+pub struct TraceOutcome {
+    pub seen: Seen,
+    /// The container recorded, when the target is (or is in) one.
+    pub container: Option<Container>,
+    /// The cgroup recorded, relative to the cgroup2 mount.
+    pub cgroup: PathBuf,
+    /// Recorded from the first syscall of its workload, not from the middle.
+    pub from_start: bool,
+    pub end: TraceEnd,
+    /// A process of the target ran under a seccomp filter while recorded.
+    pub confined: Option<ConfinedProcess>,
+}
+
+/// A recorded process that runs under a seccomp filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfinedProcess {
+    pub pid: i32,
+    /// `Seccomp:` of /proc/PID/status: 1 strict, 2 filter.
+    pub mode: u32,
+}
+
+/// Errors of a trace.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("{0} has not started: use --wait to record it from its start")]
+    NotStarted(String),
+    #[error("no process {0} (is it running?)")]
+    NoSuchProcess(i32),
+    #[error(
+        "no cgroup {path} under {mount}: give a path relative to the cgroup2 mount, or use --wait"
+    )]
+    NoSuchCgroup { path: PathBuf, mount: PathBuf },
+    #[error(
+        "{0}, which cannot be recorded (the kernel side never records it): record the command with `recorder record -- CMD`, or move the process into a cgroup of its own first"
+    )]
+    RootCgroup(String),
+    #[error("{0} runs but its cgroup is unknown: record it with --pid or --cgroup")]
+    NoCgroup(String),
+    #[error("interrupted while waiting for {0}")]
+    InterruptedWaiting(String),
+    #[error("gave up waiting for {what} after {} (--timeout)", crate::logs::time::format_duration(*.after))]
+    WaitTimedOut { what: String, after: Duration },
+    #[error(
+        "{0}'s cgroup appeared while every recording slot was taken by other new cgroups: try again when fewer containers start at once"
+    )]
+    Missed(String),
+    #[error("creating the ready file {path}: {source}")]
+    ReadyFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Bpf(#[from] BpfError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+}
+
+/// Records `options.target` until it exits, a signal arrives, or the
+/// duration passes.
+pub fn trace(options: &TraceOptions) -> Result<TraceOutcome, TraceError> {
+    let mount = Cgroup2Mount::find()?;
+    let layout = options
+        .layout
+        .clone()
+        .unwrap_or_else(|| HostLayout::host(&mount.root));
+    let mut recorder = SyscallRecorder::load_with(options.attach)?;
+    log::debug!("hook: {}", recorder.attach_kind());
+    // Handlers first: a Ctrl-C while waiting must end the wait, not us.
+    let signals = forward_signals();
+    let mut session = Session {
+        recorder: &mut recorder,
+        layout: &layout,
+        mount: &mount,
+        options,
+        signals: &signals,
+    };
+    let attached = match &options.target {
+        Target::Container(query) => session.attach_container(query)?,
+        Target::Pid(pid) => session.attach_pid(*pid)?,
+        Target::Cgroup(path) => session.attach_cgroup(path)?,
+    };
+    session.create_ready_file()?;
+    session.supervise(attached)
+}
+
+/// A recording under way, and how to tell it is over.
+struct Attached {
+    recordings: Vec<RecordingId>,
+    cgroup: PathBuf,
+    container: Option<Container>,
+    from_start: bool,
+    /// End when this process exits (`--pid`), not when the cgroup empties.
+    process: Option<i32>,
+    /// Its cgroup had a process already (a container whose cgroup's first
+    /// syscall started the recording): an empty cgroup means it ended,
+    /// even before supervision began.
+    populated: bool,
+}
+
+struct Session<'a> {
+    recorder: &'a mut SyscallRecorder,
+    layout: &'a HostLayout,
+    mount: &'a Cgroup2Mount,
+    options: &'a TraceOptions,
+    signals: &'a Receiver<ForwardedSignal>,
+}
+
+/// How often the recorder looks at runtime state and cgroups. The kernel
+/// side records regardless; this only bounds how late a container's end is
+/// noticed.
+const POLL: Duration = Duration::from_millis(50);
+
+impl Session<'_> {
+    /// A note on stderr, unless `--quiet`.
+    fn note(&self, message: std::fmt::Arguments<'_>) {
+        if !self.options.quiet {
+            eprintln!("recorder: {message}");
+        }
+    }
+
+    /// Prints the line scripts wait for (`waiting for container X`) and
+    /// creates the ready file.
+    fn announce_waiting(&self, what: &str) -> Result<(), TraceError> {
+        self.note(format_args!("waiting for {what}"));
+        self.create_ready_file()
+    }
+
+    /// Creates `--ready-file` once recording is in place (again is fine).
+    fn create_ready_file(&self) -> Result<(), TraceError> {
+        match &self.options.ready_file {
+            Some(path) if !path.exists() => {
+                fs::write(path, "").map_err(|source| TraceError::ReadyFile {
+                    path: path.clone(),
+                    source,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// An id every cgroup created from now on exceeds: a fresh cgroup's,
+    /// since kernfs hands out ids in increasing order.
+    fn cgroup_id_now(&self) -> Result<CgroupId, TraceError> {
+        let mut probe = OwnedCgroup::create(self.mount, &format!("probe-{}", std::process::id()))?;
+        let id = probe.id();
+        probe.remove()?;
+        Ok(id)
+    }
+
+    fn existing_cgroup(&self, cgroup: &Path) -> Result<CgroupId, TraceError> {
+        Ok(id_of_dir(&self.layout.cgroup_dir(cgroup))?)
+    }
+
+    /// `/sys/fs/cgroup/unified/a/b`, `/a/b` and `a/b` all name `/a/b`.
+    fn relative_cgroup(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.mount.root) {
+            Ok(rest) => Path::new("/").join(rest),
+            Err(_) => Path::new("/").join(path.strip_prefix("/").unwrap_or(path)),
+        }
+    }
+
+    /// The container a cgroup belongs to, if its name says so.
+    fn container_in(&self, cgroup: &Path) -> Option<Container> {
+        let named = cgroup_names::container_of(cgroup)?;
+        container::list(self.layout)
+            .into_iter()
+            .find(|c| c.id == named.id)
+    }
+
+    /// [`Scope::Container`] for a process in a pid namespace of its own or
+    /// in a mount namespace other than its runtime's: then tasks that are
+    /// still in the host's (a runtime joining the container) are not the
+    /// workload. A process sharing both has no such boundary (nor one in the
+    /// mount namespace when the kernel side cannot read it).
+    fn scope_of(&self, pid: i32) -> Scope {
+        let ns = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+        let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns/pid"));
+        let ours = ns(Path::new("/proc/self/ns/pid"));
+        let shares_pid_ns = matches!((theirs, ours), (Some(t), Some(o)) if t == o);
+        let runtime_mount_ns = self.runtime_mount_ns_of(pid);
+        let own_mount_ns = runtime_mount_ns
+            .is_some_and(|r| container::mount_ns_of(&self.layout.proc, pid) != Some(r));
+        if shares_pid_ns && !own_mount_ns {
+            Scope::All
+        } else {
+            Scope::Container { runtime_mount_ns }
+        }
+    }
+
+    /// The mount namespace of the runtime running container process `pid`:
+    /// its parent's (conmon, a containerd shim, runc), or, where that cannot
+    /// be read (a container left to an init that hides its namespaces), the
+    /// recorder's own; when the kernel side reads mount namespaces.
+    fn runtime_mount_ns_of(&self, pid: i32) -> Option<u64> {
+        if !self.recorder.reads_mount_ns() {
+            return None;
+        }
+        container::parent_of(&self.layout.proc, pid)
+            .and_then(|parent| container::mount_ns_of(&self.layout.proc, parent))
+            .or_else(|| container::mount_ns_of(Path::new("/proc"), std::process::id() as i32))
+    }
+}

@@ -1,0 +1,134 @@
+//! From a new cgroup to a kept or a dropped recording: the one step that
+//! `recorder trace --wait` and `recorder daemon` share.
+//!
+//! Once the kernel side records new cgroups
+//! ([`SyscallRecorder::record_new_cgroups`]), every cgroup created from
+//! then on takes a slot at its first syscall and is announced as a
+//! [`NewCgroup`]. [`Triage::arrive`] tells what it is while its first
+//! process still runs ([`identify`]): a container (with its engine, names,
+//! Kubernetes names and runtime), a pod's sandbox, or something else. The
+//! caller decides whether it wants the recording; [`Triage::settle`] keeps
+//! it or drops it, and a dropped cgroup is marked in the kernel so that it
+//! never takes a slot again while it lives.
+
+use std::path::PathBuf;
+
+use crate::bpf::{BpfError, NewCgroup, RecordingId, SyscallRecorder};
+use crate::cgroup::{Cgroup2Mount, CgroupId};
+use crate::container::identify::{Identified, identify};
+use crate::container::{self, Container, HostLayout};
+
+/// A new cgroup, told.
+#[derive(Clone, Debug)]
+pub struct Arrival {
+    pub cgroup: CgroupId,
+    /// Relative to the cgroup2 mount; `None` when the cgroup was gone
+    /// before it could be looked up.
+    pub path: Option<PathBuf>,
+    /// The recording the kernel side started; `None` when it found no
+    /// free slot (the cgroup is then unrecorded for good).
+    pub recording: Option<RecordingId>,
+    pub identified: Identified,
+}
+
+impl Arrival {
+    /// The container, when it is one (not a sandbox).
+    pub fn container(&self) -> Option<&Container> {
+        match &self.identified {
+            Identified::Container(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// What the caller wants done with an arrival's recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// It becomes the caller's, until [`SyscallRecorder::stop`].
+    Keep,
+    /// It ends now, and its cgroup is never recorded again while it lives.
+    Drop,
+}
+
+/// Tells new cgroups apart on one host.
+pub struct Triage {
+    layout: HostLayout,
+    mount: Cgroup2Mount,
+}
+
+impl Triage {
+    pub fn new(layout: HostLayout, mount: Cgroup2Mount) -> Triage {
+        Triage { layout, mount }
+    }
+
+    /// Identifies a new cgroup. Its path comes from its first process's
+    /// /proc entry while it lives, else from the cgroup's id.
+    pub fn arrive(&self, recorder: &SyscallRecorder, new: NewCgroup) -> Arrival {
+        let path = container::cgroup_of_pid(&self.layout.proc, new.pid)
+            .filter(|p| self.is_cgroup(p, new.cgroup))
+            .or_else(|| self.mount.path_of_id(new.cgroup));
+        let identified = identify(&self.layout, path.as_deref(), new.pid, new.parent);
+        let recording = new
+            .slot
+            .and_then(|slot| recorder.new_cgroup_recording(new.cgroup, slot));
+        log::debug!(
+            "new cgroup {} ({}): {identified:?}",
+            new.cgroup.0,
+            path.as_deref()
+                .map_or_else(|| "gone".into(), |p| p.display().to_string())
+        );
+        Arrival {
+            cgroup: new.cgroup,
+            path,
+            recording,
+            identified,
+        }
+    }
+
+    /// An arrival for a recording whose announcement was lost (the ring
+    /// buffer was full): known by its cgroup alone.
+    pub fn arrive_unannounced(&self, recording: RecordingId) -> Arrival {
+        let path = self.mount.path_of_id(recording.root());
+        let identified = match path.as_deref() {
+            Some(p) => {
+                let pid = crate::cgroup::pids_in_tree(&self.layout.cgroup_dir(p))
+                    .first()
+                    .copied();
+                match pid {
+                    Some(pid) => identify(&self.layout, Some(p), pid, None),
+                    None => Identified::NotContainer("it has no process left".into()),
+                }
+            }
+            None => Identified::NotContainer("it is gone".into()),
+        };
+        Arrival {
+            cgroup: recording.root(),
+            path,
+            recording: Some(recording),
+            identified,
+        }
+    }
+
+    /// Whether `path` (from a process's /proc entry) is the cgroup `id`: the
+    /// process may have moved on.
+    fn is_cgroup(&self, path: &std::path::Path, id: CgroupId) -> bool {
+        crate::cgroup::id_of_dir(&self.layout.cgroup_dir(path)).is_ok_and(|found| found == id)
+    }
+
+    /// Keeps or drops an arrival's recording in the kernel. An arrival that
+    /// found no slot is marked ignored by the kernel side already.
+    pub fn settle(
+        recorder: &mut SyscallRecorder,
+        arrival: &Arrival,
+        decision: Decision,
+    ) -> Result<(), BpfError> {
+        match (arrival.recording, decision) {
+            (Some(recording), Decision::Keep) => {
+                recorder.keep(recording);
+                Ok(())
+            }
+            (Some(recording), Decision::Drop) => recorder.drop_new(recording),
+            (None, _) => recorder.ignore(arrival.cgroup),
+        }
+    }
+}
