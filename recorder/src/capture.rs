@@ -55,6 +55,13 @@ impl SyscallSet {
         self.by_arch.entry(arch).or_default().insert(number);
     }
 
+    /// Adds every syscall of `other`.
+    pub fn extend(&mut self, other: &SyscallSet) {
+        for (arch, numbers) in &other.by_arch {
+            self.by_arch.entry(*arch).or_default().extend(numbers);
+        }
+    }
+
     /// The architectures with at least one syscall.
     pub fn architectures(&self) -> impl Iterator<Item = Arch> + '_ {
         self.by_arch.keys().copied()

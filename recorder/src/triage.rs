@@ -11,9 +11,11 @@
 //! it or drops it, and a dropped cgroup is marked in the kernel so that it
 //! never takes a slot again while it lives.
 
-use std::path::PathBuf;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
-use crate::bpf::{BpfError, NewCgroup, RecordingId, SyscallRecorder};
+use crate::bpf::{BpfError, NewCgroup, RecordingId, Scope, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupId};
 use crate::container::identify::{Identified, identify};
 use crate::container::{self, Container, HostLayout};
@@ -131,4 +133,40 @@ impl Triage {
             (None, _) => recorder.ignore(arrival.cgroup),
         }
     }
+}
+
+/// How to record a container whose process `pid` runs already: only its
+/// own tasks ([`Scope::Container`]) when it has a pid namespace of its own
+/// or a mount namespace other than its runtime's, so that tasks still in
+/// the host's (a runtime joining the container) are not taken for the
+/// workload; every task when it shares both (there is no boundary then,
+/// nor one in the mount namespace when the kernel side cannot read it,
+/// `reads_mount_ns` false).
+pub fn running_scope(layout: &HostLayout, reads_mount_ns: bool, pid: i32) -> Scope {
+    let ns = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+    let theirs = ns(&layout.proc.join(pid.to_string()).join("ns/pid"));
+    let ours = ns(Path::new("/proc/self/ns/pid"));
+    let shares_pid_ns = matches!((theirs, ours), (Some(t), Some(o)) if t == o);
+    let runtime_mount_ns = runtime_mount_ns(layout, reads_mount_ns, pid);
+    let own_mount_ns =
+        runtime_mount_ns.is_some_and(|r| container::mount_ns_of(&layout.proc, pid) != Some(r));
+    if shares_pid_ns && !own_mount_ns {
+        Scope::All
+    } else {
+        Scope::Container { runtime_mount_ns }
+    }
+}
+
+/// The mount namespace of the runtime running container process `pid`:
+/// its parent's (conmon, a containerd shim, runc), or, where that cannot be
+/// read (a container left to an init that hides its namespaces), the
+/// recorder's own; `None` when the kernel side does not read mount
+/// namespaces.
+pub fn runtime_mount_ns(layout: &HostLayout, reads_mount_ns: bool, pid: i32) -> Option<u64> {
+    if !reads_mount_ns {
+        return None;
+    }
+    container::parent_of(&layout.proc, pid)
+        .and_then(|parent| container::mount_ns_of(&layout.proc, parent))
+        .or_else(|| container::mount_ns_of(Path::new("/proc"), std::process::id() as i32))
 }

@@ -4,6 +4,7 @@
 
 mod completions;
 mod convert;
+mod daemon;
 mod derive_base;
 mod diff;
 mod explain;
@@ -14,6 +15,7 @@ pub mod profile_args;
 mod record;
 mod recorded_profile;
 mod run;
+mod status;
 mod syscalls;
 mod template;
 mod trace;
@@ -46,6 +48,8 @@ pub enum Command {
     Template(template::TemplateArgs),
     Logs(Box<logs::LogsArgs>),
     Trace(trace::TraceArgs),
+    Daemon(daemon::DaemonArgs),
+    Status(status::StatusArgs),
     DeriveBase(derive_base::DeriveBaseArgs),
     Completions(completions::CompletionsArgs),
     #[command(hide = true)]
@@ -76,6 +80,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Template(args) => template::run(args),
         Command::Logs(args) => logs::run(*args),
         Command::Trace(args) => trace::run(args),
+        Command::Daemon(args) => daemon::run(args),
+        Command::Status(args) => status::run(args),
         Command::DeriveBase(args) => derive_base::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Manpages(args) => completions::run_manpages(args),

@@ -4,8 +4,7 @@
 //! Ids, pids and cgroups come from the runtime state (`oci_state`); Docker is
 //! asked only for what only it knows: names, and whether a container exited.
 
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::net::UnixStream;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -200,34 +199,16 @@ pub fn name_from_store(store: &Path, id: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// One HTTP/1.0 GET over a Unix socket. HTTP/1.0 keeps the reply simple: no
-/// chunked encoding, and the daemon closes the connection at the end.
+/// One GET of Docker's API; anything but 200 is an error.
 fn http_get(socket: &Path, path: &str) -> std::io::Result<Vec<u8>> {
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(API_TIMEOUT))?;
-    stream.set_write_timeout(Some(API_TIMEOUT))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n")?;
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply)?;
-    parse_reply(&reply)
-}
-
-fn parse_reply(reply: &[u8]) -> std::io::Result<Vec<u8>> {
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let split = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of HTTP headers"))?;
-    let head = String::from_utf8_lossy(&reply[..split]);
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .ok_or_else(|| bad("no HTTP status line"))?;
-    if status != "200" {
-        return Err(bad(&format!("HTTP status {status}")));
+    let reply = crate::unix_http::request(socket, "GET", path, API_TIMEOUT)?;
+    if reply.status != 200 {
+        return Err(std::io::Error::new(
+            ErrorKind::InvalidData,
+            format!("HTTP status {}", reply.status),
+        ));
     }
-    Ok(reply[split + 4..].to_vec())
+    Ok(reply.body)
 }
 
 #[cfg(test)]
@@ -236,12 +217,10 @@ mod tests {
 
     #[test]
     fn parses_an_api_listing() {
-        let reply = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{\"Id\":\"8dbd\",\"Names\":[\"/web\"],\"State\":\"running\"},{\"Id\":\"aa11\",\"Names\":[\"/old\"],\"State\":\"exited\"}]";
-        let body = parse_reply(reply).unwrap();
-        let list: Vec<ApiContainer> = serde_json::from_slice(&body).unwrap();
+        let body = br#"[{"Id":"8dbd","Names":["/web"],"State":"running"},{"Id":"aa11","Names":["/old"],"State":"exited"}]"#;
+        let list: Vec<ApiContainer> = serde_json::from_slice(body).unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].names, ["/web"]);
-        assert!(parse_reply(b"HTTP/1.0 500 Internal\r\n\r\n{}").is_err());
     }
 
     /// A daemon that accepts connections but never answers (the listener

@@ -178,7 +178,10 @@ fn from_runtime_call(
         .as_ref()
         .map_or(KubernetesRole::None, BundleConfig::kubernetes);
     match role {
-        KubernetesRole::Sandbox => Identified::Sandbox(Box::new(container)),
+        KubernetesRole::Sandbox => {
+            container.sandbox = true;
+            Identified::Sandbox(Box::new(container))
+        }
         KubernetesRole::Container(name) => {
             add_names(&mut container, name.names());
             container.kubernetes = Some(name);

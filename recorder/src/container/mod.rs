@@ -166,6 +166,8 @@ pub struct Container {
     pub no_new_privileges: Option<bool>,
     /// Its Kubernetes names, when the kubelet started it.
     pub kubernetes: Option<KubernetesName>,
+    /// A pod's sandbox (pause, infra) container: no workload of its own.
+    pub sandbox: bool,
 }
 
 impl Container {
@@ -180,6 +182,7 @@ impl Container {
             cgroup: None,
             no_new_privileges: None,
             kubernetes: None,
+            sandbox: false,
         }
     }
 
@@ -327,8 +330,10 @@ fn runtime_roots(layout: &HostLayout) -> Vec<(PathBuf, Option<Engine>)> {
 fn apply_runtime_state(c: &mut Container, state: &RuntimeState, layout: &HostLayout) {
     c.runtime = Some(state.runtime);
     add_names(c, state.names());
-    if let KubernetesRole::Container(name) = &state.kubernetes {
-        c.kubernetes = Some(name.clone());
+    match &state.kubernetes {
+        KubernetesRole::Container(name) => c.kubernetes = Some(name.clone()),
+        KubernetesRole::Sandbox => c.sandbox = true,
+        KubernetesRole::None => {}
     }
     c.no_new_privileges = state.no_new_privileges;
     if let Some(cgroup) = &state.cgroup {

@@ -24,7 +24,6 @@ mod wait;
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
@@ -251,36 +250,15 @@ impl Session<'_> {
             .find(|c| c.id == named.id)
     }
 
-    /// [`Scope::Container`] for a process in a pid namespace of its own or
-    /// in a mount namespace other than its runtime's: then tasks that are
-    /// still in the host's (a runtime joining the container) are not the
-    /// workload. A process sharing both has no such boundary (nor one in the
-    /// mount namespace when the kernel side cannot read it).
+    /// How to record running container process `pid` (see
+    /// [`crate::triage::running_scope`]).
     fn scope_of(&self, pid: i32) -> Scope {
-        let ns = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-        let theirs = ns(&self.layout.proc.join(pid.to_string()).join("ns/pid"));
-        let ours = ns(Path::new("/proc/self/ns/pid"));
-        let shares_pid_ns = matches!((theirs, ours), (Some(t), Some(o)) if t == o);
-        let runtime_mount_ns = self.runtime_mount_ns_of(pid);
-        let own_mount_ns = runtime_mount_ns
-            .is_some_and(|r| container::mount_ns_of(&self.layout.proc, pid) != Some(r));
-        if shares_pid_ns && !own_mount_ns {
-            Scope::All
-        } else {
-            Scope::Container { runtime_mount_ns }
-        }
+        crate::triage::running_scope(self.layout, self.recorder.reads_mount_ns(), pid)
     }
 
-    /// The mount namespace of the runtime running container process `pid`:
-    /// its parent's (conmon, a containerd shim, runc), or, where that cannot
-    /// be read (a container left to an init that hides its namespaces), the
-    /// recorder's own; when the kernel side reads mount namespaces.
+    /// The mount namespace of the runtime running container process `pid`
+    /// (see [`crate::triage::runtime_mount_ns`]).
     fn runtime_mount_ns_of(&self, pid: i32) -> Option<u64> {
-        if !self.recorder.reads_mount_ns() {
-            return None;
-        }
-        container::parent_of(&self.layout.proc, pid)
-            .and_then(|parent| container::mount_ns_of(&self.layout.proc, parent))
-            .or_else(|| container::mount_ns_of(Path::new("/proc"), std::process::id() as i32))
+        crate::triage::runtime_mount_ns(self.layout, self.recorder.reads_mount_ns(), pid)
     }
 }
