@@ -6,93 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::containers::*;
 use common::*;
 use recorder::cgroup::Cgroup2Mount;
-
-/// A detached runc container, deleted when the test ends.
-struct Detached {
-    id: String,
-}
-
-impl Detached {
-    fn run(bundle: &RuncBundle, id: &str) -> Detached {
-        Detached::launch("run", bundle, id)
-    }
-
-    fn create(bundle: &RuncBundle, id: &str) -> Detached {
-        Detached::launch("create", bundle, id)
-    }
-
-    /// `runc run -d` or `runc create`. The container inherits runc's stdio,
-    /// so a pipe would stay open as long as it runs: its output goes to a
-    /// file in the bundle instead.
-    fn launch(how: &str, bundle: &RuncBundle, id: &str) -> Detached {
-        let log = bundle.dir.join("output");
-        let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new("runc");
-        if how == "run" {
-            cmd.args(["run", "-d"]);
-        } else {
-            cmd.arg("create");
-        }
-        let status = cmd
-            .arg("--bundle")
-            .arg(&bundle.dir)
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .status()
-            .expect("running runc");
-        assert!(
-            status.success(),
-            "runc {how} {id}: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        Detached { id: id.to_string() }
-    }
-
-    fn start(&self) {
-        let out = run(Command::new("runc").args(["start", &self.id]));
-        assert!(out.status.success(), "runc start {}", self.id);
-    }
-
-    fn pid(&self) -> i32 {
-        let out = run(Command::new("runc").args(["state", &self.id]));
-        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        state["pid"].as_i64().unwrap() as i32
-    }
-
-    /// Waits until runc says the container stopped.
-    fn wait_stopped(&self) {
-        let started = Instant::now();
-        loop {
-            let out = run(Command::new("runc").args(["state", &self.id]));
-            let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            if state["status"] == "stopped" {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "{} did not stop",
-                self.id
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Detached {
-    fn drop(&mut self) {
-        let _ = Command::new("runc")
-            .args(["delete", "-f", &self.id])
-            .output();
-    }
-}
 
 /// A running container's workload: makes a directory in /tmp every 100 ms,
 /// for a while.

@@ -17,8 +17,15 @@ use std::path::{Path, PathBuf};
 
 use crate::bpf::{BpfError, NewCgroup, RecordingId, Scope, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupId};
-use crate::container::identify::{Identified, identify};
+use crate::container::identify::{Identified, Snapshot, identify};
 use crate::container::{self, Container, HostLayout};
+
+/// A new cgroup as first read, not told yet.
+#[derive(Clone, Debug)]
+pub struct Sighting {
+    pub new: NewCgroup,
+    pub snapshot: Snapshot,
+}
 
 /// A new cgroup, told.
 #[derive(Clone, Debug)]
@@ -53,6 +60,7 @@ pub enum Decision {
 }
 
 /// Tells new cgroups apart on one host.
+#[derive(Clone, Debug)]
 pub struct Triage {
     layout: HostLayout,
     mount: Cgroup2Mount,
@@ -63,25 +71,38 @@ impl Triage {
         Triage { layout, mount }
     }
 
-    /// Identifies a new cgroup. Its path comes from its first process's
-    /// /proc entry while it lives, else from the cgroup's id.
-    pub fn arrive(&self, recorder: &SyscallRecorder, new: NewCgroup) -> Arrival {
+    /// Reads what tells a new cgroup, at once: its path (from its first
+    /// process's /proc entry while it lives, else from the cgroup's id), its
+    /// runtime's call and bundle. Cheap, so that it can run the moment the
+    /// announcement comes; [`Self::arrive`] tells what it is later.
+    pub fn sight(&self, new: NewCgroup) -> Sighting {
         let path = container::cgroup_of_pid(&self.layout.proc, new.pid)
             .filter(|p| self.is_cgroup(p, new.cgroup))
             .or_else(|| self.mount.path_of_id(new.cgroup));
-        let identified = identify(&self.layout, path.as_deref(), new.pid, new.parent);
+        Sighting {
+            snapshot: Snapshot::take(&self.layout, path, new.pid, new.parent),
+            new,
+        }
+    }
+
+    /// Tells what a sighted cgroup is.
+    pub fn arrive(&self, recorder: &SyscallRecorder, sighting: Sighting) -> Arrival {
+        let Sighting { new, snapshot } = sighting;
+        let identified = identify(&self.layout, &snapshot);
         let recording = new
             .slot
             .and_then(|slot| recorder.new_cgroup_recording(new.cgroup, slot));
         log::debug!(
             "new cgroup {} ({}): {identified:?}",
             new.cgroup.0,
-            path.as_deref()
+            snapshot
+                .cgroup
+                .as_deref()
                 .map_or_else(|| "gone".into(), |p| p.display().to_string())
         );
         Arrival {
             cgroup: new.cgroup,
-            path,
+            path: snapshot.cgroup,
             recording,
             identified,
         }
@@ -97,7 +118,10 @@ impl Triage {
                     .first()
                     .copied();
                 match pid {
-                    Some(pid) => identify(&self.layout, Some(p), pid, None),
+                    Some(pid) => identify(
+                        &self.layout,
+                        &Snapshot::take(&self.layout, Some(p.to_path_buf()), pid, None),
+                    ),
                     None => Identified::NotContainer("it has no process left".into()),
                 }
             }

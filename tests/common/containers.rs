@@ -489,3 +489,177 @@ pub fn import_image(engine: &'static str, rootfs: &Path, name: &str) -> Imported
         name: name.to_string(),
     }
 }
+
+/// A detached runc container, deleted when the test ends.
+pub struct Detached {
+    pub id: String,
+}
+
+impl Detached {
+    pub fn run(bundle: &RuncBundle, id: &str) -> Detached {
+        Detached::launch("run", bundle, id)
+    }
+
+    pub fn create(bundle: &RuncBundle, id: &str) -> Detached {
+        Detached::launch("create", bundle, id)
+    }
+
+    /// `runc run -d` or `runc create`. The container inherits runc's stdio,
+    /// so a pipe would stay open as long as it runs: its output goes to a
+    /// file in the bundle instead.
+    pub fn launch(how: &str, bundle: &RuncBundle, id: &str) -> Detached {
+        let log = bundle.dir.join("output");
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new("runc");
+        if how == "run" {
+            cmd.args(["run", "-d"]);
+        } else {
+            cmd.arg("create");
+        }
+        let status = cmd
+            .arg("--bundle")
+            .arg(&bundle.dir)
+            .arg(id)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .status()
+            .expect("running runc");
+        assert!(
+            status.success(),
+            "runc {how} {id}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        Detached { id: id.to_string() }
+    }
+
+    pub fn start(&self) {
+        let out = run(Command::new("runc").args(["start", &self.id]));
+        assert!(out.status.success(), "runc start {}", self.id);
+    }
+
+    pub fn pid(&self) -> i32 {
+        let out = run(Command::new("runc").args(["state", &self.id]));
+        let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        state["pid"].as_i64().unwrap() as i32
+    }
+
+    /// Waits until runc says the container stopped.
+    pub fn wait_stopped(&self) {
+        let started = Instant::now();
+        loop {
+            let out = run(Command::new("runc").args(["state", &self.id]));
+            let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            if state["status"] == "stopped" {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{} did not stop",
+                self.id
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        let _ = Command::new("runc")
+            .args(["delete", "-f", &self.id])
+            .output();
+    }
+}
+
+/// A containerd of the test's own: its own socket, root and state, so that a
+/// dockerd started by another test never adopts it (dockerd uses a containerd
+/// it finds at the default socket). Its runc shim still keeps runc's state in
+/// /run/containerd/runc/<namespace>, where the recorder reads it.
+pub struct Containerd {
+    child: std::process::Child,
+    address: std::path::PathBuf,
+}
+
+impl Containerd {
+    pub fn start(dir: &Path) -> Containerd {
+        require_program("containerd", "containerd");
+        require_program("ctr", "containerd");
+        let address = dir.join("containerd.sock");
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--address")
+            .arg(&address)
+            .arg("--root")
+            .arg(dir.join("containerd-root"))
+            .arg("--state")
+            .arg(dir.join("containerd-state"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting containerd");
+        let containerd = Containerd { child, address };
+        wait_for_daemon("containerd", &dir.join("containerd.log"), || {
+            containerd
+                .ctr()
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        containerd
+    }
+
+    /// `ctr` in the namespace the kubelet's containers live in.
+    pub fn ctr(&self) -> Command {
+        let mut c = Command::new("ctr");
+        c.arg("--address")
+            .arg(&self.address)
+            .args(["--namespace", "k8s.io"]);
+        c
+    }
+
+    /// Runs a container the way the kubelet's CRI calls leave it annotated
+    /// (container `box` of pod `pod` in namespace `default`), in the
+    /// foreground, and removes it.
+    pub fn run(
+        &self,
+        rootfs: &Path,
+        id: &str,
+        pod: &str,
+        profile: Option<&Path>,
+        args: &[&str],
+    ) -> Output {
+        self.run_named(rootfs, id, ("default", pod, "box"), profile, args)
+    }
+
+    /// [`Containerd::run`] as container `container` of pod `pod` in
+    /// `namespace`.
+    pub fn run_named(
+        &self,
+        rootfs: &Path,
+        id: &str,
+        (namespace, pod, container): (&str, &str, &str),
+        profile: Option<&Path>,
+        args: &[&str],
+    ) -> Output {
+        let mut cmd = self.ctr();
+        cmd.args(["run", "--env", "PATH=/bin"]);
+        for (key, value) in cri_annotations(namespace, pod, container) {
+            cmd.arg("--annotation").arg(format!("{key}={value}"));
+        }
+        if let Some(profile) = profile {
+            cmd.arg("--seccomp").arg("--seccomp-profile").arg(profile);
+        }
+        cmd.arg("--rootfs").arg(rootfs).arg(id).args(args);
+        let out = run(cmd.stdin(Stdio::null()));
+        let _ = self.ctr().args(["containers", "rm", id]).output();
+        out
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // SAFETY: plain kill(2) of our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}

@@ -13,8 +13,9 @@ use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
 use crate::container::Engine;
 use crate::container::base::{BaseChoice, BaseProfile};
+use crate::daemon::client::{DEFAULT_SOCKET, DaemonClient};
 use crate::record::stderr_is_terminal;
-use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace};
+use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace, trace_via_daemon};
 
 /// Record a container (or a process's or a cgroup's processes) and write the
 /// seccomp profile it needs.
@@ -87,6 +88,16 @@ pub struct TraceArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Record the container here even when a `recorder daemon` runs
+    /// (otherwise the daemon, which records every container, is asked for
+    /// the container's recording, and no second program is loaded).
+    #[arg(long)]
+    no_daemon: bool,
+
+    /// The recorder daemon's API socket.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
+    daemon_socket: PathBuf,
+
     /// Hook to attach to (default: the best the kernel supports).
     #[arg(long, value_name = "KIND", hide = true)]
     attach: Option<AttachKind>,
@@ -129,7 +140,23 @@ pub fn run(args: TraceArgs) -> i32 {
         quiet: args.quiet,
         layout: None,
     };
-    let outcome = match trace(&options) {
+    let through_daemon = match &options.target {
+        Target::Container(_) if !args.no_daemon => DaemonClient::answering(&args.daemon_socket)
+            .map(|client| {
+                log::info!(
+                    "asking the recorder daemon at {}",
+                    args.daemon_socket.display()
+                );
+                trace_via_daemon(&client, &options)
+            }),
+        _ => None,
+    };
+    let result = match through_daemon {
+        Some(Ok(Some(outcome))) => Ok(outcome),
+        Some(Err(e)) => Err(e),
+        Some(Ok(None)) | None => trace(&options),
+    };
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             print_error(&e);

@@ -134,49 +134,122 @@ fn cmdline(proc: &Path, pid: i32) -> Option<Vec<String>> {
     (!argv.is_empty()).then_some(argv)
 }
 
-/// Identifies the cgroup at `cgroup` (relative to the cgroup2 mount, when
-/// known) whose first syscall `pid` made, `parent` being its parent.
-pub fn identify(
-    layout: &HostLayout,
-    cgroup: Option<&Path>,
-    pid: i32,
-    parent: Option<i32>,
-) -> Identified {
-    let parent = parent.or_else(|| super::parent_of(&layout.proc, pid));
-    // runc's init is the runtime's child; crun's container process is a
-    // fork of crun itself, with crun's command line.
-    let call = [parent, Some(pid)].into_iter().flatten().find_map(|p| {
-        let call = parse_runtime_call(&cmdline(&layout.proc, p)?)?;
-        Some((p, call))
-    });
-    match call {
-        Some((runtime_pid, call)) => from_runtime_call(layout, cgroup, runtime_pid, call),
-        None => from_cgroup_name(layout, cgroup, parent),
+/// What is read of a new cgroup the moment it is announced, while its
+/// first process and its runtime still run: what tells a container is gone
+/// within milliseconds of a short one's end, so it is read first and told
+/// later ([`identify`]), when nothing depends on timing any more.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Relative to the cgroup2 mount.
+    pub cgroup: Option<PathBuf>,
+    /// The runtime call that made the cgroup's first process.
+    pub call: Option<RuntimeCall>,
+    /// The bundle's spec, when it could be read.
+    pub config: Option<BundleConfig>,
+    /// Where the bundle is (the call's `--bundle`, or the runtime's working
+    /// directory).
+    pub bundle: Option<PathBuf>,
+    /// The name of the first process's parent, for messages.
+    pub starter: Option<String>,
+}
+
+impl Snapshot {
+    /// Reads what tells the cgroup at `cgroup` (when known) whose first
+    /// syscall `pid` made, `parent` being its parent.
+    pub fn take(
+        layout: &HostLayout,
+        cgroup: Option<PathBuf>,
+        pid: i32,
+        parent: Option<i32>,
+    ) -> Snapshot {
+        let parent = parent.or_else(|| super::parent_of(&layout.proc, pid));
+        // runc's init is the runtime's child; crun's container process is a
+        // fork of crun itself, with crun's command line.
+        let call = [parent, Some(pid)].into_iter().flatten().find_map(|p| {
+            let call = parse_runtime_call(&cmdline(&layout.proc, p)?)?;
+            Some((p, call))
+        });
+        let call = call.map(|(runtime_pid, call)| {
+            let bundle = call.bundle.clone().or_else(|| {
+                fs::read_link(layout.proc.join(runtime_pid.to_string()).join("cwd")).ok()
+            });
+            (call, bundle)
+        });
+        // runc's init knows its state directory (`<root>/<id>`) from its
+        // environment, which outlives its parent's command line.
+        let call = call.or_else(|| state_dir_call(layout, pid).map(|c| (c, None)));
+        let (call, bundle) = match call {
+            Some((call, bundle)) => (Some(call), bundle),
+            None => (None, None),
+        };
+        let config = bundle.as_deref().and_then(BundleConfig::read);
+        let starter = parent.and_then(|p| {
+            fs::read_to_string(layout.proc.join(p.to_string()).join("comm"))
+                .ok()
+                .map(|c| c.trim().to_string())
+        });
+        Snapshot {
+            cgroup,
+            call,
+            config,
+            bundle,
+            starter,
+        }
     }
 }
 
-fn from_runtime_call(
-    layout: &HostLayout,
-    cgroup: Option<&Path>,
-    runtime_pid: i32,
-    call: RuntimeCall,
-) -> Identified {
-    let bundle = call
-        .bundle
-        .clone()
-        .or_else(|| fs::read_link(layout.proc.join(runtime_pid.to_string()).join("cwd")).ok());
-    let config = bundle.as_deref().and_then(BundleConfig::read);
-    let engine = engine_of(layout, &call, bundle.as_deref(), config.as_ref());
+/// runc's init process (`runc init`) from its environment's
+/// `_LIBCONTAINER_STATEDIR=<root>/<id>`.
+fn state_dir_call(layout: &HostLayout, pid: i32) -> Option<RuntimeCall> {
+    let argv = cmdline(&layout.proc, pid)?;
+    if argv.get(1).map(String::as_str) != Some("init") || !argv[0].contains("runc") {
+        return None;
+    }
+    let environ = fs::read(layout.proc.join(pid.to_string()).join("environ")).ok()?;
+    let dir = environ
+        .split(|&b| b == 0)
+        .find_map(|v| v.strip_prefix(b"_LIBCONTAINER_STATEDIR="))?;
+    let dir = PathBuf::from(String::from_utf8_lossy(dir).into_owned());
+    Some(RuntimeCall {
+        runtime: OciRuntime::Runc,
+        root: dir.parent().map(Path::to_path_buf),
+        bundle: None,
+        id: dir.file_name()?.to_string_lossy().into_owned(),
+    })
+}
+
+/// Tells what a new cgroup is from its [`Snapshot`] and the engines'
+/// stores (which outlive the container).
+pub fn identify(layout: &HostLayout, snapshot: &Snapshot) -> Identified {
+    match &snapshot.call {
+        Some(call) => from_runtime_call(layout, snapshot, call),
+        None => from_cgroup_name(layout, snapshot),
+    }
+}
+
+fn from_runtime_call(layout: &HostLayout, snapshot: &Snapshot, call: &RuntimeCall) -> Identified {
+    let config = snapshot.config.as_ref();
+    let mut engine = engine_of(layout, call, snapshot.bundle.as_deref(), config);
+    // A runtime driven by an engine this module reads no state of: the
+    // cgroup's name may still say whose container it is.
+    if let Engine::Plain(_) = engine
+        && let Some(named) = snapshot
+            .cgroup
+            .as_deref()
+            .and_then(cgroup_names::container_of)
+        && named.id == call.id
+        && named.engine != cgroup_names::CgroupEngine::Unknown
+    {
+        engine = super::engine_of_cgroup(named.engine);
+    }
     let mut container = Container::new(call.id.clone(), engine);
     container.runtime = Some(call.runtime);
     container.status = Status::Created;
-    container.cgroup = cgroup.map(Path::to_path_buf);
-    container.no_new_privileges = config.as_ref().and_then(BundleConfig::no_new_privileges);
+    container.cgroup = snapshot.cgroup.clone();
+    container.no_new_privileges = config.and_then(BundleConfig::no_new_privileges);
     let names = engine_names(layout, &container);
     add_names(&mut container, names);
-    let role = config
-        .as_ref()
-        .map_or(KubernetesRole::None, BundleConfig::kubernetes);
+    let role = config.map_or(KubernetesRole::None, BundleConfig::kubernetes);
     match role {
         KubernetesRole::Sandbox => {
             container.sandbox = true;
@@ -200,7 +273,7 @@ fn engine_of(
     bundle: Option<&Path>,
     config: Option<&BundleConfig>,
 ) -> Engine {
-    if let Some(root) = &call.root {
+    if let Some(root) = call.root.as_deref().map(|r| on_host(layout, r)) {
         let leaf = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -223,6 +296,7 @@ fn engine_of(
         layout.var_lib.join("containers/storage"),
         layout.run.join("containers/storage"),
     ];
+    let bundle = bundle.map(|b| on_host(layout, b));
     if bundle.is_some_and(|b| stores.iter().any(|s| b.starts_with(s))) {
         let stored = storage::list(&stores[0])
             .into_iter()
@@ -233,6 +307,16 @@ fn engine_of(
         };
     }
     Engine::Plain(call.runtime)
+}
+
+/// A path as the engines' own paths are laid out: `/var/run` is a link to
+/// `/run`, and Docker hands runc its state root as
+/// `/var/run/docker/runtime-runc/moby`.
+fn on_host(layout: &HostLayout, path: &Path) -> PathBuf {
+    match path.strip_prefix("/var/run") {
+        Ok(rest) => layout.run.join(rest),
+        Err(_) => path.to_path_buf(),
+    }
 }
 
 /// The names the container's engine gave it, from the engine's store.
@@ -258,19 +342,24 @@ fn engine_names(layout: &HostLayout, c: &Container) -> Vec<String> {
 /// A cgroup no known runtime started: a container only when its name
 /// holds a container id (a runtime this module does not read), then known
 /// as the engines know it.
-fn from_cgroup_name(layout: &HostLayout, cgroup: Option<&Path>, parent: Option<i32>) -> Identified {
-    let Some(named) = cgroup.and_then(cgroup_names::container_of) else {
-        let starter = parent
-            .and_then(|p| fs::read_to_string(layout.proc.join(p.to_string()).join("comm")).ok())
-            .map_or_else(|| "unknown".to_string(), |c| c.trim().to_string());
+fn from_cgroup_name(layout: &HostLayout, snapshot: &Snapshot) -> Identified {
+    let Some(named) = snapshot
+        .cgroup
+        .as_deref()
+        .and_then(cgroup_names::container_of)
+    else {
         return Identified::NotContainer(format!(
-            "its first process was started by {starter}, not by an OCI runtime, and its name holds no container id"
+            "its first process was started by {}, not by an OCI runtime, and its name holds no container id",
+            snapshot
+                .starter
+                .as_deref()
+                .unwrap_or("a process gone since")
         ));
     };
     let known = super::list(layout).into_iter().find(|c| c.id == named.id);
     let mut container = known
         .unwrap_or_else(|| Container::new(named.id.clone(), super::engine_of_cgroup(named.engine)));
-    container.cgroup = cgroup.map(Path::to_path_buf);
+    container.cgroup = snapshot.cgroup.clone();
     Identified::Container(Box::new(container))
 }
 
@@ -369,8 +458,13 @@ mod tests {
         }
 
         fn identify(&self, cgroup: &str) -> Identified {
-            identify(&self.layout(), Some(Path::new(cgroup)), 11, Some(10))
+            identify_at(&self.layout(), cgroup, 11, 10)
         }
+    }
+
+    fn identify_at(layout: &HostLayout, cgroup: &str, pid: i32, parent: i32) -> Identified {
+        let snapshot = Snapshot::take(layout, Some(PathBuf::from(cgroup)), pid, Some(parent));
+        identify(layout, &snapshot)
     }
 
     fn container(identified: Identified) -> Container {
@@ -434,8 +528,9 @@ mod tests {
     #[test]
     fn docker_podman_and_plain_runc() {
         let id = "8dbd5bd7637fbc7e3981244782948bf2695be9233ed256cf23c02cf60e7ac3fd";
+        // Docker hands runc its root through the /var/run link.
         let docker = Host::new(
-            &format!("runc --root RUN/docker/runtime-runc/moby create --bundle BUNDLE {id}"),
+            &format!("runc --root /var/run/docker/runtime-runc/moby create --bundle BUNDLE {id}"),
             "{}",
         );
         docker.write(
@@ -470,16 +565,29 @@ mod tests {
     }
 
     #[test]
+    fn runc_init_tells_its_container_when_its_parent_is_gone() {
+        let host = Host::new("runc run --bundle BUNDLE x", "{}");
+        host.process(40, 1, "runc init", "runc:[2:INIT]");
+        let dir = host.layout().proc.join("40");
+        fs::write(
+            dir.join("environ"),
+            b"GOMAXPROCS=\0_LIBCONTAINER_INITPIPE=3\0_LIBCONTAINER_STATEDIR=/run/runc/gone1\0",
+        )
+        .unwrap();
+        let c = container(identify_at(&host.layout(), "/rectest/gone1", 40, 39));
+        assert_eq!(
+            (c.id.as_str(), c.runtime),
+            ("gone1", Some(OciRuntime::Runc))
+        );
+        assert_eq!(c.engine, Engine::Plain(OciRuntime::Runc));
+    }
+
+    #[test]
     fn other_cgroups_are_not_containers() {
         let host = Host::new("runc run --bundle BUNDLE x", "{}");
         host.process(20, 1, "/lib/systemd/systemd --system", "systemd");
         host.process(21, 20, "/usr/sbin/cron -f", "cron");
-        let found = identify(
-            &host.layout(),
-            Some(Path::new("/system.slice/cron.service")),
-            21,
-            Some(20),
-        );
+        let found = identify_at(&host.layout(), "/system.slice/cron.service", 21, 20);
         assert!(
             matches!(&found, Identified::NotContainer(why) if why.contains("systemd")),
             "{found:?}"
@@ -487,13 +595,11 @@ mod tests {
         // podman's conmon monitor has a scope named after the container.
         host.process(22, 20, "/usr/bin/conmon --api-version 1", "conmon");
         let id = "a30988644c5fa42b458d6755dda9add4249e82db185fa166e5a2f0eb257bd5dd";
-        let conmon = identify(
+        let conmon = identify_at(
             &host.layout(),
-            Some(Path::new(&format!(
-                "/machine.slice/libpod-conmon-{id}.scope"
-            ))),
+            &format!("/machine.slice/libpod-conmon-{id}.scope"),
             22,
-            Some(20),
+            20,
         );
         assert!(matches!(conmon, Identified::NotContainer(_)), "{conmon:?}");
     }
@@ -504,11 +610,11 @@ mod tests {
         host.process(30, 1, "/usr/bin/youki create y", "youki");
         host.process(31, 30, "youki init", "youki");
         let id = "8dbd5bd7637fbc7e3981244782948bf2695be9233ed256cf23c02cf60e7ac3fd";
-        let c = container(identify(
+        let c = container(identify_at(
             &host.layout(),
-            Some(Path::new(&format!("/system.slice/docker-{id}.scope"))),
+            &format!("/system.slice/docker-{id}.scope"),
             31,
-            Some(30),
+            30,
         ));
         assert_eq!((c.id.as_str(), c.engine.clone()), (id, Engine::Docker));
     }

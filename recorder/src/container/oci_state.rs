@@ -88,15 +88,15 @@ struct CrunStatus {
 }
 
 /// The part of a bundle's config.json (the OCI runtime spec) read here.
-#[derive(Deserialize)]
-pub(super) struct BundleConfig {
+#[derive(Clone, Debug, Deserialize)]
+pub struct BundleConfig {
     #[serde(default)]
     annotations: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     process: Option<BundleProcess>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 struct BundleProcess {
     #[serde(default, rename = "noNewPrivileges")]
     no_new_privileges: Option<bool>,

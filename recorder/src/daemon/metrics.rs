@@ -26,6 +26,10 @@ pub struct Gauges {
     pub active: usize,
     pub slots_used: usize,
     pub slots_free: usize,
+    /// Slots the kernel side holds for new cgroups not told yet.
+    pub slots_triage: usize,
+    /// Cgroups marked never to be recorded (not containers, or no slot).
+    pub cgroups_ignored: usize,
     /// Profiles whose last write failed.
     pub pending_profiles: usize,
 }
@@ -73,11 +77,18 @@ impl Metrics {
         family(
             "recorder_slots",
             "gauge",
-            "Recording slots (--max-recordings), used and free.",
+            "Recording slots (--max-recordings) used and free, and the slots kept apart that new cgroups hold until they are told (triage).",
             &[
                 ("{state=\"used\"}".into(), gauges.slots_used.to_string()),
                 ("{state=\"free\"}".into(), gauges.slots_free.to_string()),
+                ("{state=\"triage\"}".into(), gauges.slots_triage.to_string()),
             ],
+        );
+        family(
+            "recorder_cgroups_ignored",
+            "gauge",
+            "Cgroups found not to be containers (or without a slot), marked never to take a slot while they live.",
+            &[(String::new(), gauges.cgroups_ignored.to_string())],
         );
         family(
             "recorder_profiles_written_total",
@@ -126,6 +137,8 @@ mod tests {
             active: 3,
             slots_used: 3,
             slots_free: 1021,
+            slots_triage: 0,
+            cgroups_ignored: 5,
             pending_profiles: 0,
         });
         for line in [
@@ -138,6 +151,8 @@ mod tests {
             "recorder_slots{state=\"used\"} 3",
             "recorder_slots{state=\"free\"} 1021",
             "recorder_profiles_written_total 7",
+            "recorder_slots{state=\"triage\"} 0",
+            "recorder_cgroups_ignored 5",
             "recorder_profile_write_errors_total 0",
             "recorder_flush_duration_seconds 0.012000",
         ] {

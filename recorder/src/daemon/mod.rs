@@ -38,16 +38,15 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use inotify::{Inotify, WatchDescriptor, WatchMask, Watches};
-use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::arch::ArchPolicy;
-use crate::bpf::{AttachKind, BpfError, LoadOptions, NewCgroup, Scope, Start, SyscallRecorder};
+use crate::bpf::{AttachKind, BpfError, LoadOptions, NewCgroups, Scope, Start, SyscallRecorder};
 use crate::capture::SyscallSet;
 use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, OwnedCgroup, id_of_dir};
 use crate::container::identify::Identified;
 use crate::container::{self, Container, HostLayout, Status};
-use crate::triage::{Arrival, Decision, Triage, running_scope};
+use crate::triage::{Arrival, Decision, Sighting, Triage, running_scope};
 
 use metrics::{Gauges, Metrics};
 use profiles::{BookOptions, ProfileBook};
@@ -157,6 +156,16 @@ pub fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     runtime.block_on(serve(options))
 }
 
+/// What an inotify watch of the daemon's watches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Watched {
+    /// A recorded container's `cgroup.events` (its `populated` line).
+    Events(u64),
+    /// A directory whose child cgroups are recorded containers': their
+    /// removal (relative to the cgroup2 mount).
+    Parent(PathBuf),
+}
+
 /// The daemon's state, shared by the event loop and the API.
 pub(crate) struct State {
     recorder: SyscallRecorder,
@@ -168,8 +177,8 @@ pub(crate) struct State {
     recordings: Recordings,
     metrics: Metrics,
     watches: Watches,
-    /// Watch -> the recording whose container it watches.
-    watched: HashMap<WatchDescriptor, u64>,
+    /// What each watch watches.
+    watched: HashMap<WatchDescriptor, Watched>,
     /// New-cgroup announcements lost (ring buffer full), as last read.
     lost: u64,
     /// When writes started to fail, for one warning per failing spell.
@@ -198,11 +207,6 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let new_cgroups = recorder
         .take_new_cgroups()
         .ok_or(BpfError::Missing(recorder_common::map::NEW_CGROUPS))?;
-    // SAFETY: NewCgroups owns the ring buffer's fd for its whole life and
-    // always returns that one.
-    let mut new_cgroups =
-        unsafe { AsyncFd::register_with_interest(new_cgroups, tokio::io::Interest::READABLE) }
-            .map_err(|e| io_error("watching new cgroups")(e.into()))?;
     let inotify = Inotify::init().map_err(io_error("starting inotify"))?;
     let watches = inotify.watches();
     let mut container_events = inotify
@@ -250,6 +254,8 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         lost: 0,
         failing_since: None,
     }));
+    let mut sightings = spawn_sighting(new_cgroups, lock(&shared).triage.clone())
+        .map_err(io_error("starting the thread that reads new cgroups"))?;
     lock(&shared).record_running(after);
     if let Some(path) = &options.ready_file {
         fs::write(path, "").map_err(io_error(format!(
@@ -289,25 +295,31 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             }
         };
         tokio::select! {
-            ready = new_cgroups.readable_mut() => {
-                let mut guard = ready.map_err(io_error("reading new cgroups"))?;
-                let new: Vec<NewCgroup> = guard.get_inner_mut().by_ref().collect();
-                guard.clear_ready();
+            sighting = sightings.recv() => {
+                let Some(sighting) = sighting else {
+                    return Err(io_error("reading new cgroups")(io::Error::other(
+                        "the thread that reads them stopped",
+                    )));
+                };
                 let mut state = lock(&shared);
-                for n in new {
-                    state.arrive(n);
+                state.arrive(sighting);
+                while let Ok(more) = sightings.try_recv() {
+                    state.arrive(more);
                 }
                 state.recover_lost();
             }
             event = container_events.next() => {
                 match event {
-                    Some(Ok(event)) => lock(&shared).cgroup_changed(&event.wd),
+                    Some(Ok(event)) => {
+                        lock(&shared).cgroup_changed(&event.wd, event.name.as_deref())
+                    }
                     Some(Err(e)) => log::warn!("watching cgroups: {e}"),
                     None => {}
                 }
             }
             _ = flush.tick() => {
                 let mut state = lock(&shared);
+                state.recover_lost();
                 state.flush();
                 state.sweep_ignored();
             }
@@ -337,6 +349,36 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// Reads the kernel side's announcements of new cgroups on a thread of its
+/// own, and reads what tells each (its runtime's call and bundle) the moment
+/// it comes: a short container's are gone within milliseconds, and the
+/// event loop may be busy writing profiles. The sightings go to the loop.
+fn spawn_sighting(
+    mut new_cgroups: NewCgroups,
+    triage: Triage,
+) -> io::Result<tokio::sync::mpsc::UnboundedReceiver<Sighting>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("new-cgroups".into())
+        .spawn(move || {
+            loop {
+                if let Err(e) = new_cgroups.wait(Duration::from_secs(1)) {
+                    log::warn!("waiting for new cgroups: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                for new in new_cgroups.by_ref() {
+                    if tx.send(triage.sight(new)).is_err() {
+                        return;
+                    }
+                }
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
 /// An id every cgroup created from now on exceeds (kernfs hands out ids in
 /// increasing order): a fresh cgroup's.
 fn cgroup_id_now(mount: &Cgroup2Mount) -> Result<CgroupId, DaemonError> {
@@ -363,10 +405,10 @@ fn now() -> String {
 }
 
 impl State {
-    /// Tells a new cgroup and keeps its recording when it is a container
-    /// the daemon records.
-    fn arrive(&mut self, new: NewCgroup) {
-        let arrival = self.triage.arrive(&self.recorder, new);
+    /// Tells a sighted cgroup and keeps its recording when it is a
+    /// container the daemon records.
+    fn arrive(&mut self, sighting: Sighting) {
+        let arrival = self.triage.arrive(&self.recorder, sighting);
         self.settle(arrival);
     }
 
@@ -458,36 +500,82 @@ impl State {
             .recordings_total
             .entry(filing::engine_name(&container.engine).to_string())
             .or_default() += 1;
-        let dir = container
-            .cgroup
-            .as_deref()
-            .map(|c| self.layout.cgroup_dir(c));
+        let cgroup = container.cgroup.clone();
         let mut recording =
             Recording::new(number, container, Some(filed_as), self.book.dir(), now());
         recording.kernel = kernel;
         recording.view.partial = partial;
         self.recordings.add_live(recording);
         // Watch first, then look: a container that ended before the watch
-        // was in place is seen to have ended.
-        if let Some(dir) = &dir {
-            match self
-                .watches
-                .add(dir.join("cgroup.events"), WatchMask::MODIFY)
-            {
-                Ok(wd) => {
-                    self.watched.insert(wd, number);
-                }
-                Err(e) => log::debug!("watching {}: {e}", dir.display()),
+        // was in place is seen to have ended. The kernel tells a change of
+        // `populated` in cgroup.events up to 10 ms late, and not at all when
+        // the runtime removes the cgroup meanwhile (a container that exits
+        // at once); kernfs gives a removed directory no IN_DELETE_SELF, but
+        // its parent an IN_DELETE: the parent is watched too.
+        if let Some(cgroup) = &cgroup {
+            let dir = self.layout.cgroup_dir(cgroup);
+            self.watch(
+                &dir.join("cgroup.events"),
+                WatchMask::MODIFY,
+                Watched::Events(number),
+            );
+            if let Some(parent) = cgroup.parent() {
+                self.watch(
+                    &self.layout.cgroup_dir(parent),
+                    WatchMask::DELETE | WatchMask::ONLYDIR,
+                    Watched::Parent(parent.to_path_buf()),
+                );
             }
         }
-        if dir.is_none_or(|d| has_ended(&d)) {
+        if cgroup.is_none_or(|c| has_ended(&self.layout.cgroup_dir(&c))) {
             self.end(number);
         }
     }
 
-    /// A watched cgroup's events changed: its container may have ended.
-    fn cgroup_changed(&mut self, wd: &WatchDescriptor) {
-        let Some(&number) = self.watched.get(wd) else {
+    fn watch(&mut self, path: &Path, mask: WatchMask, what: Watched) {
+        match self.watches.add(path, mask) {
+            Ok(wd) => {
+                log::debug!("watching {} ({wd:?})", path.display());
+                self.watched.insert(wd, what);
+            }
+            Err(e) => log::debug!("watching {}: {e}", path.display()),
+        }
+    }
+
+    /// Ends the recordings whose containers ended unnoticed: a safety net
+    /// under the watches, run with each flush.
+    fn end_ended(&mut self) {
+        let ended: Vec<u64> = self
+            .recordings
+            .live()
+            .filter(|r| {
+                r.container
+                    .cgroup
+                    .as_deref()
+                    .is_none_or(|c| has_ended(&self.layout.cgroup_dir(c)))
+            })
+            .map(|r| r.view.recording)
+            .collect();
+        for number in ended {
+            self.end(number);
+        }
+    }
+
+    /// A watch fired: a recorded container's cgroup emptied, or a cgroup
+    /// was removed, which may be a recorded container's.
+    fn cgroup_changed(&mut self, wd: &WatchDescriptor, name: Option<&std::ffi::OsStr>) {
+        let number = match (self.watched.get(wd), name) {
+            (Some(Watched::Events(number)), _) => Some(*number),
+            (Some(Watched::Parent(parent)), Some(name)) => {
+                let cgroup = parent.join(name);
+                self.recordings
+                    .live()
+                    .find(|r| r.container.cgroup.as_deref() == Some(cgroup.as_path()))
+                    .map(|r| r.view.recording)
+            }
+            _ => None,
+        };
+        let Some(number) = number else {
             return;
         };
         let ended = self
@@ -495,6 +583,7 @@ impl State {
             .get_live_mut(number)
             .and_then(|r| r.container.cgroup.clone())
             .is_none_or(|c| has_ended(&self.layout.cgroup_dir(&c)));
+        log::debug!("cgroup of recording {number} changed: ended {ended}");
         if ended {
             self.end(number);
         }
@@ -506,13 +595,28 @@ impl State {
         let Some(mut recording) = self.recordings.take_live(number) else {
             return;
         };
-        self.watched.retain(|wd, n| {
-            if *n == number {
-                let _ = self.watches.remove(wd.clone());
-                false
-            } else {
-                true
+        // A parent's watch goes with the last recording below it.
+        let parents: Vec<PathBuf> = self
+            .recordings
+            .live()
+            .filter_map(|r| {
+                r.container
+                    .cgroup
+                    .as_deref()?
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
+            .collect();
+        let watches = &mut self.watches;
+        self.watched.retain(|wd, what| {
+            let keep = match what {
+                Watched::Events(n) => *n != number,
+                Watched::Parent(parent) => parents.contains(parent),
+            };
+            if !keep {
+                let _ = watches.remove(wd.clone());
             }
+            keep
         });
         if let Some(kernel) = recording.kernel.take() {
             match self.recorder.stop(kernel) {
@@ -594,6 +698,7 @@ impl State {
     /// they did so far; and the profiles whose last write failed.
     pub(crate) fn flush(&mut self) -> FlushReport {
         let started = Instant::now();
+        self.end_ended();
         self.read_live();
         let live: Vec<(PathBuf, String, SyscallSet)> = self
             .recordings
@@ -706,6 +811,8 @@ impl State {
             active,
             slots_used: active,
             slots_free: (self.options.max_recordings as usize).saturating_sub(active),
+            slots_triage: self.recorder.new_cgroup_recordings().map_or(0, |r| r.len()),
+            cgroups_ignored: self.recorder.ignored().map_or(0, |i| i.len()),
             pending_profiles: self.book.pending(),
         }
     }

@@ -17,10 +17,15 @@
 //! it ends. Waiting shares [`crate::triage`] with the daemon: every cgroup
 //! created from then on is recorded from its first syscall and told while
 //! it lives, so a container that exits at once is still found by its name.
+//! Where a `recorder daemon` runs, a container is traced through it
+//! ([`trace_via_daemon`]) instead.
 
 mod attach;
 mod supervise;
+mod via_daemon;
 mod wait;
+
+pub use via_daemon::trace_via_daemon;
 
 use std::fs;
 use std::io;
@@ -132,6 +137,8 @@ pub enum TraceError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Daemon(crate::daemon::client::ClientError),
     #[error(transparent)]
     Bpf(#[from] BpfError),
     #[error(transparent)]

@@ -233,7 +233,8 @@ impl Session<'_> {
         let mut arrivals = Vec::new();
         for new in waiting.new_cgroups.by_ref() {
             if waiting.told.insert(new.cgroup) {
-                arrivals.push(waiting.triage.arrive(self.recorder, new));
+                let sighting = waiting.triage.sight(new);
+                arrivals.push(waiting.triage.arrive(self.recorder, sighting));
             }
         }
         let lost = self.recorder.new_cgroups_lost()?;
