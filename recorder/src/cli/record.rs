@@ -14,10 +14,15 @@ use crate::record::{RecordOptions, record, stderr_is_terminal};
 /// syscall it (and its threads and children) made.
 ///
 /// Recording starts at the command's exec, so nothing the recorder does to
-/// set it up is in the profile. The exit status is the command's own.
+/// set it up is in the profile. The exit status is the command's own. The
+/// profile goes to the -o file: stdout is the command's, as with strace -o.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  recorder record -- ls -l /\n  recorder record -o app.json --wait-all -- ./run-tests.sh"
+    override_usage = "recorder record -o FILE [OPTIONS] -- CMD...",
+    mut_arg("output", |a| a
+        .help("Write the profile to FILE (atomically); required, as stdout is the command's")
+        .long_help(OUTPUT_HELP)),
+    after_help = "Examples:\n  recorder record -o ls.json -- ls -l /\n  recorder record -o app.json --wait-all -- ./run-tests.sh"
 )]
 pub struct RecordArgs {
     #[command(flatten)]
@@ -46,7 +51,18 @@ pub struct RecordArgs {
     command: Vec<OsString>,
 }
 
+/// `-o`'s help for `record`, whose stdout belongs to the command.
+const OUTPUT_HELP: &str = "Write the profile to FILE (atomically). Required: stdout is the \
+command's own, and the profile must not mix with its output. `-o -` writes the profile to \
+stdout after everything the command wrote there.";
+
 pub fn run(args: RecordArgs) -> i32 {
+    if args.profile.output.is_none() {
+        print_error(
+            "record needs -o FILE for the profile: the command's own output goes to stdout (-o - writes the profile there after it)",
+        );
+        return 2;
+    }
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
