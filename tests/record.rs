@@ -571,3 +571,17 @@ fn profile_never_mixes_with_the_commands_stdout() {
         "{help}"
     );
 }
+
+/// A target the recorder can check but not create (root passes access(2)
+/// on /proc) is refused before the command runs, like any other.
+#[test]
+fn uncreatable_output_fails_before_running_the_command() {
+    require_root();
+    let dir = temp_dir();
+    let marker = dir.path().join("ran");
+    let out = run(recorder()
+        .args(["record", "-o", "/proc/x.json", "--", "touch"])
+        .arg(&marker));
+    assert_one_line_error(&out, 1, "cannot write /proc/x.json: ");
+    assert!(!marker.exists(), "the command must not run");
+}
