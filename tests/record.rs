@@ -572,6 +572,39 @@ fn profile_never_mixes_with_the_commands_stdout() {
     );
 }
 
+/// Processes the command left running when it exited are named, with the
+/// flag that waits for them.
+#[test]
+fn background_children_left_running_are_reported() {
+    require_root();
+    let out = run(recorder().args([
+        "record",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        "sleep 2 & sleep 2 & exit 0",
+    ]));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "recorder: warning: 2 processes the command started were still running when it exited and are not in the profile from then on: add --wait-all to wait for them\n"
+    );
+    let out = run(recorder().args([
+        "record",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        "exit 0",
+    ]));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
 /// A target the recorder can check but not create (root passes access(2)
 /// on /proc) is refused before the command runs, like any other.
 #[test]

@@ -92,6 +92,12 @@ pub fn run(args: RecordArgs) -> i32 {
             None => print_error("bpf stats unavailable"),
         }
     }
+    if outcome.left_running > 0 {
+        print_error(format_args!(
+            "warning: {}: add --wait-all to wait for them",
+            left_running(outcome.left_running)
+        ));
+    }
     let built = args.profile.build(&SyscallSet::from_seen(&outcome.seen));
     args.profile.report_versions(&built);
     warn_unlisted(&outcome.seen, &built);
@@ -116,4 +122,29 @@ pub fn run(args: RecordArgs) -> i32 {
         );
     }
     outcome.exit_code
+}
+
+/// What happens to processes still running when the command exits.
+fn left_running(count: usize) -> String {
+    if count == 1 {
+        "1 process the command started was still running when it exited and is not in the profile from then on".to_string()
+    } else {
+        format!(
+            "{count} processes the command started were still running when it exited and are not in the profile from then on"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_left_running_in_the_singular_and_plural() {
+        assert_eq!(
+            left_running(1),
+            "1 process the command started was still running when it exited and is not in the profile from then on"
+        );
+        assert!(left_running(3).starts_with("3 processes the command started were still"));
+    }
 }
