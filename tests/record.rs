@@ -618,3 +618,19 @@ fn uncreatable_output_fails_before_running_the_command() {
     assert_one_line_error(&out, 1, "cannot write /proc/x.json: ");
     assert!(!marker.exists(), "the command must not run");
 }
+
+/// -vv shows the recorder's own debug lines, not the eBPF loader's
+/// relocation dump (-vvv adds those).
+#[test]
+fn debug_output_is_the_recorders_own() {
+    require_root();
+    let out = run(recorder().args(["-vv", "record", "-o", "/dev/null", "--", "true"]));
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("recorder: debug: hook: "), "{stderr}");
+    assert!(!stderr.contains("relocating"), "{stderr}");
+    assert!(
+        stderr.lines().all(|l| l.starts_with("recorder: ")),
+        "{stderr}"
+    );
+}
