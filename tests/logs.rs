@@ -669,3 +669,17 @@ fn kernel_log_at_printk_burst_warns() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("dropped"), "{}", stderr(&out));
 }
+
+#[test]
+fn summary_counts_read_in_the_singular() {
+    let out = logs_stdin(&[], GOOD.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).lines().next(),
+        Some(
+            "recorder: read 1 line (203 B), 1 seccomp record: 1 used (log 1), 0 filtered out, 0 unparseable"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -234,10 +234,10 @@ impl fmt::Display for Summary {
         let mut out = String::new();
         let _ = write!(
             out,
-            "recorder: read {} lines ({}), {} seccomp records: {} used",
-            self.lines,
+            "recorder: read {} ({}), {}: {} used",
+            counted(self.lines, "line"),
             human_bytes(self.bytes),
-            self.records,
+            counted(self.records, "seccomp record"),
             self.matched_total()
         );
         if !self.matched.is_empty() {
@@ -302,6 +302,15 @@ impl fmt::Display for Summary {
             let _ = writeln!(out, "recorder: {warning}");
         }
         f.write_str(out.trim_end_matches('\n'))
+    }
+}
+
+/// `1 line`, `2 lines`.
+fn counted(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
