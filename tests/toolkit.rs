@@ -728,7 +728,7 @@ fn install_and_template_outputs_load_in_runc() {
     let dir = temp_dir();
     let kubelet = dir.path().join("kubelet");
     let out = run(recorder()
-        .args(["install", "--kubelet-root"])
+        .args(["install", "--create-root", "--kubelet-root"])
         .arg(&kubelet)
         .args(["--as", "docker-default"])
         .arg(docker_default()));
@@ -764,4 +764,37 @@ fn record_writes_every_format() {
     let crd = std::fs::read_to_string(dir.path().join("true.crd")).unwrap();
     // A name YAML would read as a boolean is quoted.
     assert!(crd.contains("\n  name: 'true'\n"), "{crd}");
+}
+
+/// A mistyped --kubelet-root is refused, and nothing is created, unless
+/// --create-root says to create it.
+#[test]
+fn install_refuses_a_kubelet_root_that_does_not_exist() {
+    let dir = temp_dir();
+    let typo = dir.path().join("var/lib/kubelt");
+    let install = |extra: &[&str]| {
+        run(recorder()
+            .args(["install", "--kubelet-root"])
+            .arg(&typo)
+            .args(extra)
+            .arg(docker_default()))
+    };
+    let out = install(&[]);
+    assert_one_line_error(
+        &out,
+        1,
+        &format!(
+            "recorder: kubelet root {} does not exist: check --kubelet-root (the kubelet's --root-dir), or add --create-root to create it",
+            typo.display()
+        ),
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!dir.path().join("var").exists(), "nothing is created");
+
+    let out = install(&["--create-root"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        typo.join("seccomp/profiles/docker-default-seccomp.json")
+            .is_file()
+    );
 }
