@@ -932,3 +932,14 @@ fn complain_fix_says_what_it_wrote() {
         stderr(&out)
     );
 }
+
+/// Every name at the smallest distance is offered, not one of them.
+#[test]
+fn syscalls_suggests_every_closest_name() {
+    let out = run(recorder().args(["syscalls", "--arch", "x86_64", "openatt"]));
+    assert_one_line_error(
+        &out,
+        1,
+        "recorder: unknown syscall \"openatt\" on x86_64: did you mean openat or openat2?",
+    );
+}
