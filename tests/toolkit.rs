@@ -943,3 +943,37 @@ fn syscalls_suggests_every_closest_name() {
         "recorder: unknown syscall \"openatt\" on x86_64: did you mean openat or openat2?",
     );
 }
+
+/// The README names every subcommand and every template.
+#[test]
+fn readme_names_every_command_and_template() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let help = run(recorder().arg("--help"));
+    let commands: Vec<String> = stdout(&help)
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(
+        commands.contains(&"derive-base".to_string()),
+        "{commands:?}"
+    );
+    for command in commands {
+        assert!(
+            readme.contains(&format!("recorder {command}")),
+            "README.md does not show `recorder {command}`"
+        );
+    }
+    for template in ["log", "audit-high-risk", "block-high-risk"] {
+        assert!(
+            readme.contains(&format!("recorder template {template}")),
+            "README.md does not show `recorder template {template}`"
+        );
+    }
+}
