@@ -564,3 +564,22 @@ fn warns_about_a_confined_container() {
         "{stderr}"
     );
 }
+
+/// A --base that is neither a choice nor a file names the choices.
+#[test]
+fn unknown_base_names_the_choices() {
+    let out = run(recorder().args([
+        "trace",
+        "--container",
+        "x",
+        "--base",
+        "bogus",
+        "-o",
+        "/dev/null",
+    ]));
+    assert_one_line_error(
+        &out,
+        1,
+        "recorder: --base bogus: no such file; give auto, runc, crun, none or an OCI profile file",
+    );
+}
