@@ -171,7 +171,8 @@ pub fn run(args: TraceArgs) -> i32 {
             }
         ));
     }
-    if args.profile.errno != libc::EPERM as u32
+    if !args.quiet
+        && args.profile.errno != libc::EPERM as u32
         && outcome
             .container
             .as_ref()
