@@ -8,7 +8,7 @@ use memchr::memchr_iter;
 
 use super::audit_arch::from_machine_name;
 use super::copies::{RecentRecords, UnpairedCopies};
-use super::filter::{Filter, FilterOptions};
+use super::filter::{Filter, FilterOptions, FollowedProcesses};
 use super::parse::{Line, LossEvidence, Parser, Unparseable, parse_audit_message};
 use super::record::{ArchField, SeccompAction, SeccompRecord, SyscallField};
 use super::summary::{PrintkRateLimit, Summary};
@@ -258,6 +258,12 @@ impl Collector {
 
     pub fn filter_options(&self) -> &FilterOptions {
         self.tally.filter.options()
+    }
+
+    /// Counts the records of `processes` (and those they start) as the
+    /// `--container`'s, even once they have exited.
+    pub fn follow(&mut self, processes: FollowedProcesses) {
+        self.tally.filter.follow(processes);
     }
 }
 
