@@ -181,7 +181,7 @@ fn names_older_libseccomp_lacks_are_warned_about_or_left_out() {
     let dir = temp_dir();
     let program = build_program(dir.path(), "mseal_call", &["-O2"]);
     let path = program.to_str().unwrap();
-    let out = run(recorder().args(["record", "-q", "--", path]));
+    let out = run(recorder().args(["record", "-q", "-o", "-", "--", path]));
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings: Vec<&str> = stderr
@@ -196,7 +196,16 @@ fn names_older_libseccomp_lacks_are_warned_about_or_left_out() {
     );
     assert!(allowed_names(&String::from_utf8_lossy(&out.stdout)).contains("mseal"));
 
-    let out = run(recorder().args(["record", "-q", "--libseccomp", "2.5.4", "--", path]));
+    let out = run(recorder().args([
+        "record",
+        "-q",
+        "-o",
+        "-",
+        "--libseccomp",
+        "2.5.4",
+        "--",
+        path,
+    ]));
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -209,7 +218,7 @@ fn names_older_libseccomp_lacks_are_warned_about_or_left_out() {
         "{names:?}"
     );
 
-    let out = run(recorder().args(["record", "--libseccomp", "2.4", "--", path]));
+    let out = run(recorder().args(["record", "-o", "-", "--libseccomp", "2.4", "--", path]));
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -605,3 +605,81 @@ fn profile_flags_shared_with_record() {
         "{text}"
     );
 }
+
+/// printk's rate limit of this host: (burst, interval in seconds).
+fn printk_rate_limit() -> (u64, u64) {
+    let read = |name: &str| -> u64 {
+        let path = format!("/proc/sys/kernel/{name}");
+        fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let limit = (read("printk_ratelimit_burst"), read("printk_ratelimit"));
+    assert!(
+        limit.0 > 1 && limit.1 > 0,
+        "printk rate limiting is off or odd here ({limit:?}); restore kernel.printk_ratelimit_burst=10 and kernel.printk_ratelimit=5"
+    );
+    limit
+}
+
+/// One record of pid 300 at `secs.ms`, as the kernel log or auditd has it.
+fn record_line(kernel_log: bool, secs: u64, ms: u64, serial: u64) -> String {
+    let fields = "auid=4294967295 uid=0 gid=0 ses=4294967295 pid=300 comm=\"tar\" exe=\"/usr/bin/tar\" sig=0 arch=c000003e syscall=39 compat=0 ip=0x1 code=0x7ffc0000";
+    if kernel_log {
+        format!("[  930.{serial:06}] audit: type=1326 audit({secs}.{ms:03}:{serial}): {fields}\n")
+    } else {
+        format!("type=SECCOMP msg=audit({secs}.{ms:03}:{serial}): {fields}\n")
+    }
+}
+
+/// printk passes `burst` lines per interval and drops the rest; the
+/// "callbacks suppressed" line comes only with the next line after the
+/// interval, so a log can end right at the burst with no sign of loss but
+/// the count. auditd's records are not rate limited.
+#[test]
+fn kernel_log_at_printk_burst_warns() {
+    let (burst, interval) = printk_rate_limit();
+    let at_burst: String = (0..burst)
+        .map(|i| record_line(true, 1795441404, 100 + i, 10 + i))
+        .collect();
+    let out = logs_stdin(&[], at_burst.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let warning = format!(
+        "recorder: warning: records may have been dropped: {burst} of the kernel log's seccomp records fall within {interval} s, at or near printk's limit of {burst} per {interval} s (kernel.printk_ratelimit_burst, kernel.printk_ratelimit), past which it drops them without a trace. Record with `recorder logs --source audit`, or with auditd running (records in /var/log/audit/audit.log)"
+    );
+    assert!(
+        stderr(&out).lines().any(|l| l == warning),
+        "{}",
+        stderr(&out)
+    );
+
+    let as_auditd: String = (0..burst)
+        .map(|i| record_line(false, 1795441404, 100 + i, 10 + i))
+        .collect();
+    let out = logs_stdin(&[], as_auditd.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("dropped"), "{}", stderr(&out));
+
+    let spread: String = (0..burst)
+        .map(|i| record_line(true, 1795441404 + i * (interval + 1), 100, 10 + i))
+        .collect();
+    let out = logs_stdin(&[], spread.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("dropped"), "{}", stderr(&out));
+}
+
+#[test]
+fn summary_counts_read_in_the_singular() {
+    let out = logs_stdin(&[], GOOD.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).lines().next(),
+        Some(
+            "recorder: read 1 line (203 B), 1 seccomp record: 1 used (log 1), 0 filtered out, 0 unparseable"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -139,6 +139,15 @@ impl LoggedChild {
 
 /// Starts `recorder logs ARGS` and waits until it says it is reading.
 fn start_recorder(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>) {
+    start_recorder_until(args, "reading seccomp records")
+}
+
+/// Starts `recorder logs ARGS` and waits for a line on stderr containing
+/// `ready`.
+fn start_recorder_until(
+    args: &[&str],
+    ready: &str,
+) -> (Child, BufReader<std::process::ChildStderr>) {
     let mut child = recorder()
         .arg("logs")
         .args(args)
@@ -158,7 +167,7 @@ fn start_recorder(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>
             "recorder exited before it was ready: {:?}",
             child.wait()
         );
-        if line.contains("reading seccomp records") {
+        if line.contains(ready) {
             break;
         }
     }
@@ -335,4 +344,143 @@ fn memory_stays_constant_on_large_input() {
         "peak RSS {max_rss_mib} MiB for 128 MiB of input: {stderr}"
     );
     assert!(stderr.contains("seccomp records"), "{stderr}");
+}
+
+/// `--container` takes what `trace` takes (here a podman container's name),
+/// and keeps the records of the container's short-lived processes (ls, cat,
+/// each sleep), which have exited by the time their records are read: the
+/// container's processes are followed from the start of the read.
+#[test]
+fn container_filter_by_name_keeps_records_of_exited_processes() {
+    require_root();
+    common::containers::require_program("podman", "podman");
+    common::containers::require_program("runc", "runc");
+    let _lock = HostLock::take();
+    let dir = temp_dir();
+    let rootfs = common::containers::busybox_rootfs(dir.path());
+    let image = common::containers::import_image(
+        "podman",
+        &rootfs,
+        &format!("localhost/{}", common::containers::unique("bb")),
+    );
+    let name = common::containers::unique("logs");
+    let log_profile = dir.path().join("log.json");
+    let out = run(recorder().args(["template", "log", "-o"]).arg(&log_profile));
+    assert!(out.status.success(), "{out:?}");
+    let shared = dir.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    let out = run(std::process::Command::new("podman")
+        .args(["--runtime", "runc", "run", "-d", "--name", &name])
+        .args(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"])
+        .arg("--security-opt")
+        .arg(format!("seccomp={}", log_profile.display()))
+        .arg("-v")
+        .arg(format!("{}:/shared", shared.display()))
+        .args([
+            &image.name,
+            "sh",
+            "-c",
+            "while [ ! -e /shared/go ]; do sleep 0.1; done; /bin/ls / > /dev/null; /bin/cat /etc/hostname > /dev/null",
+        ]));
+    assert!(
+        out.status.success(),
+        "podman run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let profile = dir.path().join("profile.json");
+    let (recorder, stderr) = start_recorder(&[
+        "--source",
+        "audit",
+        "--container",
+        &name,
+        "-o",
+        profile.to_str().expect("utf-8 path"),
+    ]);
+    fs::write(shared.join("go"), "").unwrap();
+    let waited = run(std::process::Command::new("podman").args(["wait", &name]));
+    let _ = std::process::Command::new("podman")
+        .args(["rm", "-f", &name])
+        .output();
+    assert!(waited.status.success(), "podman wait: {waited:?}");
+    let summary = stop_recorder(recorder, stderr);
+    let names = allowed_names(
+        &fs::read_to_string(&profile).unwrap_or_else(|e| panic!("no profile ({e}): {summary}")),
+    );
+    // ls reads the directory; nothing else in the container does.
+    assert!(names.contains("getdents64"), "{names:?}\n{summary}");
+    assert!(!summary.contains("pid exited"), "{summary}");
+}
+
+/// A container's process that forked, ran and exited before its record was
+/// read (a log written late, as syslog daemons do) still counts: its
+/// parent was in the container when the read began, and forks are
+/// followed from then on.
+#[test]
+fn container_filter_keeps_records_of_processes_gone_before_they_were_read() {
+    require_root();
+    let id = format!("4f6c9a1b{:08x}{}", std::process::id(), "0".repeat(48));
+    let group = recorder::cgroup::Cgroup2Mount::find()
+        .expect("no cgroup2 mount: this test needs cgroup v2")
+        .root
+        .join(format!("docker-{id}.scope"));
+    fs::create_dir(&group).expect("creating a test cgroup");
+    // Waits for a line, then starts a child that exits at once and prints
+    // its pid.
+    let mut parent = std::process::Command::new("sh")
+        .args(["-c", "read go; /bin/true & echo $!; wait"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting sh");
+    fs::write(group.join("cgroup.procs"), parent.id().to_string()).expect("moving sh");
+    let dir = temp_dir();
+    let log = dir.path().join("kern.log");
+    fs::write(&log, "").unwrap();
+    let profile = dir.path().join("profile.json");
+    let (recorder, stderr) = start_recorder_until(
+        &[
+            "--follow",
+            log.to_str().unwrap(),
+            "--container",
+            &id[..12],
+            "-o",
+            profile.to_str().unwrap(),
+        ],
+        "following",
+    );
+    std::io::Write::write_all(&mut parent.stdin.take().unwrap(), b"go\n").unwrap();
+    let mut child_pid = String::new();
+    BufReader::new(parent.stdout.take().unwrap())
+        .read_line(&mut child_pid)
+        .unwrap();
+    let parent_pid = parent.id();
+    assert!(parent.wait().unwrap().success());
+    let _ = fs::remove_dir(&group);
+    let child_pid: u32 = child_pid.trim().parse().expect("the child's pid");
+    let line = |pid: u32, syscall: u32| {
+        format!(
+            "Nov 23 13:44:15 host kernel: audit: type=1326 audit(1795441404.826:{pid}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid={pid} comm=\"x\" exe=\"/x\" sig=0 arch=c000003e syscall={syscall} compat=0 ip=0x1 code=0x7ffc0000\n"
+        )
+    };
+    let records = format!(
+        "{}{}{}",
+        line(child_pid, 39),
+        line(parent_pid, 102),
+        line(std::process::id(), 110)
+    );
+    let mut file = fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut file, records.as_bytes()).unwrap();
+    let summary = stop_recorder(recorder, stderr);
+    let profile =
+        fs::read_to_string(&profile).unwrap_or_else(|e| panic!("no profile ({e}): {summary}"));
+    assert_eq!(
+        allowed_names(&profile),
+        ["getpid".to_string(), "getuid".to_string()].into(),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(": 2 used (log 2), 1 filtered out")
+            && summary.contains("1 other container"),
+        "{summary}"
+    );
 }

@@ -47,7 +47,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 }
 
 fn record_stdout(args: &[&str]) -> String {
-    let out = run(recorder().arg("record").args(args));
+    let out = run(recorder().args(["record", "-o", "-"]).args(args));
     assert!(
         out.status.success(),
         "recorder record {args:?} failed: {}",
@@ -223,7 +223,7 @@ fn exit_status_is_passed_through() {
     };
     assert_eq!(exit_code_of("exit 7"), Some(7));
     assert_eq!(exit_code_of("kill -TERM $$"), Some(128 + 15));
-    let out = run(recorder().args(["record", "--", "no-such-command-here"]));
+    let out = run(recorder().args(["record", "-o", "-", "--", "no-such-command-here"]));
     assert_eq!(out.status.code(), Some(127));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
@@ -232,7 +232,9 @@ fn exit_status_is_passed_through() {
     let dir = temp_dir();
     let not_executable = dir.path().join("data.txt");
     std::fs::write(&not_executable, "not a program\n").unwrap();
-    let out = run(recorder().args(["record", "--"]).arg(&not_executable));
+    let out = run(recorder()
+        .args(["record", "-o", "-", "--"])
+        .arg(&not_executable));
     assert_eq!(out.status.code(), Some(126));
 }
 
@@ -425,7 +427,7 @@ fn unprivileged_user_gets_one_line_error() {
             "--inh-caps=-all",
         ])
         .arg(env!("CARGO_BIN_EXE_recorder"))
-        .args(["record", "--", "true"]));
+        .args(["record", "-o", "-", "--", "true"]));
     assert_one_line_error(
         &out,
         1,
@@ -450,7 +452,7 @@ fn missing_cgroup2_mount_is_reported() {
     let cgroup2 = recorder::cgroup::Cgroup2Mount::find()
         .expect("the host has a cgroup2 mount")
         .root;
-    let out = record_in_mount_namespace(&format!("umount {}", cgroup2.display()), "-- true");
+    let out = record_in_mount_namespace(&format!("umount {}", cgroup2.display()), "-o - -- true");
     assert_one_line_error(&out, 1, "no cgroup2 filesystem is mounted");
 }
 
@@ -469,7 +471,7 @@ fn every_hook_kind_records_the_same() {
     }
     let out = record_in_mount_namespace(
         "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; true",
-        "--attach tracepoint -- true",
+        "-o - --attach tracepoint -- true",
     );
     assert_one_line_error(&out, 1, "no usable sys_enter hook");
 }
@@ -518,7 +520,9 @@ fn out_of_range_numbers_are_reported() {
          int main(void) { syscall(5000); syscall(-1); return 0; }\n",
         &["-static", "-O1"],
     );
-    let out = run(recorder().args(["record", "-q", "--"]).arg(&prog));
+    let out = run(recorder()
+        .args(["record", "-q", "-o", "-", "--"])
+        .arg(&prog));
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -530,5 +534,103 @@ fn out_of_range_numbers_are_reported() {
         names,
         set(STATIC_RUNTIME),
         "only the runtime's own syscalls have names"
+    );
+}
+
+/// The command's stdout is its own: without -o the recorder refuses before
+/// running anything (the profile would mix with the command's output), and
+/// `-o -` puts the profile on stdout after everything the command wrote.
+#[test]
+fn profile_never_mixes_with_the_commands_stdout() {
+    require_root();
+    let dir = temp_dir();
+    let marker = dir.path().join("ran");
+    let out = run(recorder()
+        .args(["record", "-q", "--", "touch"])
+        .arg(&marker));
+    assert_one_line_error(
+        &out,
+        2,
+        "recorder: record needs -o FILE for the profile: the command's own output goes to stdout (-o - writes the profile there after it)",
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!marker.exists(), "the command must not run");
+
+    let out = run(recorder().args(["record", "-q", "-o", "-", "--", "echo", "HELLO"]));
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let profile = stdout
+        .strip_prefix("HELLO\n")
+        .unwrap_or_else(|| panic!("the command's output comes first: {stdout}"));
+    assert!(allowed_names(profile).contains("write"), "{profile}");
+
+    let help = run(recorder().args(["record", "--help"]));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Usage: recorder record -o FILE [OPTIONS] -- CMD..."),
+        "{help}"
+    );
+}
+
+/// Processes the command left running when it exited are named, with the
+/// flag that waits for them.
+#[test]
+fn background_children_left_running_are_reported() {
+    require_root();
+    let out = run(recorder().args([
+        "record",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        "sleep 2 & sleep 2 & exit 0",
+    ]));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "recorder: warning: 2 processes the command started were still running when it exited and are not in the profile from then on: add --wait-all to wait for them\n"
+    );
+    let out = run(recorder().args([
+        "record",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        "exit 0",
+    ]));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// A target the recorder can check but not create (root passes access(2)
+/// on /proc) is refused before the command runs, like any other.
+#[test]
+fn uncreatable_output_fails_before_running_the_command() {
+    require_root();
+    let dir = temp_dir();
+    let marker = dir.path().join("ran");
+    let out = run(recorder()
+        .args(["record", "-o", "/proc/x.json", "--", "touch"])
+        .arg(&marker));
+    assert_one_line_error(&out, 1, "cannot write /proc/x.json: ");
+    assert!(!marker.exists(), "the command must not run");
+}
+
+/// -vv shows the recorder's own debug lines, not the eBPF loader's
+/// relocation dump (-vvv adds those).
+#[test]
+fn debug_output_is_the_recorders_own() {
+    require_root();
+    let out = run(recorder().args(["-vv", "record", "-o", "/dev/null", "--", "true"]));
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("recorder: debug: hook: "), "{stderr}");
+    assert!(!stderr.contains("relocating"), "{stderr}");
+    assert!(
+        stderr.lines().all(|l| l.starts_with("recorder: ")),
+        "{stderr}"
     );
 }

@@ -728,7 +728,7 @@ fn install_and_template_outputs_load_in_runc() {
     let dir = temp_dir();
     let kubelet = dir.path().join("kubelet");
     let out = run(recorder()
-        .args(["install", "--kubelet-root"])
+        .args(["install", "--create-root", "--kubelet-root"])
         .arg(&kubelet)
         .args(["--as", "docker-default"])
         .arg(docker_default()));
@@ -764,4 +764,216 @@ fn record_writes_every_format() {
     let crd = std::fs::read_to_string(dir.path().join("true.crd")).unwrap();
     // A name YAML would read as a boolean is quoted.
     assert!(crd.contains("\n  name: 'true'\n"), "{crd}");
+}
+
+/// A mistyped --kubelet-root is refused, and nothing is created, unless
+/// --create-root says to create it.
+#[test]
+fn install_refuses_a_kubelet_root_that_does_not_exist() {
+    let dir = temp_dir();
+    let typo = dir.path().join("var/lib/kubelt");
+    let install = |extra: &[&str]| {
+        run(recorder()
+            .args(["install", "--kubelet-root"])
+            .arg(&typo)
+            .args(extra)
+            .arg(docker_default()))
+    };
+    let out = install(&[]);
+    assert_one_line_error(
+        &out,
+        1,
+        &format!(
+            "recorder: kubelet root {} does not exist: check --kubelet-root (the kubelet's --root-dir), or add --create-root to create it",
+            typo.display()
+        ),
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!dir.path().join("var").exists(), "nothing is created");
+
+    let out = install(&["--create-root"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        typo.join("seccomp/profiles/docker-default-seccomp.json")
+            .is_file()
+    );
+}
+
+/// Writes a profile allowing `names` (unlisted: `default`) into `dir`.
+fn profile_file(dir: &Path, name: &str, default: &str, names: &[&str]) -> PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    let v = serde_json::json!({
+        "defaultAction": default,
+        "defaultErrnoRet": 38,
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}],
+    });
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+/// As docker and env do: 125 for the recorder's own failures, 126 and 127
+/// for a command that cannot run, and the command's own status otherwise.
+#[test]
+fn run_tells_its_own_failures_from_the_commands() {
+    let dir = temp_dir();
+    let out = run(recorder().args(["run", "--profile", "/nonexistent/p.json", "--", "true"]));
+    assert_one_line_error(&out, 125, "/nonexistent/p.json");
+    let allow_all = dir.path().join("allow.json");
+    std::fs::write(&allow_all, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    let run_under = |args: &[&str]| {
+        run(recorder()
+            .arg("run")
+            .arg("--profile")
+            .arg(&allow_all)
+            .arg("--")
+            .args(args))
+    };
+    let out = run_under(&["sh", "-c", "exit 1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "");
+    let out = run_under(&["no-such-command-here"]);
+    assert_one_line_error(&out, 127, "no-such-command-here: command not found");
+}
+
+/// A command killed by the filter (SIGSYS), or crashed under a profile that
+/// fails unlisted syscalls, gets one line that says so and names
+/// --complain; its status is passed through.
+#[test]
+fn a_command_killed_or_crashed_under_the_profile_is_explained() {
+    let dir = temp_dir();
+    let crash = compile_c(
+        dir.path(),
+        "crash",
+        "#include <sys/mman.h>\n\
+         int main(void) {\n\
+           volatile char *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n\
+           p[0] = 1;\n\
+           return 0;\n\
+         }\n",
+        &["-static", "-O1"],
+    );
+    // What a static glibc program needs to start and exit, without mmap.
+    let startup = [
+        "arch_prctl",
+        "brk",
+        "execve",
+        "exit_group",
+        "getrandom",
+        "mprotect",
+        "prlimit64",
+        "readlink",
+        "rseq",
+        "set_robust_list",
+        "set_tid_address",
+    ];
+    let enosys = profile_file(dir.path(), "enosys", "SCMP_ACT_ERRNO", &startup);
+    let out = run(recorder()
+        .arg("run")
+        .arg("--profile")
+        .arg(&enosys)
+        .arg("--")
+        .arg(&crash));
+    assert_eq!(out.status.code(), Some(128 + libc::SIGSEGV));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "recorder: {} was killed by SIGSEGV under {}, which fails the syscalls it does not list with ENOSYS: if one of them made it crash, `recorder run --complain` lists them\n",
+            crash.display(),
+            enosys.display()
+        )
+    );
+
+    let kill = profile_file(dir.path(), "kill", "SCMP_ACT_KILL_PROCESS", &["execve"]);
+    let out = run(recorder()
+        .arg("run")
+        .arg("--profile")
+        .arg(&kill)
+        .arg("--")
+        .arg(&crash));
+    assert_eq!(out.status.code(), Some(128 + libc::SIGSYS));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "recorder: {} was killed by SIGSYS: {} does not allow a syscall it made; `recorder run --complain` lists them\n",
+            crash.display(),
+            kill.display()
+        )
+    );
+}
+
+/// --fix says where it wrote, like every command that writes a profile.
+#[test]
+fn complain_fix_says_what_it_wrote() {
+    require_root();
+    let dir = temp_dir();
+    let partial = profile_file(dir.path(), "partial", "SCMP_ACT_ERRNO", &["execve"]);
+    let fixed = dir.path().join("fixed.json");
+    let out = run(recorder()
+        .arg("run")
+        .arg("--profile")
+        .arg(&partial)
+        .args(["--complain", "--fix", "-o"])
+        .arg(&fixed)
+        .args(["--", "true"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let names = allowed_names(&std::fs::read_to_string(&fixed).unwrap());
+    assert_eq!(
+        stderr(&out).lines().last(),
+        Some(
+            format!(
+                "recorder: wrote {} ({} syscalls)",
+                fixed.display(),
+                names.len()
+            )
+            .as_str()
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Every name at the smallest distance is offered, not one of them.
+#[test]
+fn syscalls_suggests_every_closest_name() {
+    let out = run(recorder().args(["syscalls", "--arch", "x86_64", "openatt"]));
+    assert_one_line_error(
+        &out,
+        1,
+        "recorder: unknown syscall \"openatt\" on x86_64: did you mean openat or openat2?",
+    );
+}
+
+/// The README names every subcommand and every template.
+#[test]
+fn readme_names_every_command_and_template() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let help = run(recorder().arg("--help"));
+    let commands: Vec<String> = stdout(&help)
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(
+        commands.contains(&"derive-base".to_string()),
+        "{commands:?}"
+    );
+    for command in commands {
+        assert!(
+            readme.contains(&format!("recorder {command}")),
+            "README.md does not show `recorder {command}`"
+        );
+    }
+    for template in ["log", "audit-high-risk", "block-high-risk"] {
+        assert!(
+            readme.contains(&format!("recorder template {template}")),
+            "README.md does not show `recorder template {template}`"
+        );
+    }
 }

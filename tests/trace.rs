@@ -483,3 +483,66 @@ fn warns_about_a_confined_container() {
         "{stderr}"
     );
 }
+
+/// A --base that is neither a choice nor a file names the choices.
+#[test]
+fn unknown_base_names_the_choices() {
+    let out = run(recorder().args([
+        "trace",
+        "--container",
+        "x",
+        "--base",
+        "bogus",
+        "-o",
+        "/dev/null",
+    ]));
+    assert_one_line_error(
+        &out,
+        1,
+        "recorder: --base bogus: no such file; give auto, runc, crun, none or an OCI profile file",
+    );
+}
+
+/// -q silences the notes (here the one about Docker's errno) and keeps the
+/// warnings. The container is one only its cgroup's name tells of (Docker's
+/// systemd scope), so no engine needs to run.
+#[test]
+fn quiet_silences_notes_but_not_warnings() {
+    require_root();
+    let id = format!("5e7d9a1b{:08x}{}", std::process::id(), "0".repeat(48));
+    let group = Cgroup2Mount::find()
+        .expect("no cgroup2 mount: this test needs cgroup v2")
+        .root
+        .join(format!("docker-{id}.scope"));
+    std::fs::create_dir(&group).expect("creating a test cgroup");
+    let mut sleeper = Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("starting sleep");
+    std::fs::write(group.join("cgroup.procs"), sleeper.id().to_string()).expect("moving sleep");
+    let trace = |quiet: bool| {
+        let mut cmd = recorder();
+        cmd.args(["trace", "--container", &id[..12], "--duration", "1s"]);
+        cmd.args(["-o", "/dev/null"]);
+        if quiet {
+            cmd.arg("-q");
+        }
+        run(&mut cmd)
+    };
+    let loud = trace(false);
+    let quiet = trace(true);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let _ = std::fs::remove_dir(&group);
+    let loud = String::from_utf8_lossy(&loud.stderr);
+    let quiet = String::from_utf8_lossy(&quiet.stderr);
+    assert!(
+        loud.contains("recorder: note: Docker before 23.0"),
+        "{loud}"
+    );
+    assert!(!quiet.contains("note:"), "{quiet}");
+    assert!(
+        quiet.contains("recorder: warning: cannot tell which runtime runs"),
+        "{quiet}"
+    );
+}

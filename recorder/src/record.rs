@@ -72,6 +72,9 @@ pub struct RecordOutcome {
     pub interrupted: bool,
     /// The kernel's run time and count of the program, when bpf stats are on.
     pub program_stats: Option<ProgramStats>,
+    /// Processes still in the cgroup when the command exited (without
+    /// `wait_all`): they run on, unrecorded.
+    pub left_running: usize,
 }
 
 /// Runs `options.command` in a new cgroup and records it.
@@ -106,12 +109,17 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     if let Err(e) = cgroup.remove() {
         log::warn!("{e}");
     }
-    let (exit_code, interrupted) = result?;
+    let Ended {
+        exit_code,
+        interrupted,
+        left_running,
+    } = result?;
     Ok(RecordOutcome {
         seen,
         exit_code,
         interrupted,
         program_stats,
+        left_running,
     })
 }
 
@@ -151,8 +159,17 @@ fn warn_if_under_seccomp() {
     }
 }
 
+/// How the supervised command ended.
+struct Ended {
+    exit_code: i32,
+    interrupted: bool,
+    /// Processes left in the cgroup as the command exited (not counted with
+    /// `--wait-all`, which waits for them).
+    left_running: usize,
+}
+
 /// Waits for the child (and with `--wait-all` for the whole cgroup), passing
-/// signals on and drawing the status line. Returns (exit code, interrupted).
+/// signals on and drawing the status line.
 fn supervise(
     child: Spawned,
     cgroup: &OwnedCgroup,
@@ -160,7 +177,7 @@ fn supervise(
     recording: RecordingId,
     options: &RecordOptions,
     signals: &Receiver<ForwardedSignal>,
-) -> Result<(i32, bool), RecordError> {
+) -> Result<Ended, RecordError> {
     let started = Instant::now();
     let pid = child.pid;
     let mut status_line = options.status_line.then(StatusLine::new);
@@ -194,7 +211,16 @@ fn supervise(
                 if let Some(line) = status_line.as_mut() {
                     line.clear();
                 }
-                return Ok((code, interrupted));
+                let left_running = if options.wait_all {
+                    0
+                } else {
+                    cgroup.pids().len()
+                };
+                return Ok(Ended {
+                    exit_code: code,
+                    interrupted,
+                    left_running,
+                });
             }
         }
         if let Some(line) = status_line.as_mut() {

@@ -8,16 +8,45 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
     let input = input.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| {
-            let mut score = strsim::normalized_damerau_levenshtein(&input, c);
-            if input.len() >= 4 && (c.ends_with(input.as_str()) || c.starts_with(input.as_str())) {
-                score = score.max(0.8);
-            }
-            (score, c)
-        })
-        .filter(|(score, _)| *score >= 0.7)
+        .map(|c| (score(&input, c), c))
+        .filter(|(score, _)| *score >= THRESHOLD)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// Every candidate as close to `input` as the closest one, sorted and
+/// without repeats: where several are equally close (`openatt`: `openat`
+/// and `openat2`), naming one would hide the others.
+pub fn closest_all<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let input = input.to_ascii_lowercase();
+    let scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|c| (score(&input, c), c))
+        .filter(|(score, _)| *score >= THRESHOLD)
+        .collect();
+    let Some(best) = scored.iter().map(|(s, _)| *s).max_by(f64::total_cmp) else {
+        return Vec::new();
+    };
+    let mut all: Vec<&str> = scored
+        .into_iter()
+        .filter(|(s, _)| *s == best)
+        .map(|(_, c)| c)
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The least score of a likely typo.
+const THRESHOLD: f64 = 0.7;
+
+/// How alike `input` (lower case) and `candidate` are, from 0 to 1.
+fn score(input: &str, candidate: &str) -> f64 {
+    let mut score = strsim::normalized_damerau_levenshtein(input, candidate);
+    if input.len() >= 4 && (candidate.ends_with(input) || candidate.starts_with(input)) {
+        score = score.max(0.8);
+    }
+    score
 }
 
 #[cfg(test)]
@@ -31,5 +60,13 @@ mod tests {
         assert_eq!(closest("fstatat", names), Some("newfstatat"));
         assert_eq!(closest("exceve", names), Some("execve"));
         assert_eq!(closest("frobnicate", names), None);
+    }
+
+    #[test]
+    fn every_name_equally_close() {
+        let names = ["openat2", "open", "openat", "openat", "execve"];
+        assert_eq!(closest_all("openatt", names), ["openat", "openat2"]);
+        assert_eq!(closest_all("opne", names), ["open"]);
+        assert!(closest_all("frobnicate", names).is_empty());
     }
 }

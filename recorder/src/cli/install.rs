@@ -13,7 +13,9 @@ use crate::profile::output::Output;
 ///
 /// Writes the profile as OCI JSON, atomically, to
 /// KUBELET_ROOT/seccomp/profiles/NAME.json, then prints the pod
-/// securityContext that uses it and the matching docker run option.
+/// securityContext that uses it and the matching docker run option. The
+/// kubelet root must exist (a mistyped one would go unnoticed, as the
+/// kubelet never looks there) unless --create-root is given.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  recorder install web.json\n  recorder install profiles.yaml#web --kubelet-root /var/lib/kubelet --as web-v2"
@@ -23,9 +25,14 @@ pub struct InstallArgs {
     #[arg(value_name = "PROFILE")]
     profile: String,
 
-    /// The kubelet's root directory.
+    /// The kubelet's root directory (its --root-dir).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/kubelet")]
     kubelet_root: PathBuf,
+
+    /// Create the kubelet root if it does not exist (e.g. on a node image
+    /// being built), instead of refusing it as a likely typo.
+    #[arg(long)]
+    create_root: bool,
 
     /// Install under this name (default: the SeccompProfile's name, else the
     /// file name).
@@ -53,6 +60,18 @@ fn parse_file_name(text: &str) -> Result<String, String> {
 }
 
 pub fn run(args: InstallArgs) -> i32 {
+    if !args.create_root && !args.kubelet_root.is_dir() {
+        print_error(format_args!(
+            "kubelet root {} {}: check --kubelet-root (the kubelet's --root-dir), or add --create-root to create it",
+            args.kubelet_root.display(),
+            if args.kubelet_root.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            }
+        ));
+        return 1;
+    }
     let document = match read_profile(&args.profile, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {

@@ -10,7 +10,9 @@ use clap::{Args, ValueEnum};
 
 use super::print_error;
 use super::recorded_profile::RecordedProfileArgs;
-use crate::logs::filter::PidExitedError;
+use crate::cgroup::Cgroup2Mount;
+use crate::container::{self, HostLayout, ResolveError};
+use crate::logs::filter::{ContainerSelector, FollowedProcesses, PidExitedError};
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
@@ -70,10 +72,13 @@ pub struct LogsArgs {
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
 
-    /// Only records of processes in this container (id or id prefix, looked
-    /// up in each pid's cgroup while the process lives: use it with a live
-    /// source or while the container runs).
-    #[arg(long, value_name = "ID")]
+    /// Only records of processes in this container: an id, id prefix or
+    /// name, as `trace --container` takes them (Kubernetes names too). A
+    /// record holds only the host pid, so its process is looked up while it
+    /// lives: use it with a live source or while the container runs. With a
+    /// live source the container's processes are followed from the start, so
+    /// one that exits before its records are read still counts.
+    #[arg(long, value_name = "X")]
     container: Option<String>,
 
     /// Only records of these actions (repeatable or comma-separated): log,
@@ -102,6 +107,42 @@ pub struct LogsArgs {
 pub enum LiveSource {
     Audit,
     Kmsg,
+}
+
+/// `--container`'s container, resolved as `trace` resolves it, with its
+/// cgroup directory when it has one now. A query no container known now
+/// matches is kept as an id prefix: the container may have been removed
+/// since its log was written.
+fn resolve_container(query: &str) -> Result<(ContainerSelector, Option<PathBuf>), String> {
+    let Ok(mount) = Cgroup2Mount::find() else {
+        return Ok((ContainerSelector::id_prefix(query), None));
+    };
+    let layout = HostLayout::host(&mount.root);
+    let containers = container::list(&layout);
+    match container::find(&containers, query) {
+        Ok(c) => {
+            log::info!("--container {query}: {}", c.describe());
+            let dir = c.cgroup.as_deref().map(|cg| layout.cgroup_dir(cg));
+            Ok((
+                ContainerSelector {
+                    query: query.to_string(),
+                    id: c.id.clone(),
+                    cgroup: c.cgroup.clone(),
+                },
+                dir,
+            ))
+        }
+        Err(ResolveError::NotFound(_)) => {
+            if !query.bytes().all(|b| b.is_ascii_hexdigit()) {
+                print_error(format_args!(
+                    "warning: --container {query}: no container known now has this name or id; \
+                     matching it against the container ids in each process's cgroup"
+                ));
+            }
+            Ok((ContainerSelector::id_prefix(query), None))
+        }
+        Err(e) => Err(format!("--container {e}")),
+    }
 }
 
 pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -142,9 +183,11 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         .as_deref()
         .map(|t| parse_time_arg(t, &now).map_err(|e| format!("--until {e}")))
         .transpose()?;
-    if args.container.as_deref() == Some("") {
-        return Err("--container needs a container id or id prefix".into());
-    }
+    let container = match args.container.as_deref() {
+        Some("") => return Err("--container needs a container name, id or id prefix".into()),
+        Some(query) => Some(resolve_container(query)?),
+        None => None,
+    };
     let options = FilterOptions {
         pids: args.pid,
         comms: args.comm,
@@ -152,10 +195,19 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         exes: args.exe,
         since,
         until,
-        container: args.container,
+        container: container.as_ref().map(|(selector, _)| selector.clone()),
         actions: args.action,
     };
     let mut collector = Collector::new(options);
+    if live && let Some((selector, Some(dir))) = &container {
+        match FollowedProcesses::start(dir) {
+            Ok(processes) => collector.follow(processes),
+            Err(e) => print_error(format_args!(
+                "warning: --container {}: {e}; records of its processes that exit before their records are read will be left out",
+                selector.query
+            )),
+        }
+    }
 
     if live {
         let flag = Arc::new(AtomicBool::new(false));

@@ -27,7 +27,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "recorder", version = VERSION, about, long_about = None)]
 pub struct Cli {
-    /// More detail on stderr (-v info, -vv debug).
+    /// More detail on stderr (-v info, -vv debug, -vvv also the eBPF
+    /// loader's debug output).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -14,10 +14,15 @@ use crate::record::{RecordOptions, record, stderr_is_terminal};
 /// syscall it (and its threads and children) made.
 ///
 /// Recording starts at the command's exec, so nothing the recorder does to
-/// set it up is in the profile. The exit status is the command's own.
+/// set it up is in the profile. The exit status is the command's own. The
+/// profile goes to the -o file: stdout is the command's, as with strace -o.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  recorder record -- ls -l /\n  recorder record -o app.json --wait-all -- ./run-tests.sh"
+    override_usage = "recorder record -o FILE [OPTIONS] -- CMD...",
+    mut_arg("output", |a| a
+        .help("Write the profile to FILE (atomically); required, as stdout is the command's")
+        .long_help(OUTPUT_HELP)),
+    after_help = "Examples:\n  recorder record -o ls.json -- ls -l /\n  recorder record -o app.json --wait-all -- ./run-tests.sh"
 )]
 pub struct RecordArgs {
     #[command(flatten)]
@@ -46,7 +51,18 @@ pub struct RecordArgs {
     command: Vec<OsString>,
 }
 
+/// `-o`'s help for `record`, whose stdout belongs to the command.
+const OUTPUT_HELP: &str = "Write the profile to FILE (atomically). Required: stdout is the \
+command's own, and the profile must not mix with its output. `-o -` writes the profile to \
+stdout after everything the command wrote there.";
+
 pub fn run(args: RecordArgs) -> i32 {
+    if args.profile.output.is_none() {
+        print_error(
+            "record needs -o FILE for the profile: the command's own output goes to stdout (-o - writes the profile there after it)",
+        );
+        return 2;
+    }
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
@@ -76,6 +92,12 @@ pub fn run(args: RecordArgs) -> i32 {
             None => print_error("bpf stats unavailable"),
         }
     }
+    if outcome.left_running > 0 {
+        print_error(format_args!(
+            "warning: {}: add --wait-all to wait for them",
+            left_running(outcome.left_running)
+        ));
+    }
     let built = args.profile.build(&SyscallSet::from_seen(&outcome.seen));
     args.profile.report_versions(&built);
     warn_unlisted(&outcome.seen, &built);
@@ -100,4 +122,29 @@ pub fn run(args: RecordArgs) -> i32 {
         );
     }
     outcome.exit_code
+}
+
+/// What happens to processes still running when the command exits.
+fn left_running(count: usize) -> String {
+    if count == 1 {
+        "1 process the command started was still running when it exited and is not in the profile from then on".to_string()
+    } else {
+        format!(
+            "{count} processes the command started were still running when it exited and are not in the profile from then on"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_left_running_in_the_singular_and_plural() {
+        assert_eq!(
+            left_running(1),
+            "1 process the command started was still running when it exited and is not in the profile from then on"
+        );
+        assert!(left_running(3).starts_with("3 processes the command started were still"));
+    }
 }

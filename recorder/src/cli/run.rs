@@ -7,8 +7,10 @@ use clap::Args;
 
 use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile, spec_path};
-use crate::confine::run_confined;
+use crate::confine::{RUN_FAILED, run_confined};
+use crate::errno::errno_name;
 use crate::profile::output::Output;
+use crate::profile::{Action, Profile};
 
 /// Run a command under a profile, as runc would load it.
 ///
@@ -18,6 +20,10 @@ use crate::profile::output::Output;
 /// instead, and on exit the syscalls the profile would have denied are listed
 /// (from the kernel's audit records; needs root). --fix -o FILE then writes
 /// the profile plus those syscalls.
+///
+/// Exit status: the command's; 125 when the recorder itself fails (a bad
+/// profile, say), 126 when the command cannot run, 127 when it is not
+/// found, as with `docker run` and `env`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  recorder run --profile app.json -- ./app --serve\n  recorder run --profile app.json --complain --fix -o app-fixed.json -- ./run-tests.sh"
@@ -62,14 +68,14 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(o) => o,
         Err(e) => {
             print_error(e);
-            return 1;
+            return RUN_FAILED;
         }
     };
     let document = match read_profile(&args.profile, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {
             print_error(e);
-            return 1;
+            return RUN_FAILED;
         }
     };
     let outcome = match run_confined(&document.profile, &args.command, args.complain) {
@@ -86,6 +92,16 @@ pub fn run(args: RunArgs) -> i32 {
         ));
     }
     let Some(complaint) = outcome.complaint else {
+        if let Some(signal) = outcome.signal
+            && let Some(why) = why_killed(
+                &args.command[0].to_string_lossy(),
+                &args.profile,
+                &document.profile,
+                signal,
+            )
+        {
+            print_error(why);
+        }
         return outcome.exit_code;
     };
     if outcome.incomplete {
@@ -133,8 +149,72 @@ pub fn run(args: RunArgs) -> i32 {
             .write(&fixed, &output, Some(spec_path(&args.profile)))
         {
             print_error(e);
-            return 1;
+            return RUN_FAILED;
+        }
+        if let Some(path) = output.path() {
+            eprintln!(
+                "recorder: wrote {} ({} syscalls)",
+                path.display(),
+                fixed.allowed_names().len()
+            );
         }
     }
     outcome.exit_code
+}
+
+/// What a command killed by `signal` under `profile` (named `shown`) may
+/// have met: the filter itself (SIGSYS, from a kill or trap action), or a
+/// syscall failed with the profile's errno that the program did not expect
+/// (a crash). `None` for other signals, or a crash under a profile that
+/// fails no syscall.
+fn why_killed(command: &str, shown: &str, profile: &Profile, signal: i32) -> Option<String> {
+    if signal == libc::SIGSYS {
+        return Some(format!(
+            "{command} was killed by SIGSYS: {shown} does not allow a syscall it made; `recorder run --complain` lists them"
+        ));
+    }
+    let name = match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGFPE => "SIGFPE",
+        _ => return None,
+    };
+    if profile.default_action != Action::Errno {
+        return None;
+    }
+    // OCI: SCMP_ACT_ERRNO without defaultErrnoRet is EPERM.
+    let errno = profile.default_errno_ret.unwrap_or(libc::EPERM as u32);
+    let errno = errno_name(errno).map_or_else(|| errno.to_string(), str::to_string);
+    Some(format!(
+        "{command} was killed by {name} under {shown}, which fails the syscalls it does not list with {errno}: if one of them made it crash, `recorder run --complain` lists them"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+
+    #[test]
+    fn killed_or_crashed_commands_are_explained() {
+        let enosys = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        assert_eq!(
+            why_killed("./app", "p.json", &enosys, libc::SIGSEGV).as_deref(),
+            Some(
+                "./app was killed by SIGSEGV under p.json, which fails the syscalls it does not list with ENOSYS: if one of them made it crash, `recorder run --complain` lists them"
+            )
+        );
+        assert_eq!(
+            why_killed("./app", "p.json", &enosys, libc::SIGSYS).as_deref(),
+            Some(
+                "./app was killed by SIGSYS: p.json does not allow a syscall it made; `recorder run --complain` lists them"
+            )
+        );
+        assert_eq!(why_killed("./app", "p.json", &enosys, libc::SIGTERM), None);
+        let mut allow = enosys.clone();
+        allow.default_action = Action::Allow;
+        assert_eq!(why_killed("./app", "p.json", &allow, libc::SIGSEGV), None);
+    }
 }

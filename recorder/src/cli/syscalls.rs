@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use clap::Args;
 
 use super::print_error;
-use crate::arch::suggest::closest;
+use crate::arch::suggest::closest_all;
 use crate::arch::{Arch, SyscallTable};
 
 /// Print an architecture's syscall table (`number<TAB>name`, by number), or
@@ -100,8 +100,13 @@ fn resolve(table: &SyscallTable, arg: &str) -> Result<(u32, &'static str), Strin
             elsewhere.join(", ")
         ));
     }
-    Err(match closest(name, table.entries().map(|(_, n)| n)) {
-        Some(meant) => format!("unknown syscall {name:?} on {arch}: did you mean {meant}?"),
+    let meant = closest_all(name, table.entries().map(|(_, n)| n));
+    Err(match meant.split_last() {
+        Some((last, [])) => format!("unknown syscall {name:?} on {arch}: did you mean {last}?"),
+        Some((last, others)) => format!(
+            "unknown syscall {name:?} on {arch}: did you mean {} or {last}?",
+            others.join(", ")
+        ),
         None => format!(
             "unknown syscall {name:?} on {arch}: run `recorder syscalls --arch {arch}` for the table"
         ),
@@ -158,6 +163,10 @@ mod tests {
         assert_eq!(
             resolve(&t, "opne").unwrap_err(),
             "unknown syscall \"opne\" on x86_64: did you mean open?"
+        );
+        assert_eq!(
+            resolve(&t, "openatt").unwrap_err(),
+            "unknown syscall \"openatt\" on x86_64: did you mean openat or openat2?"
         );
         assert_eq!(
             resolve(&t, "socketcall").unwrap_err(),

@@ -112,11 +112,19 @@ pub fn run(args: TraceArgs) -> i32 {
         }
     };
     // A bad base file should fail before a long recording, not after it.
-    if let BaseChoice::File(path) = &args.base
-        && let Err(e) = BaseProfile::from_file(path)
-    {
-        print_error(e);
-        return 1;
+    if let BaseChoice::File(path) = &args.base {
+        // A word that is no file was most likely meant as a choice.
+        if !path.exists() {
+            print_error(format_args!(
+                "--base {}: no such file; give auto, runc, crun, none or an OCI profile file",
+                path.display()
+            ));
+            return 1;
+        }
+        if let Err(e) = BaseProfile::from_file(path) {
+            print_error(e);
+            return 1;
+        }
     }
     let target = match (args.container, args.pid, args.cgroup) {
         (Some(c), _, _) => Target::Container(c),
@@ -190,7 +198,8 @@ pub fn run(args: TraceArgs) -> i32 {
             }
         ));
     }
-    if args.profile.errno != libc::EPERM as u32
+    if !args.quiet
+        && args.profile.errno != libc::EPERM as u32
         && outcome
             .container
             .as_ref()

@@ -68,13 +68,20 @@ pub enum ConfineError {
     Watch(#[source] std::io::Error),
 }
 
+/// `recorder run`'s exit status for its own failures, as `docker run` and
+/// `env` use: distinct from any status a command is likely to exit with
+/// (126 and 127 stay what a shell means by them).
+pub const RUN_FAILED: i32 = 125;
+
 impl ConfineError {
-    /// The exit status a shell would give for this failure.
+    /// The exit status for this failure: 127 and 126 when the command
+    /// cannot be found or run, as a shell gives, else [`RUN_FAILED`].
     pub fn exit_code(&self) -> i32 {
         match self {
-            ConfineError::Program(e) => e.exit_code(),
-            ConfineError::ExecDenied { .. } => 126,
-            _ => 1,
+            ConfineError::Program(RecordError::CommandNotFound(_)) => 127,
+            ConfineError::Program(RecordError::NotExecutable(_))
+            | ConfineError::ExecDenied { .. } => 126,
+            _ => RUN_FAILED,
         }
     }
 }
@@ -84,6 +91,8 @@ impl ConfineError {
 pub struct RunOutcome {
     /// The command's exit code, or 128 + signal.
     pub exit_code: i32,
+    /// The signal that ended the command, if one did.
+    pub signal: Option<i32>,
     /// In complain mode: what the profile would have denied.
     pub complaint: Option<Complaint>,
     /// In complain mode: the kernel's end marker never arrived, so records
@@ -142,6 +151,7 @@ pub fn run_confined(
     let status = child.wait().map_err(ConfineError::Wait);
     reaped.store(true, Ordering::SeqCst);
     let status = status?;
+    let signal = status.signal();
     let exit_code = crate::spawn::exit_code(status.into_raw());
     let (complaint, incomplete) = match watcher {
         Some(watcher) => {
@@ -155,6 +165,7 @@ pub fn run_confined(
     };
     Ok(RunOutcome {
         exit_code,
+        signal,
         complaint,
         incomplete,
         skipped_names,

@@ -28,6 +28,7 @@ pub struct ProcEventsError(#[source] io::Error);
 
 /// The processes descending from a root, as far as the events read so far
 /// tell.
+#[derive(Debug)]
 pub struct ProcessTree {
     socket: OwnedFd,
     members: HashSet<u32>,
@@ -38,6 +39,15 @@ pub struct ProcessTree {
 impl ProcessTree {
     /// Starts following the descendants of `root` (a tgid).
     pub fn follow(root: u32) -> Result<ProcessTree, ProcEventsError> {
+        let mut tree = ProcessTree::subscribe()?;
+        tree.insert(root);
+        Ok(tree)
+    }
+
+    /// Starts reading process events with no process to follow yet (add
+    /// them with [`ProcessTree::insert`], once listed: listing after
+    /// subscribing misses no fork).
+    pub fn subscribe() -> Result<ProcessTree, ProcEventsError> {
         // SAFETY: plain socket(2); the fd is owned below.
         let fd = unsafe {
             libc::socket(
@@ -56,7 +66,7 @@ impl ProcessTree {
         subscribe(&socket).map_err(ProcEventsError)?;
         Ok(ProcessTree {
             socket,
-            members: HashSet::from([root]),
+            members: HashSet::new(),
             lost_events: false,
         })
     }
@@ -64,6 +74,12 @@ impl ProcessTree {
     /// Whether `tgid` is the root or one of its descendants.
     pub fn contains(&self, tgid: u32) -> bool {
         self.members.contains(&tgid)
+    }
+
+    /// Follows `tgid` and its descendants too (another root, such as a
+    /// process that joined a container's cgroup from outside).
+    pub fn insert(&mut self, tgid: u32) {
+        self.members.insert(tgid);
     }
 
     /// Reads every queued event without blocking.
@@ -187,5 +203,8 @@ mod tests {
         tree.parse(&batch);
         assert!(tree.contains(11) && tree.contains(12));
         assert!(!tree.contains(100));
+        tree.insert(99);
+        tree.parse(&fork_event(99, 101));
+        assert!(tree.contains(101));
     }
 }

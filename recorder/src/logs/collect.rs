@@ -2,14 +2,16 @@
 //! [`Summary`]. Sources feed it chunks of complete lines, single lines, or
 //! audit netlink bodies.
 
+use std::collections::VecDeque;
+
 use memchr::memchr_iter;
 
 use super::audit_arch::from_machine_name;
 use super::copies::{RecentRecords, UnpairedCopies};
-use super::filter::{Filter, FilterOptions};
+use super::filter::{Filter, FilterOptions, FollowedProcesses};
 use super::parse::{Line, LossEvidence, Parser, Unparseable, parse_audit_message};
 use super::record::{ArchField, SeccompAction, SeccompRecord, SyscallField};
-use super::summary::Summary;
+use super::summary::{PrintkRateLimit, Summary};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use crate::capture::SyscallSet;
 
@@ -36,6 +38,60 @@ struct Tally {
     /// Per-record counting kept off maps and trees, folded into `set` and
     /// `summary` after each feed.
     pending: Pending,
+    printk: PrintkWindow,
+}
+
+/// The kernel-log records of the last printk interval, to find the
+/// busiest one: records that came through printk are rate limited.
+#[derive(Debug)]
+struct PrintkWindow {
+    limit: Option<PrintkRateLimit>,
+    /// Time stamps in milliseconds, oldest first; at most twice the burst
+    /// (more than printk passes in any interval), so a flood costs nothing.
+    stamps: VecDeque<i64>,
+    busiest: u64,
+}
+
+impl PrintkWindow {
+    fn new(limit: Option<PrintkRateLimit>) -> PrintkWindow {
+        PrintkWindow {
+            limit,
+            stamps: VecDeque::new(),
+            busiest: 0,
+        }
+    }
+
+    fn add(&mut self, millis: i64) {
+        let Some(limit) = self.limit else {
+            return;
+        };
+        // A new input, or lines out of order: measure afresh.
+        if self.stamps.back().is_some_and(|&last| millis < last) {
+            self.stamps.clear();
+        }
+        let span = i64::try_from(limit.interval_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        while self
+            .stamps
+            .front()
+            .is_some_and(|&first| millis - first >= span)
+        {
+            self.stamps.pop_front();
+        }
+        if self.stamps.len() as u64 >= limit.burst.saturating_mul(2).max(1) {
+            self.stamps.pop_front();
+        }
+        self.stamps.push_back(millis);
+        self.busiest = self.busiest.max(self.stamps.len() as u64);
+    }
+}
+
+/// Whether a record came through the kernel log (`audit: type=1326 ...`
+/// in dmesg, /dev/kmsg, syslog or `journalctl -k`), which printk rate
+/// limits, rather than from auditd or the audit socket.
+fn through_printk(r: &SeccompRecord<'_>) -> bool {
+    r.prefix.trim_ascii_end().ends_with(b"audit:")
 }
 
 #[derive(Debug)]
@@ -85,8 +141,18 @@ impl Default for Pending {
 }
 
 impl Collector {
+    /// A collector that measures kernel-log records against this host's
+    /// printk rate limit.
     pub fn new(options: FilterOptions) -> Collector {
-        Collector::with_parser(Parser::new(), options)
+        Collector::with_parser(Parser::new(), options).printk_limit(PrintkRateLimit::of_host())
+    }
+
+    /// The printk rate limit kernel-log records are measured against
+    /// (`None`: none); the kernel's default unless set.
+    pub fn printk_limit(mut self, limit: Option<PrintkRateLimit>) -> Collector {
+        self.tally.printk = PrintkWindow::new(limit);
+        self.tally.summary.printk.limit = limit;
+        self
     }
 
     pub fn with_parser(parser: Parser, options: FilterOptions) -> Collector {
@@ -101,8 +167,10 @@ impl Collector {
                 recent: RecentRecords::default(),
                 unpaired: UnpairedCopies::default(),
                 pending: Pending::default(),
+                printk: PrintkWindow::new(None),
             },
         }
+        .printk_limit(Some(PrintkRateLimit::DEFAULT))
     }
 
     /// Complete lines, each ending in `\n` (the last one may lack it at the
@@ -162,6 +230,7 @@ impl Collector {
     /// thread; see [`Collector::merge`].
     pub fn worker(&self) -> Collector {
         Collector::with_parser(self.parser.clone(), self.tally.filter.options().clone())
+            .printk_limit(self.tally.printk.limit)
     }
 
     /// Adds what `other` collected.
@@ -189,6 +258,12 @@ impl Collector {
 
     pub fn filter_options(&self) -> &FilterOptions {
         self.tally.filter.options()
+    }
+
+    /// Counts the records of `processes` (and those they start) as the
+    /// `--container`'s, even once they have exited.
+    pub fn follow(&mut self, processes: FollowedProcesses) {
+        self.tally.filter.follow(processes);
     }
 }
 
@@ -219,6 +294,14 @@ impl Tally {
         if self.recent.is_copy(r) {
             self.summary.duplicates += 1;
             return;
+        }
+        // Before the filter: every record printk passed drew on its budget.
+        if let Some(stamp) = r.stamp
+            && through_printk(r)
+        {
+            self.printk
+                .add(stamp.secs.saturating_mul(1000) + i64::from(stamp.millis));
+            self.summary.printk.busiest = self.printk.busiest;
         }
         if let Err(reason) = self.filter.check(r) {
             *self.summary.filtered.entry(reason).or_default() += 1;
@@ -370,6 +453,63 @@ mod tests {
         assert_eq!(c.summary().records, 2);
         assert_eq!(c.summary().duplicates, 1);
         assert_eq!(c.summary().matched_total(), 1);
+    }
+
+    fn kernel_line(secs: u64, millis: u64, serial: u64) -> String {
+        format!(
+            "[ 1.0] audit: type=1326 audit({secs}.{millis:03}:{serial}): pid=1 arch=c000003e syscall=39 code=0x7ffc0000\n"
+        )
+    }
+
+    #[test]
+    fn busiest_printk_interval_of_kernel_log_records() {
+        // Ten within 5 s, then two more after a pause.
+        let mut input: String = (0..10)
+            .map(|i| kernel_line(100 + i * 400 / 1000, i * 400 % 1000, i))
+            .collect();
+        input += &kernel_line(110, 0, 20);
+        input += &kernel_line(110, 1, 21);
+        let c = collect(input.as_bytes());
+        assert_eq!(c.summary().printk.busiest, 10);
+        assert_eq!(
+            c.summary().printk.at_limit(),
+            Some(PrintkRateLimit::DEFAULT)
+        );
+        // Spread out: one per interval.
+        let spread: String = (0..10).map(|i| kernel_line(100 + i * 5, 0, i)).collect();
+        let c = collect(spread.as_bytes());
+        assert_eq!(c.summary().printk.busiest, 1);
+        assert_eq!(c.summary().printk.at_limit(), None);
+    }
+
+    #[test]
+    fn records_of_auditd_and_journalds_audit_copy_are_not_rate_limited() {
+        let input: String = (0..10)
+            .map(|i| {
+                format!("type=SECCOMP msg=audit(100.{i:03}:{i}): pid=1 arch=c000003e syscall=39 code=0x7ffc0000\n")
+            })
+            .collect();
+        let c = collect(input.as_bytes());
+        assert_eq!(c.summary().matched_total(), 10);
+        assert_eq!(c.summary().printk.busiest, 0);
+    }
+
+    #[test]
+    fn a_flood_is_counted_up_to_twice_the_burst() {
+        let input: String = (0..1000).map(|i| kernel_line(100, 0, i)).collect();
+        let c = collect(input.as_bytes());
+        assert_eq!(c.summary().printk.busiest, 20);
+        let off = {
+            let mut c = Collector::with_parser(
+                Parser::with_time_zone(jiff::tz::TimeZone::UTC),
+                FilterOptions::default(),
+            )
+            .printk_limit(None);
+            c.feed_lines(input.as_bytes());
+            c
+        };
+        assert_eq!(off.summary().printk.busiest, 0);
+        assert_eq!(off.summary().printk.at_limit(), None);
     }
 
     #[test]

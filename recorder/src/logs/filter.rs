@@ -1,14 +1,23 @@
 //! Which records count: `--pid`, `--comm`, `--exclude-comm`, `--exe`,
 //! `--since`/`--until`, `--container` and `--action`.
+//!
+//! A record holds only the host pid, so `--container` looks each pid up in
+//! /proc while its process lives. During a live read the container's
+//! processes are followed too ([`FollowedProcesses`]), so that one which
+//! exits before its records are read still counts.
 
 use std::collections::HashMap;
 use std::fs;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::record::{SeccompAction, SeccompRecord};
 use super::time::prefix_time;
+use crate::confine::proc_events::{ProcEventsError, ProcessTree};
 
 /// The filters given on the command line; empty lists mean "any".
 #[derive(Clone, Debug, Default)]
@@ -21,9 +30,44 @@ pub struct FilterOptions {
     pub since: Option<i64>,
     /// Unix seconds, inclusive.
     pub until: Option<i64>,
-    /// A container id or id prefix, looked up in each pid's cgroup path.
-    pub container: Option<String>,
+    /// The container the records must come from.
+    pub container: Option<ContainerSelector>,
     pub actions: Vec<ActionFilter>,
+}
+
+/// `--container`: what the user named, and what it resolved to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerSelector {
+    /// As given (a name, id or id prefix), for messages.
+    pub query: String,
+    /// The container's id; or the id prefix given, when no container known
+    /// now matches it (one removed since its log was written).
+    pub id: String,
+    /// Its cgroup, relative to the cgroup2 mount, when known.
+    pub cgroup: Option<PathBuf>,
+}
+
+impl ContainerSelector {
+    /// An id or id prefix, matched against the ids in cgroup names.
+    pub fn id_prefix(prefix: &str) -> ContainerSelector {
+        ContainerSelector {
+            query: prefix.to_string(),
+            id: prefix.to_string(),
+            cgroup: None,
+        }
+    }
+
+    /// Whether a `/proc/PID/cgroup` text puts the process in the
+    /// container: in its cgroup or below, or in a cgroup named after it.
+    pub fn matches(&self, cgroup_file: &str) -> bool {
+        let in_own = self.cgroup.as_deref().is_some_and(|own| {
+            cgroup_file
+                .lines()
+                .filter_map(|l| l.strip_prefix("0::"))
+                .any(|path| Path::new(path.trim_end_matches(" (deleted)")).starts_with(own))
+        });
+        in_own || cgroup_matches(cgroup_file, &self.id)
+    }
 }
 
 /// An `--action` value.
@@ -138,7 +182,87 @@ pub struct Filter {
     now: Timestamp,
     /// pid -> place, looked up once per pid (pids seen while they live).
     places: HashMap<u32, PidPlace>,
-    proc_root: std::path::PathBuf,
+    proc_root: PathBuf,
+    /// The `--container`'s processes, during a live read.
+    followed: Option<FollowedProcesses>,
+}
+
+/// The processes of a container and every process they start, from the
+/// kernel's process events (read on a thread of their own, so that none is
+/// lost while no record comes): a process forked by one of them belongs to
+/// the container even after it has exited.
+pub struct FollowedProcesses {
+    tree: Arc<Mutex<ProcessTree>>,
+}
+
+impl std::fmt::Debug for FollowedProcesses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FollowedProcesses").finish_non_exhaustive()
+    }
+}
+
+impl FollowedProcesses {
+    /// Follows the processes in the cgroup directory `cgroup_dir` (and
+    /// below) and what they start from now on.
+    pub fn start(cgroup_dir: &Path) -> Result<FollowedProcesses, ProcEventsError> {
+        // Listed after subscribing, so that no fork in between is missed.
+        let mut tree = ProcessTree::subscribe()?;
+        for pid in crate::cgroup::pids_in_tree(cgroup_dir) {
+            if let Ok(pid) = u32::try_from(pid) {
+                tree.insert(pid);
+            }
+        }
+        let tree = Arc::new(Mutex::new(tree));
+        let weak = Arc::downgrade(&tree);
+        std::thread::spawn(move || drain_events(&weak));
+        Ok(FollowedProcesses { tree })
+    }
+
+    /// Whether `pid` is one of the followed processes, by the events read
+    /// so far.
+    pub fn contains(&self, pid: u32) -> bool {
+        let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
+        if tree.read_pending().is_err() {
+            return false;
+        }
+        tree.contains(pid)
+    }
+
+    /// Follows `pid` too: a process found in the container that joined it
+    /// from outside (`docker exec`), whose children belong to it as well.
+    pub fn insert(&self, pid: u32) {
+        self.tree
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid);
+    }
+}
+
+/// Reads process events as they come until the followed processes are
+/// dropped: the kernel queues events of every process on the host, and a
+/// full queue loses them.
+fn drain_events(tree: &Weak<Mutex<ProcessTree>>) {
+    while let Some(tree) = tree.upgrade() {
+        let fd = tree
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_fd()
+            .as_raw_fd();
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; `tree` keeps the socket open.
+        unsafe { libc::poll(&mut pfd, 1, 100) };
+        let read = tree
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .read_pending();
+        if read.is_err() {
+            return;
+        }
+    }
 }
 
 impl Filter {
@@ -149,11 +273,18 @@ impl Filter {
             now: Timestamp::now(),
             places: HashMap::new(),
             proc_root: "/proc".into(),
+            followed: None,
         }
     }
 
     pub fn options(&self) -> &FilterOptions {
         &self.options
+    }
+
+    /// Counts the records of `processes` (and those they start) as the
+    /// container's, even once they have exited.
+    pub fn follow(&mut self, processes: FollowedProcesses) {
+        self.followed = Some(processes);
     }
 
     /// `Ok` when the record counts, else why not.
@@ -207,11 +338,14 @@ impl Filter {
             let Some(pid) = r.pid else {
                 return Err(FilterReason::NoPid);
             };
-            let proc_root = &self.proc_root;
-            let place = *self
-                .places
-                .entry(pid)
-                .or_insert_with(|| place_of(proc_root, pid, container));
+            let place = match self.places.get(&pid) {
+                Some(place) => *place,
+                None => {
+                    let place = place_of(&self.proc_root, pid, container, self.followed.as_ref());
+                    self.places.insert(pid, place);
+                    place
+                }
+            };
             match place {
                 PidPlace::InContainer => {}
                 PidPlace::Elsewhere => return Err(FilterReason::OtherContainer),
@@ -238,7 +372,7 @@ pub struct PidExitedError {
 impl PidExitedError {
     /// The error when `--container` matched nothing because pids were gone.
     pub fn check(options: &FilterOptions, summary: &super::Summary) -> Option<PidExitedError> {
-        let container = options.container.as_ref()?;
+        let container = &options.container.as_ref()?.query;
         let gone = summary
             .filtered
             .get(&FilterReason::PidGone)
@@ -251,11 +385,23 @@ impl PidExitedError {
     }
 }
 
-/// Reads `/proc/PID/cgroup` and says whether the pid runs in `container`.
-fn place_of(proc_root: &std::path::Path, pid: u32, container: &str) -> PidPlace {
+/// Where the process `pid` runs: in `container` by its `/proc/PID/cgroup`
+/// while it lives, else by the followed processes, if any.
+fn place_of(
+    proc_root: &Path,
+    pid: u32,
+    container: &ContainerSelector,
+    followed: Option<&FollowedProcesses>,
+) -> PidPlace {
     match fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup")) {
-        Ok(text) if cgroup_matches(&text, container) => PidPlace::InContainer,
+        Ok(text) if container.matches(&text) => {
+            if let Some(followed) = followed {
+                followed.insert(pid);
+            }
+            PidPlace::InContainer
+        }
         Ok(_) => PidPlace::Elsewhere,
+        Err(_) if followed.is_some_and(|f| f.contains(pid)) => PidPlace::InContainer,
         Err(_) => PidPlace::Gone,
     }
 }
@@ -263,8 +409,7 @@ fn place_of(proc_root: &std::path::Path, pid: u32, container: &str) -> PidPlace 
 /// Whether a `/proc/PID/cgroup` text puts the process in a cgroup named
 /// after `container` (an id or id prefix): runtimes name the container's
 /// group `<id>`, `docker-<id>.scope`, `cri-containerd-<id>.scope`,
-/// `crio-<id>.scope` or `libpod-<id>`. Full container resolution (names,
-/// pods) is issue #4's.
+/// `crio-<id>.scope` or `libpod-<id>`.
 pub fn cgroup_matches(cgroup_file: &str, container: &str) -> bool {
     if container.is_empty() {
         return false;
@@ -391,15 +536,35 @@ mod tests {
     }
 
     #[test]
+    fn a_resolved_container_matches_its_cgroup_and_below() {
+        let c = ContainerSelector {
+            query: "web".into(),
+            id: "4f6c9a1b2c3d".into(),
+            cgroup: Some("/system.slice/docker-4f6c9a1b2c3d.scope".into()),
+        };
+        assert!(c.matches("0::/system.slice/docker-4f6c9a1b2c3d.scope\n"));
+        assert!(c.matches("0::/system.slice/docker-4f6c9a1b2c3d.scope/init\n"));
+        assert!(!c.matches("0::/system.slice/docker-5e7d9a1b2c3d.scope\n"));
+        assert!(!c.matches("0::/user.slice\n"));
+        // A runc container by hand: its cgroup need not name it.
+        let runc = ContainerSelector {
+            query: "web".into(),
+            id: "web".into(),
+            cgroup: Some("/machine/pods/x".into()),
+        };
+        assert!(runc.matches("0::/machine/pods/x\n"));
+    }
+
+    #[test]
     fn container_of_gone_pid() {
         let mut f = filter(FilterOptions {
-            container: Some("abc".into()),
+            container: Some(ContainerSelector::id_prefix("abc")),
             ..Default::default()
         });
         f.proc_root = "/nonexistent-proc".into();
         assert_eq!(f.check(&rec(1, b"a")), Err(FilterReason::PidGone));
         let mut f = filter(FilterOptions {
-            container: Some("abc".into()),
+            container: Some(ContainerSelector::id_prefix("abc")),
             ..Default::default()
         });
         // This test process runs in no container named abc.

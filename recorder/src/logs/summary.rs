@@ -34,6 +34,70 @@ pub struct Summary {
     /// Numbers without a name, filled in when the profile is made.
     pub unknown_numbers: Vec<UnnamedSyscall>,
     pub loss: LossCounts,
+    /// How close the records that came through the kernel log came to
+    /// printk's rate limit.
+    pub printk: PrintkBurst,
+}
+
+/// printk's rate limit: at most `burst` lines in `interval_secs` seconds
+/// (`kernel.printk_ratelimit_burst`, `kernel.printk_ratelimit`). The kernel
+/// applies it to the audit records it writes to its log when no audit
+/// daemon takes them, and drops the rest; it says so ("callbacks
+/// suppressed") only with the next line after the interval, so a log can
+/// end at the limit with no sign of loss but the count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrintkRateLimit {
+    pub burst: u64,
+    pub interval_secs: u64,
+}
+
+impl PrintkRateLimit {
+    /// The kernel's defaults.
+    pub const DEFAULT: PrintkRateLimit = PrintkRateLimit {
+        burst: 10,
+        interval_secs: 5,
+    };
+
+    /// This host's limit (the kernel's defaults where /proc does not say);
+    /// `None` when rate limiting is off (an interval of 0).
+    pub fn of_host() -> Option<PrintkRateLimit> {
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("/proc/sys/kernel/{name}"))
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        };
+        let limit = PrintkRateLimit {
+            burst: read("printk_ratelimit_burst").unwrap_or(Self::DEFAULT.burst),
+            interval_secs: read("printk_ratelimit").unwrap_or(Self::DEFAULT.interval_secs),
+        };
+        (limit.interval_secs > 0).then_some(limit)
+    }
+
+    /// How many records within one interval are "at or near" the limit:
+    /// every other caller of printk_ratelimit() draws on the same budget, so
+    /// a little under the burst may be all that came through.
+    pub fn near(&self) -> u64 {
+        (self.burst * 4).div_ceil(5).max(1)
+    }
+}
+
+/// The busiest interval of the kernel-log records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrintkBurst {
+    /// The limit the records are measured against; `None` when it is off.
+    pub limit: Option<PrintkRateLimit>,
+    /// The most kernel-log records within one interval of the limit.
+    pub busiest: u64,
+}
+
+impl PrintkBurst {
+    /// Whether the records reached the limit, so that more may have been
+    /// dropped.
+    pub fn at_limit(&self) -> Option<PrintkRateLimit> {
+        self.limit.filter(|l| self.busiest >= l.near())
+    }
 }
 
 /// Evidence of records lost before they reached the log.
@@ -86,6 +150,8 @@ impl Summary {
         add_counts(&mut self.unknown_names, other.unknown_names);
         self.unknown_numbers.extend(other.unknown_numbers);
         self.loss.add(other.loss);
+        self.printk.limit = self.printk.limit.or(other.printk.limit);
+        self.printk.busiest = self.printk.busiest.max(other.printk.busiest);
     }
 
     pub fn matched_total(&self) -> u64 {
@@ -142,6 +208,24 @@ impl Summary {
             signs.join("; ")
         ))
     }
+
+    /// The warning that the kernel log's records reached printk's rate
+    /// limit, so that more may have been dropped without a trace; `None`
+    /// when they did not, or when a "callbacks suppressed" line already
+    /// proves the loss ([`Summary::loss_warning`]).
+    pub fn printk_warning(&self) -> Option<String> {
+        let limit = self.printk.at_limit()?;
+        if self.loss.suppressed > 0 {
+            return None;
+        }
+        Some(format!(
+            "warning: records may have been dropped: {} of the kernel log's seccomp records fall within {} s, \
+             at or near printk's limit of {} per {} s (kernel.printk_ratelimit_burst, kernel.printk_ratelimit), \
+             past which it drops them without a trace. Record with `recorder logs --source audit`, or with auditd \
+             running (records in /var/log/audit/audit.log)",
+            self.printk.busiest, limit.interval_secs, limit.burst, limit.interval_secs
+        ))
+    }
 }
 
 impl fmt::Display for Summary {
@@ -150,10 +234,10 @@ impl fmt::Display for Summary {
         let mut out = String::new();
         let _ = write!(
             out,
-            "recorder: read {} lines ({}), {} seccomp records: {} used",
-            self.lines,
+            "recorder: read {} ({}), {}: {} used",
+            counted(self.lines, "line"),
             human_bytes(self.bytes),
-            self.records,
+            counted(self.records, "seccomp record"),
             self.matched_total()
         );
         if !self.matched.is_empty() {
@@ -214,7 +298,19 @@ impl fmt::Display for Summary {
         if let Some(warning) = self.loss_warning() {
             let _ = writeln!(out, "recorder: {warning}");
         }
+        if let Some(warning) = self.printk_warning() {
+            let _ = writeln!(out, "recorder: {warning}");
+        }
         f.write_str(out.trim_end_matches('\n'))
+    }
+}
+
+/// `1 line`, `2 lines`.
+fn counted(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -247,6 +343,35 @@ mod tests {
             w.contains("20 audit lines") && w.contains("--source audit") && w.contains("auditd"),
             "{w}"
         );
+    }
+
+    #[test]
+    fn printk_warning_at_or_near_the_burst() {
+        let limit = PrintkRateLimit::DEFAULT;
+        let mut s = Summary {
+            printk: PrintkBurst {
+                limit: Some(limit),
+                busiest: 7,
+            },
+            ..Default::default()
+        };
+        assert_eq!(limit.near(), 8);
+        assert!(s.printk_warning().is_none());
+        s.printk.busiest = 8;
+        let w = s.printk_warning().unwrap();
+        assert!(
+            w.starts_with("warning: records may have been dropped: 8 of the kernel log's seccomp records fall within 5 s, at or near printk's limit of 10 per 5 s")
+                && w.contains("--source audit")
+                && w.contains("auditd"),
+            "{w}"
+        );
+        // A suppression line proves the loss; its warning says it all.
+        s.loss.suppressed = 3;
+        assert!(s.printk_warning().is_none());
+        s.loss.suppressed = 0;
+        // Rate limiting off.
+        s.printk.limit = None;
+        assert!(s.printk_warning().is_none());
     }
 
     #[test]

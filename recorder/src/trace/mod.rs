@@ -118,7 +118,7 @@ pub enum TraceError {
     )]
     NoSuchCgroup { path: PathBuf, mount: PathBuf },
     #[error(
-        "{0}, which cannot be recorded (the kernel side never records it): record the command with `recorder record -- CMD`, or move the process into a cgroup of its own first"
+        "{0}, which cannot be recorded (the kernel side never records it): record the command with `recorder record -o FILE -- CMD`, or move the process into a cgroup of its own first"
     )]
     RootCgroup(String),
     #[error("{0} runs but its cgroup is unknown: record it with --pid or --cgroup")]
