@@ -70,6 +70,34 @@ pub fn id_of_dir(path: &Path) -> Result<CgroupId, CgroupError> {
     Ok(CgroupId(meta.ino()))
 }
 
+impl Cgroup2Mount {
+    /// An id every cgroup created from now on exceeds: the largest id of
+    /// the cgroups there are. kernfs hands out node ids in increasing order
+    /// (cyclically, with a generation above the 32-bit number), so a cgroup
+    /// made after this look has a larger one. Only reads the tree, so the
+    /// mount may be read-only (the daemon's, in a pod).
+    pub fn newest_id(&self) -> Result<CgroupId, CgroupError> {
+        let meta = fs::metadata(&self.root).map_err(io_error("reading cgroup", &self.root))?;
+        let mut newest = meta.ino();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            // Cgroups come and go during the walk: a vanished one is skipped.
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir())
+                    && let Ok(meta) = entry.metadata()
+                {
+                    newest = newest.max(meta.ino());
+                    dirs.push(entry.path());
+                }
+            }
+        }
+        Ok(CgroupId(newest))
+    }
+}
+
 /// `FILEID_KERNFS`: the file handle type of kernfs (cgroupfs), whose
 /// handle is the node's 64-bit id, which is the cgroup id.
 const FILEID_KERNFS: i32 = 0xfe;

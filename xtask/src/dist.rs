@@ -246,6 +246,12 @@ fn lay_out_tree(binary: &Path, tree: &Path, host: &Host) -> anyhow::Result<PathB
 
     let profiles = workspace_root().join("profiles");
     copy_tree(&profiles, &tree.join("usr/share/recorder"))?;
+    // Installed, not enabled: `systemctl enable --now recorder`.
+    let unit = workspace_root().join("deploy/systemd/recorder.service");
+    let installed_unit = tree.join("usr/lib/systemd/system/recorder.service");
+    create_parent(&installed_unit)?;
+    fs::copy(&unit, &installed_unit).with_context(|| format!("copying {}", unit.display()))?;
+    set_mode(&installed_unit, 0o644)?;
 
     let copyright = copyright(host)?;
     write_file(

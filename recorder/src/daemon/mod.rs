@@ -43,7 +43,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::arch::ArchPolicy;
 use crate::bpf::{AttachKind, BpfError, LoadOptions, NewCgroups, Scope, Start, SyscallRecorder};
 use crate::capture::SyscallSet;
-use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, OwnedCgroup, id_of_dir};
+use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, id_of_dir};
 use crate::container::identify::Identified;
 use crate::container::{self, Container, HostLayout, Status};
 use crate::triage::{Arrival, Decision, Sighting, Triage, running_scope};
@@ -223,7 +223,7 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
 
     // From this moment every new cgroup is recorded from its first
     // syscall; what runs already is found by a scan after it.
-    let after = cgroup_id_now(&mount)?;
+    let after = mount.newest_id()?;
     recorder.record_new_cgroups(
         after,
         Start::AtFirstExec,
@@ -377,15 +377,6 @@ fn spawn_sighting(
             }
         })?;
     Ok(rx)
-}
-
-/// An id every cgroup created from now on exceeds (kernfs hands out ids in
-/// increasing order): a fresh cgroup's.
-fn cgroup_id_now(mount: &Cgroup2Mount) -> Result<CgroupId, DaemonError> {
-    let mut probe = OwnedCgroup::create(mount, &format!("daemon-probe-{}", std::process::id()))?;
-    let id = probe.id();
-    probe.remove()?;
-    Ok(id)
 }
 
 /// This node's name, for the meta files.

@@ -34,7 +34,7 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use crate::bpf::{AttachKind, BpfError, RecordingId, Scope, Seen, SyscallRecorder};
-use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, OwnedCgroup, id_of_dir};
+use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, id_of_dir};
 use crate::container::{self, Container, HostLayout, ResolveError, cgroup_names};
 use crate::session::{ForwardedSignal, forward_signals};
 
@@ -226,15 +226,6 @@ impl Session<'_> {
             }
             _ => Ok(()),
         }
-    }
-
-    /// An id every cgroup created from now on exceeds: a fresh cgroup's,
-    /// since kernfs hands out ids in increasing order.
-    fn cgroup_id_now(&self) -> Result<CgroupId, TraceError> {
-        let mut probe = OwnedCgroup::create(self.mount, &format!("probe-{}", std::process::id()))?;
-        let id = probe.id();
-        probe.remove()?;
-        Ok(id)
     }
 
     fn existing_cgroup(&self, cgroup: &Path) -> Result<CgroupId, TraceError> {

@@ -212,7 +212,7 @@ impl Session<'_> {
             .recorder
             .take_new_cgroups()
             .ok_or(BpfError::Missing(recorder_common::map::NEW_CGROUPS))?;
-        let after = self.cgroup_id_now()?;
+        let after = self.mount.newest_id()?;
         self.recorder
             .record_new_cgroups(after, start, scope, crate::bpf::RESERVED_SLOTS)?;
         self.announce_waiting(&what)?;
