@@ -274,10 +274,8 @@ fn diff_exit_codes_and_output() {
     );
     let mut b = Profile::allow_list([Arch::X86_64], ["read", "openat"].map(String::from), 38);
     b.syscalls.push(recorder::profile::SyscallRule {
-        names: vec!["write".into()],
-        action: Action::Errno,
         errno_ret: Some(13),
-        args: vec![],
+        ..recorder::profile::SyscallRule::new(["write".into()], Action::Errno)
     });
     // Same filter, written differently.
     let mut a2 = a.clone();
@@ -434,10 +432,8 @@ fn merge_keeps_a_deny_rule() {
     );
     let mut deny = Profile::allow_list([Arch::X86_64], ["read"].map(String::from), 38);
     deny.syscalls.push(recorder::profile::SyscallRule {
-        names: vec!["mkdir".into()],
-        action: Action::Errno,
         errno_ret: Some(13),
-        args: vec![],
+        ..recorder::profile::SyscallRule::new(["mkdir".into()], Action::Errno)
     });
     std::fs::write(
         dir.path().join("allow.json"),
