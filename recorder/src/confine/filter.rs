@@ -27,12 +27,12 @@ pub enum FilterError {
     )]
     UnknownFlag(String),
     #[error(
-        "libseccomp refuses the rule for {name} ({verdict}): {message}; runc and crun refuse the profile too"
+        "libseccomp refuses the rule {verdict} for {name}: {reason}; runc and crun refuse the profile too"
     )]
     Rule {
         name: String,
         verdict: Verdict,
-        message: String,
+        reason: String,
     },
     #[error("libseccomp: {0}")]
     Libseccomp(String),
@@ -83,6 +83,20 @@ fn notified(profile: &Profile) -> Option<String> {
     (!names.is_empty()).then(|| names.join(", "))
 }
 
+/// What the profile asks of the runtime that `recorder run`, which loads
+/// the filter alone, does not do: said before the command runs.
+pub fn unenforced(profile: &Profile) -> Vec<String> {
+    let mut notes = Vec::new();
+    if notified(profile).is_none()
+        && let Some(path) = &profile.listener_path
+    {
+        notes.push(format!(
+            "listenerPath {path:?} names a seccomp agent, but no rule hands it a syscall (SCMP_ACT_NOTIFY): runc ignores it, crun still sends the agent the filter (and listenerMetadata); `recorder run` has no agent and ignores it"
+        ));
+    }
+    notes
+}
+
 /// Compiles `profile`. `bad_arch_logs`: syscalls of architectures the
 /// profile does not list are logged instead of killing the thread (complain
 /// mode).
@@ -101,7 +115,7 @@ pub fn compile(profile: &Profile, bad_arch_logs: bool) -> Result<CompiledFilter,
         return Err(FilterError::Rule {
             name: r.name,
             verdict: r.verdict,
-            message: r.message,
+            reason: r.reason,
         });
     }
     Ok(CompiledFilter {
@@ -241,6 +255,20 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_without_work_is_said() {
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        assert!(unenforced(&p).is_empty());
+        p.listener_path = Some("/run/agent.sock".into());
+        assert_eq!(
+            unenforced(&p),
+            [
+                "listenerPath \"/run/agent.sock\" names a seccomp agent, but no rule hands it a syscall (SCMP_ACT_NOTIFY): runc ignores it, crun still sends the agent the filter (and listenerMetadata); `recorder run` has no agent and ignores it"
+            ]
+        );
+        assert!(compile(&p, false).is_ok());
+    }
+
+    #[test]
     fn notify_and_refused_rules_are_errors() {
         let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
         p.syscalls.push(SyscallRule::new(
@@ -267,7 +295,7 @@ mod tests {
         }
         let err = compile(&p, false).err().unwrap().to_string();
         assert!(
-            err.starts_with("libseccomp refuses the rule for personality (SCMP_ACT_LOG)"),
+            err.starts_with("libseccomp refuses the rule SCMP_ACT_LOG for personality: its argument conditions collide"),
             "{err}"
         );
     }

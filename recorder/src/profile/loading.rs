@@ -60,8 +60,29 @@ pub struct Refusal {
     pub verdict: Verdict,
     /// The rule's conditions, as the profile gives them.
     pub conditions: Vec<ArgCondition>,
-    /// libseccomp's reason.
-    pub message: String,
+    /// Why, in words: libseccomp's own error says little.
+    pub reason: String,
+}
+
+/// The largest errno libseccomp accepts in an action (its `MAX_ERRNO` is
+/// 4095, and it wants less).
+pub const LARGEST_ERRNO: u32 = 4094;
+
+/// Why libseccomp refused to add a rule with `verdict`.
+fn reason(verdict: Verdict, error: &libseccomp::error::SeccompError) -> String {
+    use libseccomp::error::SeccompErrno;
+    match error.errno() {
+        Some(SeccompErrno::EEXIST) => {
+            "its argument conditions collide with an earlier rule's that has another action".into()
+        }
+        Some(SeccompErrno::EINVAL)
+            if verdict.action == Action::Errno
+                && verdict.errno.is_some_and(|e| e > LARGEST_ERRNO) =>
+        {
+            format!("libseccomp takes errno values up to {LARGEST_ERRNO}")
+        }
+        _ => format!("libseccomp: {error}"),
+    }
 }
 
 /// What happens to syscalls of architectures the profile does not list.
@@ -176,7 +197,7 @@ pub fn load(profile: &Profile, bad_arch: BadArch) -> Result<Loaded, LoadError> {
                     name: name.clone(),
                     verdict,
                     conditions: rule.args.clone(),
-                    message: e.to_string(),
+                    reason: reason(verdict, &e),
                 });
             }
         }
@@ -190,13 +211,12 @@ pub fn load(profile: &Profile, bad_arch: BadArch) -> Result<Loaded, LoadError> {
 
 /// The rules of `profile` that libseccomp refuses, checked on the
 /// architectures the installed libseccomp supports (the others cannot be
-/// checked here).
-pub fn refusals(profile: &Profile) -> Vec<Refusal> {
+/// checked here); an error when it refuses the profile as a whole (its
+/// default action).
+pub fn refusals(profile: &Profile) -> Result<Vec<Refusal>, LoadError> {
     let mut checkable = profile.clone();
     checkable.architectures.retain(|&a| libseccomp_supports(a));
-    load(&checkable, BadArch::Kill)
-        .map(|loaded| loaded.refused)
-        .unwrap_or_default()
+    load(&checkable, BadArch::Kill).map(|loaded| loaded.refused)
 }
 
 #[cfg(test)]
@@ -255,7 +275,7 @@ mod tests {
             rule(&["setns", "read"], Action::Allow, None, &[]),
             rule(&["setns"], Action::Errno, Some(1), &[]),
         ]);
-        assert!(refusals(&p).is_empty());
+        assert!(refusals(&p).unwrap().is_empty());
         let code = pfc(&p);
         assert!(
             code.contains("if ($syscall == 308)\n    action ALLOW;"),
@@ -281,7 +301,7 @@ mod tests {
             ],
         ] {
             let p = profile(rules);
-            assert!(refusals(&p).is_empty());
+            assert!(refusals(&p).unwrap().is_empty());
             let code = pfc(&p);
             assert!(!code.contains("$a0"), "{code}");
             let e = Effective::of(&p);
@@ -301,7 +321,7 @@ mod tests {
             rule(&["socket"], Action::Allow, None, &[(0, 1)]),
             rule(&["socket"], Action::Allow, None, &[(0, 2)]),
         ]);
-        let refused = refusals(&p);
+        let refused = refusals(&p).unwrap();
         assert_eq!(
             refused
                 .iter()
@@ -309,6 +329,25 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("personality", "SCMP_ACT_ERRNO(EPERM)".to_string())]
         );
+    }
+
+    #[test]
+    fn errnos_above_4094_are_refused() {
+        let p = profile(vec![
+            rule(&["syslog"], Action::Errno, Some(12345), &[]),
+            rule(&["read"], Action::Errno, Some(4094), &[]),
+        ]);
+        let refused = refusals(&p).unwrap();
+        assert_eq!(
+            refused
+                .iter()
+                .map(|r| (r.name.as_str(), r.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [("syslog", "libseccomp takes errno values up to 4094")]
+        );
+        let mut p = profile(vec![]);
+        p.default_errno_ret = Some(4095);
+        assert!(refusals(&p).is_err());
     }
 
     #[test]

@@ -287,15 +287,24 @@ fn check_loading(text: &str, path: &str, documents: &[Document], warnings: &mut 
     };
     for doc in documents {
         let p = &doc.profile;
-        for r in super::loading::refusals(p) {
-            warn(
+        match super::loading::refusals(p) {
+            Ok(refused) => {
+                for r in refused {
+                    warn(
+                        warnings,
+                        &r.name,
+                        format!(
+                            "libseccomp refuses the rule {} for {:?} ({}): runc and crun will not start the container",
+                            r.verdict, r.name, r.reason
+                        ),
+                    );
+                }
+            }
+            Err(e) => warn(
                 warnings,
-                &r.name,
-                format!(
-                    "libseccomp refuses the rule {} for {:?} ({}): its conditions collide with an earlier rule's, so runc and crun will not start the container",
-                    r.verdict, r.name, r.message
-                ),
-            );
+                "defaultAction",
+                format!("{e}: runc and crun will not start the container"),
+            ),
         }
         for flag in p
             .flags
