@@ -94,6 +94,13 @@ pub fn unenforced(profile: &Profile) -> Vec<String> {
             "listenerPath {path:?} names a seccomp agent, but no rule hands it a syscall (SCMP_ACT_NOTIFY): runc ignores it, crun still sends the agent the filter (and listenerMetadata); `recorder run` has no agent and ignores it"
         ));
     }
+    let traced = profile.default_action == Action::Trace
+        || profile.syscalls.iter().any(|r| r.action == Action::Trace);
+    if traced {
+        notes.push(
+            "SCMP_ACT_TRACE hands calls to a ptrace tracer; with none attached (as under runc, crun, Docker and podman unless one attaches, and here) the kernel fails them with ENOSYS".to_string(),
+        );
+    }
     notes
 }
 
@@ -266,6 +273,15 @@ mod tests {
             ]
         );
         assert!(compile(&p, false).is_ok());
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        p.syscalls
+            .push(SyscallRule::new(["mkdir".into()], Action::Trace));
+        assert_eq!(
+            unenforced(&p),
+            [
+                "SCMP_ACT_TRACE hands calls to a ptrace tracer; with none attached (as under runc, crun, Docker and podman unless one attaches, and here) the kernel fails them with ENOSYS"
+            ]
+        );
     }
 
     #[test]

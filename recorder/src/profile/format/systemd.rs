@@ -185,7 +185,8 @@ pub fn to_dropin_with(profile: &Profile, releases: &[&SyscallGroups]) -> Rendere
         lines.push("# systemd also allows its @default group (execve, exit, brk, ...).".into());
     }
     if used_groups {
-        let versions: Vec<String> = releases.iter().map(|r| r.version.to_string()).collect();
+        let versions: BTreeSet<u32> = releases.iter().map(|r| r.version).collect();
+        let versions: Vec<String> = versions.iter().map(u32::to_string).collect();
         lines.push(format!(
             "# Groups mean the same names in systemd {}.",
             versions.join(", ")
