@@ -200,9 +200,19 @@ fn every_format_round_trips() {
                 .arg(&input));
             assert!(out.status.success(), "{name} {format}: {}", stderr(&out));
             let back = read_single(&output);
+            // A systemd allow list also allows systemd's @default group.
+            let mut expected = (*profile).clone();
+            if *format == "systemd" && !profile.default_action.lets_run() {
+                let groups =
+                    recorder::profile::systemd_groups::SyscallGroups::chosen(Default::default());
+                expected.syscalls.push(recorder::profile::SyscallRule::new(
+                    groups.expand("@default").unwrap(),
+                    Action::Allow,
+                ));
+            }
             assert_eq!(
                 Effective::of(&back),
-                Effective::of(profile),
+                Effective::of(&expected),
                 "{name} through {format}"
             );
         }
@@ -223,9 +233,8 @@ fn malformed_inputs_give_one_line_errors_with_location() {
         ("action.json", "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALOW\"}]\n}".into(), "action.json:3:60: unknown variant `SCMP_ACT_ALOW`, expected one of `SCMP_ACT_KILL`".into()),
         ("action.yaml", format!("{head}spec:\n  defaultAction: SCMP_ACT_DENY\n"), "action.yaml:5:18: spec.defaultAction: unknown variant `SCMP_ACT_DENY`".into()),
         ("arch.json", "{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_X86_65\"]}".into(), "arch.json:1:70: unknown variant `SCMP_ARCH_X86_65`, expected one of".into()),
-        ("field.json", "{\"defaultAction\": \"SCMP_ACT_LOG\", \"sycalls\": []}".into(), "field.json:1:43: unknown field `sycalls`".into()),
         ("op.json", "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"op\": \"SCMP_CMP_ABOUT\"}]}]}".into(), "op.json:1:139: unknown variant `SCMP_CMP_ABOUT`".into()),
-        ("unit.conf", "[Service]\nSystemCallFilter=read\nSystemCallErrorNumber=EWHAT\n".into(), "unit.conf:3:1: unknown errno \"EWHAT\"".into()),
+        ("errno.json", "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"defaultErrnoRet\": 38, \"defaultErrno\": \"EPERM\"}".into(), "errno.json:2:26: \"defaultErrnoRet\" is 38 (ENOSYS) but \"defaultErrno\" is 1 (EPERM): make them agree or keep one".into()),
     ];
     for (name, text, expected) in cases {
         let path = dir.path().join(name);
@@ -237,6 +246,30 @@ fn malformed_inputs_give_one_line_errors_with_location() {
         let want = format!("recorder: {expected}");
         assert!(err.starts_with(&want), "{name}\n got: {err}want: {want}");
         assert_eq!(stdout(&out), "", "{name}: nothing on stdout");
+    }
+}
+
+/// What runc, Docker, podman and systemd ignore is read the same way, with
+/// a warning: an unknown field, a bad errno in a unit.
+#[test]
+fn what_engines_ignore_is_a_warning_not_an_error() {
+    let dir = temp_dir();
+    for (name, text, warning) in [
+        (
+            "field.json",
+            "{\"defaultAction\": \"SCMP_ACT_LOG\", \"sycalls\": []}",
+            "field.json:1:36: unknown field \"sycalls\" (did you mean \"syscalls\"?): runc, crun, Docker and podman ignore it; kept in JSON output",
+        ),
+        (
+            "unit.conf",
+            "[Service]\nSystemCallFilter=~mount\nSystemCallErrorNumber=EWHAT\n",
+            "unit.conf:3:23: unknown errno \"EWHAT\": give a number or a name such as ENOSYS or EPERM: systemd ignores the line",
+        ),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = run(recorder().current_dir(dir.path()).args(["convert", name]));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("recorder: warning: {warning}\n"));
     }
 }
 
@@ -274,10 +307,8 @@ fn diff_exit_codes_and_output() {
     );
     let mut b = Profile::allow_list([Arch::X86_64], ["read", "openat"].map(String::from), 38);
     b.syscalls.push(recorder::profile::SyscallRule {
-        names: vec!["write".into()],
-        action: Action::Errno,
         errno_ret: Some(13),
-        args: vec![],
+        ..recorder::profile::SyscallRule::new(["write".into()], Action::Errno)
     });
     // Same filter, written differently.
     let mut a2 = a.clone();
@@ -434,10 +465,8 @@ fn merge_keeps_a_deny_rule() {
     );
     let mut deny = Profile::allow_list([Arch::X86_64], ["read"].map(String::from), 38);
     deny.syscalls.push(recorder::profile::SyscallRule {
-        names: vec!["mkdir".into()],
-        action: Action::Errno,
         errno_ret: Some(13),
-        args: vec![],
+        ..recorder::profile::SyscallRule::new(["mkdir".into()], Action::Errno)
     });
     std::fs::write(
         dir.path().join("allow.json"),

@@ -10,13 +10,15 @@ use crate::profile::output::Output;
 
 /// Convert a profile from any format into another.
 ///
-/// Reads OCI or Docker JSON, SeccompProfile YAML (pick one of several objects
-/// with FILE#NAME) or systemd lines. Docker's conditional rules (by
-/// architecture, capabilities, kernel version) are resolved for the target,
-/// as Docker does when it starts a container.
+/// Reads OCI, Docker or podman (containers-common) JSON, SeccompProfile YAML
+/// (pick one of several objects with FILE#NAME), or a systemd unit or
+/// drop-in. Docker's conditional rules (by architecture, capabilities,
+/// kernel version) are resolved for the target, as Docker does when it
+/// starts a container; a unit's @groups are expanded as its systemd does
+/// (--systemd).
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  recorder convert docker-default.json --arch x86_64 -o default.json\n  recorder convert app.json --format crd --namespace shop\n  recorder convert profiles.yaml#web --format systemd"
+    after_help = "Examples:\n  recorder convert docker-default.json --arch x86_64 -o default.json\n  recorder convert app.json --format crd --namespace shop\n  recorder convert profiles.yaml#web --format systemd\n  recorder convert /lib/systemd/system/systemd-logind.service --systemd 257"
 )]
 pub struct ConvertArgs {
     /// The profile to convert (FILE, FILE#NAME, or - for stdin).

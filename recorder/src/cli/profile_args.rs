@@ -13,6 +13,7 @@ use crate::profile::Profile;
 use crate::profile::format::{Format, FormatOptions, crd, render};
 use crate::profile::output::{Output, OutputError};
 use crate::profile::read::{Document, KernelVersion, ReadError, Target, read_one};
+use crate::profile::systemd_groups::SystemdChoice;
 
 /// How a command writes its profile.
 #[derive(Debug, Clone, Args)]
@@ -84,6 +85,12 @@ pub struct TargetArgs {
     /// the running kernel's).
     #[arg(long, value_name = "X.Y")]
     pub kernel: Option<KernelVersion>,
+
+    /// Expand the syscall groups (@system-service, ...) of systemd units as
+    /// this systemd release defines them: installed (systemd-analyze; the
+    /// newest known release where there is none) or 252, 254, 257.
+    #[arg(long, value_name = "VERSION", default_value = "installed")]
+    pub systemd: SystemdChoice,
 }
 
 fn parse_caps(text: &str) -> Result<BTreeSet<String>, String> {
@@ -97,6 +104,7 @@ impl TargetArgs {
             arch: self.arch.unwrap_or(host.arch),
             caps: self.caps.clone().unwrap_or(host.caps),
             kernel: self.kernel.unwrap_or(host.kernel),
+            systemd: self.systemd,
         }
     }
 }

@@ -78,6 +78,9 @@ pub fn run(args: RunArgs) -> i32 {
             return RUN_FAILED;
         }
     };
+    for note in crate::confine::filter::unenforced(&document.profile) {
+        print_error(format_args!("warning: {note}"));
+    }
     let outcome = match run_confined(&document.profile, &args.command, args.complain) {
         Ok(o) => o,
         Err(e) => {

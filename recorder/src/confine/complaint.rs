@@ -112,15 +112,9 @@ impl Complaint {
                     let names: BTreeSet<String> = rule.names.drain(..).chain(add).collect();
                     rule.names = names.into_iter().collect();
                 }
-                None => fixed.syscalls.insert(
-                    0,
-                    SyscallRule {
-                        names: add.into_iter().collect(),
-                        action: Action::Allow,
-                        errno_ret: None,
-                        args: Vec::new(),
-                    },
-                ),
+                None => fixed
+                    .syscalls
+                    .insert(0, SyscallRule::new(add, Action::Allow)),
             }
         }
         (fixed, kept)
@@ -148,12 +142,14 @@ mod tests {
             action: Action::KillProcess,
             errno_ret: None,
             args: vec![],
+            unknown_fields: Default::default(),
         });
         p.syscalls.push(SyscallRule {
             names: vec!["getcwd".into()],
             action: Action::Log,
             errno_ret: None,
             args: vec![],
+            unknown_fields: Default::default(),
         });
         // read (allowed), write (default), mkdir (rule), getcwd (logged by
         // the profile itself), an ia32 call (architecture not listed).

@@ -1,41 +1,38 @@
 //! A profile compiled into the seccomp BPF program runc would load for it.
 //!
-//! Built through libseccomp the way runc builds it: the default action and
-//! its errno, the listed architectures on top of the native one, each rule's
-//! names resolved by libseccomp (unknown names skipped), rules that repeat the
-//! default skipped, argument conditions (a rule that tests one argument twice
-//! becomes one rule per condition), per-rule errno. The program is exported
-//! before any process is forked, so that loading it in the child takes only
-//! two raw syscalls (runc's ENOSYS stub for syscalls newer than the profile
-//! is not reproduced).
+//! libseccomp builds it the way runc does ([`crate::profile::loading`]); the
+//! program is exported before any process is forked, so that loading it in
+//! the child takes only two raw syscalls. The flags are runc's: with no
+//! `flags` in the profile, `SECCOMP_FILTER_FLAG_SPEC_ALLOW` (runc's default).
+//! runc's ENOSYS stub for syscalls newer than the profile is not reproduced.
 
 use std::io::{Read, Seek};
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-
 use crate::profile::effective::Verdict;
-use crate::profile::syscall_names::{libseccomp_supports, scmp_arch};
-use crate::profile::{Action, ArgOp, Profile};
+use crate::profile::loading::{self, BadArch, LoadError};
+use crate::profile::{Action, Profile};
 
 /// Why a profile cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    #[error("the installed libseccomp does not support architecture {0}")]
-    UnsupportedArch(crate::arch::Arch),
+    #[error(transparent)]
+    Load(#[from] LoadError),
     #[error(
-        "SCMP_ACT_NOTIFY needs a seccomp agent, which `recorder run` does not provide; use another action"
+        "the profile hands {names} to a seccomp agent (SCMP_ACT_NOTIFY), which runc and crun connect at listenerPath; `recorder run` has none: use --complain, or another action"
     )]
-    Notify,
+    Notify { names: String },
     #[error(
-        "unknown seccomp flag {0:?}: use SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW or _WAIT_KILLABLE_RECV"
+        "unknown seccomp flag {0:?}: runc refuses it too; use SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW or _WAIT_KILLABLE_RECV"
     )]
     UnknownFlag(String),
-    #[error("libseccomp refused the rule for {name} ({verdict}): {message}")]
+    #[error(
+        "libseccomp refuses the rule {verdict} for {name}: {reason}; runc and crun refuse the profile too"
+    )]
     Rule {
         name: String,
         verdict: Verdict,
-        message: String,
+        reason: String,
     },
     #[error("libseccomp: {0}")]
     Libseccomp(String),
@@ -51,41 +48,20 @@ pub struct CompiledFilter {
     pub skipped: Vec<String>,
 }
 
-/// An errno beyond 16 bits is cut to its low 16 bits (libseccomp's
-/// `SCMP_ACT_ERRNO` keeps only those), as runc loads it.
-fn scmp_action(v: Verdict) -> Result<ScmpAction, FilterError> {
-    Ok(match v.action {
-        Action::KillThread => ScmpAction::KillThread,
-        Action::KillProcess => ScmpAction::KillProcess,
-        Action::Trap => ScmpAction::Trap,
-        Action::Errno => ScmpAction::Errno(v.errno.unwrap_or(1) as u16 as i32),
-        Action::Trace => ScmpAction::Trace(v.errno.unwrap_or(1) as u16),
-        Action::Notify => return Err(FilterError::Notify),
-        Action::Log => ScmpAction::Log,
-        Action::Allow => ScmpAction::Allow,
-    })
-}
+const SPEC_ALLOW: libc::c_ulong = 4;
 
-fn compare(c: &crate::profile::ArgCondition) -> ScmpArgCompare {
-    let (op, datum) = match c.op {
-        ArgOp::NotEqual => (ScmpCompareOp::NotEqual, c.value),
-        ArgOp::LessThan => (ScmpCompareOp::Less, c.value),
-        ArgOp::LessOrEqual => (ScmpCompareOp::LessOrEqual, c.value),
-        ArgOp::Equal => (ScmpCompareOp::Equal, c.value),
-        ArgOp::GreaterOrEqual => (ScmpCompareOp::GreaterEqual, c.value),
-        ArgOp::GreaterThan => (ScmpCompareOp::Greater, c.value),
-        // The OCI form: `value` is the mask, `valueTwo` the value.
-        ArgOp::MaskedEqual => (ScmpCompareOp::MaskedEqual(c.value), c.value_two),
+/// The `seccomp(2)` flags runc passes for the profile's `flags`.
+fn flag_bits(flags: Option<&[String]>) -> Result<libc::c_ulong, FilterError> {
+    let Some(flags) = flags else {
+        return Ok(SPEC_ALLOW);
     };
-    ScmpArgCompare::new(c.index, op, datum)
-}
-
-fn flag_bits(flags: &[String]) -> Result<libc::c_ulong, FilterError> {
     flags.iter().try_fold(0, |bits, flag| {
         let bit = match flag.as_str() {
-            "SECCOMP_FILTER_FLAG_TSYNC" => 1,
+            // runc leaves TSYNC to libseccomp; the command has one thread
+            // when the filter is loaded, so it changes nothing.
+            "SECCOMP_FILTER_FLAG_TSYNC" => 0,
             "SECCOMP_FILTER_FLAG_LOG" => 2,
-            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => 4,
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => SPEC_ALLOW,
             "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => 32,
             _ => return Err(FilterError::UnknownFlag(flag.clone())),
         };
@@ -93,70 +69,71 @@ fn flag_bits(flags: &[String]) -> Result<libc::c_ulong, FilterError> {
     })
 }
 
-fn lib_err(e: libseccomp::error::SeccompError) -> FilterError {
-    FilterError::Libseccomp(e.to_string())
+/// Names that a rule or the default hands to a seccomp agent.
+fn notified(profile: &Profile) -> Option<String> {
+    if profile.default_action == Action::Notify {
+        return Some("every syscall without a rule".into());
+    }
+    let names: Vec<&str> = profile
+        .syscalls
+        .iter()
+        .filter(|r| r.action == Action::Notify)
+        .flat_map(|r| r.names.iter().map(String::as_str))
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+/// What the profile asks of the runtime that `recorder run`, which loads
+/// the filter alone, does not do: said before the command runs.
+pub fn unenforced(profile: &Profile) -> Vec<String> {
+    let mut notes = Vec::new();
+    if notified(profile).is_none()
+        && let Some(path) = &profile.listener_path
+    {
+        notes.push(format!(
+            "listenerPath {path:?} names a seccomp agent, but no rule hands it a syscall (SCMP_ACT_NOTIFY): runc ignores it, crun still sends the agent the filter (and listenerMetadata); `recorder run` has no agent and ignores it"
+        ));
+    }
+    let traced = profile.default_action == Action::Trace
+        || profile.syscalls.iter().any(|r| r.action == Action::Trace);
+    if traced {
+        notes.push(
+            "SCMP_ACT_TRACE hands calls to a ptrace tracer; with none attached (as under runc, crun, Docker and podman unless one attaches, and here) the kernel fails them with ENOSYS".to_string(),
+        );
+    }
+    notes
 }
 
 /// Compiles `profile`. `bad_arch_logs`: syscalls of architectures the
 /// profile does not list are logged instead of killing the thread (complain
 /// mode).
 pub fn compile(profile: &Profile, bad_arch_logs: bool) -> Result<CompiledFilter, FilterError> {
-    let default = Verdict::new(profile.default_action, profile.default_errno_ret);
-    let mut ctx = ScmpFilterContext::new(scmp_action(default)?).map_err(lib_err)?;
-    for &arch in &profile.architectures {
-        if !libseccomp_supports(arch) {
-            return Err(FilterError::UnsupportedArch(arch));
-        }
-        ctx.add_arch(scmp_arch(arch)).map_err(lib_err)?;
+    if let Some(names) = notified(profile) {
+        return Err(FilterError::Notify { names });
     }
-    if bad_arch_logs {
-        ctx.set_act_badarch(ScmpAction::Log).map_err(lib_err)?;
+    let flags = flag_bits(profile.flags.as_deref())?;
+    let bad_arch = if bad_arch_logs {
+        BadArch::Log
+    } else {
+        BadArch::Kill
+    };
+    let loaded = loading::load(profile, bad_arch)?;
+    if let Some(r) = loaded.refused.into_iter().next() {
+        return Err(FilterError::Rule {
+            name: r.name,
+            verdict: r.verdict,
+            reason: r.reason,
+        });
     }
-    let mut skipped = Vec::new();
-    for rule in &profile.syscalls {
-        let verdict = Verdict::new(rule.action, rule.errno_ret);
-        if verdict == default {
-            continue;
-        }
-        let action = scmp_action(verdict)?;
-        let conditions: Vec<ScmpArgCompare> = rule.args.iter().map(compare).collect();
-        let repeated = {
-            let mut indexes: Vec<u32> = rule.args.iter().map(|a| a.index).collect();
-            indexes.sort_unstable();
-            indexes.windows(2).any(|w| w[0] == w[1])
-        };
-        for name in &rule.names {
-            let Ok(syscall) = ScmpSyscall::from_name(name) else {
-                skipped.push(name.clone());
-                continue;
-            };
-            let result = if conditions.is_empty() {
-                ctx.add_rule(action, syscall).map(|_| ())
-            } else if repeated {
-                conditions
-                    .iter()
-                    .try_for_each(|c| ctx.add_rule_conditional(action, syscall, &[*c]).map(|_| ()))
-            } else {
-                ctx.add_rule_conditional(action, syscall, &conditions)
-                    .map(|_| ())
-            };
-            result.map_err(|e| FilterError::Rule {
-                name: name.clone(),
-                verdict,
-                message: e.to_string(),
-            })?;
-        }
-    }
-    let instructions = export(&ctx)?;
     Ok(CompiledFilter {
-        instructions,
-        flags: flag_bits(&profile.flags)?,
-        skipped,
+        instructions: export(&loaded.context)?,
+        flags,
+        skipped: loaded.skipped,
     })
 }
 
 /// The BPF program, through a memfd (libseccomp 2.5 has no in-memory export).
-fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, FilterError> {
+fn export(ctx: &libseccomp::ScmpFilterContext) -> Result<Vec<libc::sock_filter>, FilterError> {
     // SAFETY: memfd_create with a static name; the fd is owned below.
     let fd = unsafe { libc::memfd_create(c"recorder-filter".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
@@ -164,7 +141,8 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, FilterError
     }
     // SAFETY: a fresh fd we own.
     let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    ctx.export_bpf(&file).map_err(lib_err)?;
+    ctx.export_bpf(&file)
+        .map_err(|e| FilterError::Libseccomp(e.to_string()))?;
     let mut bytes = Vec::new();
     file.rewind()
         .and_then(|()| file.read_to_end(&mut bytes))
@@ -229,7 +207,7 @@ pub fn complain(profile: &Profile) -> Profile {
 mod tests {
     use super::*;
     use crate::arch::Arch;
-    use crate::profile::{ArgCondition, SyscallRule};
+    use crate::profile::{ArgCondition, ArgOp, SyscallRule};
 
     #[test]
     fn compiles_rules_and_skips_unknown_names() {
@@ -238,39 +216,27 @@ mod tests {
             ["read", "mmap2", "no_such_call"].map(String::from),
             38,
         );
+        let eq = |value| ArgCondition {
+            index: 0,
+            value,
+            value_two: 0,
+            op: ArgOp::Equal,
+        };
         p.syscalls.push(SyscallRule {
-            names: vec!["socket".into()],
-            action: Action::Allow,
-            errno_ret: None,
-            args: vec![
-                ArgCondition {
-                    index: 0,
-                    value: 1,
-                    value_two: 0,
-                    op: ArgOp::Equal,
-                },
-                ArgCondition {
-                    index: 0,
-                    value: 2,
-                    value_two: 0,
-                    op: ArgOp::Equal,
-                },
-            ],
+            args: vec![eq(1), eq(2)],
+            ..SyscallRule::new(["socket".into()], Action::Allow)
         });
         let f = compile(&p, false).unwrap();
         assert_eq!(f.skipped, ["no_such_call"]);
         assert!(f.instructions.len() > 10);
+        assert_eq!(f.flags, SPEC_ALLOW, "runc's default without flags");
     }
 
     #[test]
     fn complain_logs_denials_only() {
         let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
-        p.syscalls.push(SyscallRule {
-            names: vec!["mkdir".into()],
-            action: Action::KillProcess,
-            errno_ret: None,
-            args: vec![],
-        });
+        p.syscalls
+            .push(SyscallRule::new(["mkdir".into()], Action::KillProcess));
         let c = complain(&p);
         assert_eq!(c.default_action, Action::Log);
         assert_eq!(c.syscalls[0].action, Action::Allow);
@@ -278,15 +244,75 @@ mod tests {
     }
 
     #[test]
-    fn unknown_flags_and_notify_are_refused() {
-        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
-        p.flags.push("SECCOMP_FILTER_FLAG_FOO".into());
+    fn flags_are_runcs() {
+        let with = |flags: &[&str]| {
+            let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+            p.flags = Some(flags.iter().map(|f| f.to_string()).collect());
+            compile(&p, false).map(|f| f.flags)
+        };
+        assert_eq!(with(&[]).unwrap(), 0);
+        assert_eq!(
+            with(&["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG"]).unwrap(),
+            2
+        );
         assert!(matches!(
-            compile(&p, false),
+            with(&["SECCOMP_FILTER_FLAG_FOO"]),
             Err(FilterError::UnknownFlag(_))
         ));
+    }
+
+    #[test]
+    fn an_agent_without_work_is_said() {
         let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
-        p.default_action = Action::Notify;
-        assert!(matches!(compile(&p, false), Err(FilterError::Notify)));
+        assert!(unenforced(&p).is_empty());
+        p.listener_path = Some("/run/agent.sock".into());
+        assert_eq!(
+            unenforced(&p),
+            [
+                "listenerPath \"/run/agent.sock\" names a seccomp agent, but no rule hands it a syscall (SCMP_ACT_NOTIFY): runc ignores it, crun still sends the agent the filter (and listenerMetadata); `recorder run` has no agent and ignores it"
+            ]
+        );
+        assert!(compile(&p, false).is_ok());
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        p.syscalls
+            .push(SyscallRule::new(["mkdir".into()], Action::Trace));
+        assert_eq!(
+            unenforced(&p),
+            [
+                "SCMP_ACT_TRACE hands calls to a ptrace tracer; with none attached (as under runc, crun, Docker and podman unless one attaches, and here) the kernel fails them with ENOSYS"
+            ]
+        );
+    }
+
+    #[test]
+    fn notify_and_refused_rules_are_errors() {
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        p.syscalls.push(SyscallRule::new(
+            ["mkdir".into(), "chmod".into()],
+            Action::Notify,
+        ));
+        let err = compile(&p, false).err().unwrap().to_string();
+        assert!(
+            err.starts_with("the profile hands mkdir, chmod to a seccomp agent"),
+            "{err}"
+        );
+        let cond = ArgCondition {
+            index: 0,
+            value: 8,
+            value_two: 0,
+            op: ArgOp::Equal,
+        };
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        for action in [Action::Allow, Action::Log] {
+            p.syscalls.push(SyscallRule {
+                args: vec![cond.clone()],
+                ..SyscallRule::new(["personality".into()], action)
+            });
+        }
+        let err = compile(&p, false).err().unwrap().to_string();
+        assert!(
+            err.starts_with("libseccomp refuses the rule SCMP_ACT_LOG for personality: its argument conditions collide"),
+            "{err}"
+        );
     }
 }

@@ -320,15 +320,11 @@ fn run_marker() -> Option<u32> {
         default_action: Action::Allow,
         default_errno_ret: None,
         architectures: Vec::new(),
-        flags: Vec::new(),
+        flags: None,
         listener_path: None,
         listener_metadata: None,
-        syscalls: vec![SyscallRule {
-            names: vec!["getppid".into()],
-            action: Action::Log,
-            errno_ret: None,
-            args: Vec::new(),
-        }],
+        syscalls: vec![SyscallRule::new(["getppid".into()], Action::Log)],
+        unknown_fields: Default::default(),
     };
     let filter: CompiledFilter = compile(&marker, false).ok()?;
     // SAFETY: the child only makes raw syscalls (prctl, seccomp, getppid,

@@ -187,6 +187,7 @@ mod tests {
             action: Action::KillProcess,
             errno_ret: None,
             args: vec![],
+            unknown_fields: Default::default(),
         });
         let d = diff(&a, &b, Arch::X86_64);
         assert_eq!(

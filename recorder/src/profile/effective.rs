@@ -5,7 +5,9 @@
 //! are regrouped per name, errno values made explicit (EPERM when absent, as
 //! runc does), rules that only repeat the default dropped (runc skips them),
 //! and a rule with several conditions on the same argument split into one
-//! rule per condition (runc's reading of such rules).
+//! rule per condition (runc's reading of such rules). What libseccomp keeps
+//! of several rules for one name is what counts ([`super::loading`]): the
+//! first rule without conditions, which replaces every conditional one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -164,7 +166,8 @@ pub struct Effective {
     pub default: Verdict,
     /// The listed architectures; empty means the native one only.
     pub architectures: BTreeSet<Arch>,
-    pub flags: BTreeSet<String>,
+    /// `None`: no `flags` in the profile (runc's default applies).
+    pub flags: Option<BTreeSet<String>>,
     pub listener_path: Option<String>,
     pub listener_metadata: Option<String>,
     /// Every syscall whose treatment differs from the default.
@@ -177,12 +180,17 @@ impl Effective {
         let mut rules: BTreeMap<String, Treatment> = BTreeMap::new();
         for rule in &profile.syscalls {
             let verdict = Verdict::new(rule.action, rule.errno_ret);
+            // runc skips rules that repeat the default (libseccomp refuses
+            // them), so they cannot hide a later rule.
+            if verdict == default {
+                continue;
+            }
             let condition_sets = condition_sets(&rule.args);
             for name in &rule.names {
                 let treatment = rules.entry(name.clone()).or_default();
                 if condition_sets.is_empty() {
-                    // libseccomp refuses a second, different unconditional
-                    // action; the first is the one that counts.
+                    // libseccomp keeps the first unconditional rule and
+                    // drops later ones without an error.
                     treatment.unconditional.get_or_insert(verdict);
                 } else {
                     for conditions in &condition_sets {
@@ -195,13 +203,18 @@ impl Effective {
             }
         }
         for treatment in rules.values_mut() {
+            // An unconditional rule replaces the conditional ones, before or
+            // after it.
+            if treatment.unconditional.is_some() {
+                treatment.conditional.clear();
+            }
             treatment.normalize(default);
         }
         rules.retain(|_, t| !t.is_default());
         Effective {
             default,
             architectures: profile.architectures.iter().copied().collect(),
-            flags: profile.flags.iter().cloned().collect(),
+            flags: profile.flags.as_ref().map(|f| f.iter().cloned().collect()),
             listener_path: profile.listener_path.clone(),
             listener_metadata: profile.listener_metadata.clone(),
             rules,
@@ -221,25 +234,31 @@ impl Effective {
     }
 
     /// Writes the effective rules back as a profile: one rule per verdict
-    /// (allow first), then one per set of conditions.
+    /// (allow first), then one per set of conditions. A treatment with both
+    /// (which only [`super::merge`] builds) keeps its unconditional verdict,
+    /// as libseccomp would.
     pub fn to_profile(&self) -> Profile {
         let mut unconditional: BTreeMap<Verdict, BTreeSet<&str>> = BTreeMap::new();
         let mut conditional: BTreeMap<&ConditionalRule, BTreeSet<&str>> = BTreeMap::new();
         for (name, treatment) in &self.rules {
-            if let Some(v) = treatment.unconditional {
-                unconditional.entry(v).or_default().insert(name);
-            }
-            for c in &treatment.conditional {
-                conditional.entry(c).or_default().insert(name);
+            // An unconditional verdict that is the default is no rule.
+            match treatment.unconditional.filter(|&v| v != self.default) {
+                Some(v) => {
+                    unconditional.entry(v).or_default().insert(name);
+                }
+                None => {
+                    for c in &treatment.conditional {
+                        conditional.entry(c).or_default().insert(name);
+                    }
+                }
             }
         }
         let mut groups: Vec<(Verdict, BTreeSet<&str>)> = unconditional.into_iter().collect();
         groups.sort_by_key(|(v, _)| (v.action != Action::Allow, *v));
         let rule = |names: BTreeSet<&str>, verdict: Verdict, args: Vec<ArgCondition>| SyscallRule {
-            names: names.into_iter().map(String::from).collect(),
-            action: verdict.action,
             errno_ret: verdict.errno,
             args,
+            ..SyscallRule::new(names.into_iter().map(String::from), verdict.action)
         };
         let mut syscalls: Vec<SyscallRule> = groups
             .into_iter()
@@ -254,10 +273,11 @@ impl Effective {
             default_action: self.default.action,
             default_errno_ret: self.default.errno,
             architectures: self.architectures.iter().copied().collect(),
-            flags: self.flags.iter().cloned().collect(),
+            flags: self.flags.as_ref().map(|f| f.iter().cloned().collect()),
             listener_path: self.listener_path.clone(),
             listener_metadata: self.listener_metadata.clone(),
             syscalls,
+            unknown_fields: Default::default(),
         }
     }
 }
@@ -279,27 +299,6 @@ fn condition_sets(args: &[ArgCondition]) -> Vec<Vec<ArgCondition>> {
     }
 }
 
-/// Names listed more than once without conditions and with different
-/// actions: libseccomp refuses the second rule, so runc fails to start the
-/// container.
-pub fn conflicting_rules(profile: &Profile) -> Vec<(String, Verdict, Verdict)> {
-    let mut first: BTreeMap<&str, Verdict> = BTreeMap::new();
-    let mut conflicts = Vec::new();
-    for rule in profile.syscalls.iter().filter(|r| r.args.is_empty()) {
-        let verdict = Verdict::new(rule.action, rule.errno_ret);
-        for name in &rule.names {
-            match first.get(name.as_str()) {
-                Some(&v) if v != verdict => conflicts.push((name.clone(), v, verdict)),
-                Some(_) => {}
-                None => {
-                    first.insert(name, verdict);
-                }
-            }
-        }
-    }
-    conflicts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,10 +310,9 @@ mod tests {
         args: Vec<ArgCondition>,
     ) -> SyscallRule {
         SyscallRule {
-            names: names.iter().map(|s| s.to_string()).collect(),
-            action,
             errno_ret: errno,
             args,
+            ..SyscallRule::new(names.iter().map(|s| s.to_string()), action)
         }
     }
 
@@ -400,11 +398,32 @@ mod tests {
     }
 
     #[test]
-    fn conflicts_are_found() {
+    fn the_first_unconditional_rule_wins_over_every_other() {
         let p = profile(vec![
             rule(&["read"], Action::Allow, None, vec![]),
             rule(&["read"], Action::Errno, None, vec![]),
+            rule(
+                &["personality"],
+                Action::Allow,
+                None,
+                vec![cond(0, 8, ArgOp::Equal)],
+            ),
+            rule(&["personality"], Action::Errno, Some(13), vec![]),
+            // Repeats the default: skipped, so the allow below counts.
+            rule(&["write"], Action::Errno, Some(1), vec![]),
+            rule(&["write"], Action::Allow, None, vec![]),
         ]);
-        assert_eq!(conflicting_rules(&p).len(), 1);
+        let e = Effective::of(&p);
+        assert_eq!(
+            e.rules
+                .iter()
+                .map(|(n, t)| (n.as_str(), t.describe(e.default)))
+                .collect::<Vec<_>>(),
+            [
+                ("personality", "SCMP_ACT_ERRNO(EACCES)".to_string()),
+                ("read", "SCMP_ACT_ALLOW".to_string()),
+                ("write", "SCMP_ACT_ALLOW".to_string()),
+            ]
+        );
     }
 }

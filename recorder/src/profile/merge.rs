@@ -105,8 +105,8 @@ pub fn merge(inputs: &[(&str, &Profile)], prefer: Prefer) -> Merged {
             .collect(),
         flags: effective
             .iter()
-            .flat_map(|(_, e)| e.flags.iter().cloned())
-            .collect(),
+            .filter_map(|(_, e)| e.flags.clone())
+            .reduce(|a, b| a.union(&b).cloned().collect()),
         listener_path: effective.iter().find_map(|(_, e)| e.listener_path.clone()),
         listener_metadata: effective
             .iter()
@@ -319,6 +319,7 @@ mod tests {
             action,
             errno_ret: None,
             args,
+            unknown_fields: Default::default(),
         });
         p
     }

@@ -7,12 +7,14 @@
 pub mod diff;
 pub mod effective;
 pub mod format;
+pub mod loading;
 pub mod merge;
 mod model;
 pub mod oci;
 pub mod output;
 pub mod read;
 pub mod syscall_names;
+pub mod systemd_groups;
 pub mod templates;
 
-pub use model::{Action, ArgCondition, ArgOp, Profile, SyscallRule};
+pub use model::{Action, ArgCondition, ArgOp, Profile, SyscallRule, UnknownFields};

@@ -1,7 +1,7 @@
 //! The seccomp profile model: the OCI runtime-spec `linux.seccomp` object,
 //! which Docker's and podman's `--security-opt seccomp=FILE` also accept.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,15 +17,25 @@ pub struct Profile {
     pub default_errno_ret: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub architectures: Vec<Arch>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<String>,
+    /// `None` when the file has no `flags`: runc then sets
+    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`, which an empty list turns off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listener_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listener_metadata: Option<String>,
     #[serde(default)]
     pub syscalls: Vec<SyscallRule>,
+    /// Fields this model has no place for (a newer runtime-spec's, a tool's
+    /// own). Every engine ignores them; JSON output keeps them so that a
+    /// round trip loses nothing.
+    #[serde(flatten)]
+    pub unknown_fields: UnknownFields,
 }
+
+/// Fields of a profile or rule that no engine reads, by name.
+pub type UnknownFields = BTreeMap<String, serde_json::Value>;
 
 /// One rule: these syscalls get this action (when the argument conditions hold).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +47,9 @@ pub struct SyscallRule {
     pub errno_ret: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<ArgCondition>,
+    /// See [`Profile::unknown_fields`].
+    #[serde(flatten)]
+    pub unknown_fields: UnknownFields,
 }
 
 /// A condition on one syscall argument (`linux.seccomp.syscalls[].args[]`).
@@ -121,6 +134,19 @@ impl Action {
     }
 }
 
+impl SyscallRule {
+    /// A rule without errno, conditions or unknown fields.
+    pub fn new(names: impl IntoIterator<Item = String>, action: Action) -> SyscallRule {
+        SyscallRule {
+            names: names.into_iter().collect(),
+            action,
+            errno_ret: None,
+            args: Vec::new(),
+            unknown_fields: UnknownFields::new(),
+        }
+    }
+}
+
 impl Profile {
     /// An allow-list: `names` are allowed on `architectures`; everything else
     /// fails with `errno`.
@@ -135,19 +161,15 @@ impl Profile {
             default_action: Action::Errno,
             default_errno_ret: Some(errno),
             architectures: architectures.into_iter().collect(),
-            flags: Vec::new(),
+            flags: None,
             listener_path: None,
             listener_metadata: None,
             syscalls: if names.is_empty() {
                 Vec::new()
             } else {
-                vec![SyscallRule {
-                    names: names.into_iter().collect(),
-                    action: Action::Allow,
-                    errno_ret: None,
-                    args: Vec::new(),
-                }]
+                vec![SyscallRule::new(names, Action::Allow)]
             },
+            unknown_fields: UnknownFields::new(),
         }
     }
 

@@ -87,25 +87,18 @@ pub enum Template {
 impl Template {
     /// The template for a host of `native` architecture.
     pub fn profile(self, native: Arch) -> Profile {
-        let high_risk = || HIGH_RISK.iter().map(|s| s.to_string()).collect();
+        let high_risk = || HIGH_RISK.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let (default_action, syscalls) = match self {
             Template::Log => (Action::Log, Vec::new()),
             Template::AuditHighRisk => (
                 Action::Allow,
-                vec![SyscallRule {
-                    names: high_risk(),
-                    action: Action::Log,
-                    errno_ret: None,
-                    args: Vec::new(),
-                }],
+                vec![SyscallRule::new(high_risk(), Action::Log)],
             ),
             Template::BlockHighRisk => (
                 Action::Log,
                 vec![SyscallRule {
-                    names: high_risk(),
-                    action: Action::Errno,
                     errno_ret: Some(libc::EPERM as u32),
-                    args: Vec::new(),
+                    ..SyscallRule::new(high_risk(), Action::Errno)
                 }],
             ),
         };
@@ -113,10 +106,11 @@ impl Template {
             default_action,
             default_errno_ret: None,
             architectures: native.docker_arches(),
-            flags: Vec::new(),
+            flags: None,
             listener_path: None,
             listener_metadata: None,
             syscalls,
+            unknown_fields: Default::default(),
         }
     }
 }

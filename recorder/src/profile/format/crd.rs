@@ -6,7 +6,7 @@
 //! the file reads back unchanged, and a warning says that the operator will
 //! not apply it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -48,8 +48,8 @@ struct Spec<'a> {
     listener_metadata: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     syscalls: Vec<Rule<'a>>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    flags: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flags: Option<&'a [String]>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +76,23 @@ pub fn to_yaml(profile: &Profile, name: &str, namespace: Option<&str>) -> Render
         ));
         annotations.insert(DEFAULT_ERRNO_ANNOTATION, errno.to_string());
     }
+    let unknown: BTreeSet<&str> = profile
+        .unknown_fields
+        .keys()
+        .chain(
+            profile
+                .syscalls
+                .iter()
+                .flat_map(|r| r.unknown_fields.keys()),
+        )
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "SeccompProfile objects have no place for unknown fields (the API server refuses them): left out {}",
+            unknown.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
     let object = Object {
         api_version: format!("{CRD_API_GROUP}/v1"),
         kind: "SeccompProfile",
@@ -99,7 +116,7 @@ pub fn to_yaml(profile: &Profile, name: &str, namespace: Option<&str>) -> Render
                     args: &r.args,
                 })
                 .collect(),
-            flags: &profile.flags,
+            flags: profile.flags.as_deref(),
         },
     };
     let mut text = String::from("---\n");
@@ -158,8 +175,6 @@ mod tests {
             38,
         );
         p.syscalls.push(crate::profile::SyscallRule {
-            names: vec!["mkdir".into()],
-            action: Action::Errno,
             errno_ret: Some(13),
             args: vec![ArgCondition {
                 index: 1,
@@ -167,9 +182,12 @@ mod tests {
                 value_two: 0,
                 op: crate::profile::ArgOp::Equal,
             }],
+            ..crate::profile::SyscallRule::new(["mkdir".into()], Action::Errno)
         });
+        p.flags = Some(Vec::new());
         let out = to_yaml(&p, "web", Some("shop"));
         assert_eq!(out.warnings.len(), 1);
+        assert!(out.text.contains("\n  flags: []\n"), "{}", out.text);
         assert!(
             out.text
                 .contains("recorder.seccomp/default-errno-ret: '38'"),
@@ -183,6 +201,28 @@ mod tests {
         assert_eq!(back.name.as_deref(), Some("web"));
         assert_eq!(back.namespace.as_deref(), Some("shop"));
         assert_eq!(back.profile, p);
+    }
+
+    #[test]
+    fn unknown_fields_are_left_out_with_a_warning() {
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 1);
+        p.unknown_fields
+            .insert("x-owner".into(), serde_json::json!("team"));
+        p.syscalls[0]
+            .unknown_fields
+            .insert("x-why".into(), serde_json::json!(1));
+        let out = to_yaml(&p, "web", None);
+        assert_eq!(
+            out.warnings,
+            [
+                "SeccompProfile objects have no place for unknown fields (the API server refuses them): left out x-owner, x-why"
+            ]
+        );
+        assert!(
+            !out.text.contains("x-owner") && !out.text.contains("x-why"),
+            "{}",
+            out.text
+        );
     }
 
     #[test]

@@ -194,7 +194,7 @@ fn to_document(
                 .into_iter()
                 .map(|a| a.0)
                 .collect(),
-            flags: spec.flags.unwrap_or_default(),
+            flags: spec.flags,
             listener_path: spec.listener_path,
             listener_metadata: spec.listener_metadata,
             syscalls: spec
@@ -202,8 +202,6 @@ fn to_document(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|r| SyscallRule {
-                    names: r.names,
-                    action: r.action.0,
                     errno_ret: r.errno_ret.map(|e| e.0),
                     args: r
                         .args
@@ -211,8 +209,10 @@ fn to_document(
                         .into_iter()
                         .map(RawArg::into_condition)
                         .collect(),
+                    ..SyscallRule::new(r.names, r.action.0)
                 })
                 .collect(),
+            unknown_fields: Default::default(),
         },
         format: InputFormat::Crd,
         name,

@@ -5,17 +5,23 @@
 //! (`includes`/`excludes`), a `comment`, and the old form with one `name`
 //! per rule. Docker resolves all of that for the container it starts; the
 //! same resolution here ([`Target`]) turns the file into a plain [`Profile`].
-//! podman's `defaultErrno`/`errno` (errno names) are read too.
+//! containers-common (podman, buildah, CRI-O) adds `defaultErrno`/`errno`,
+//! errno names it writes beside the numbers; both must agree.
+//!
+//! Fields no engine knows are read as the engines read them, by ignoring
+//! them, with a warning; those of the profile and of its rules are kept in
+//! [`Profile::unknown_fields`] for JSON output.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Deserialize;
 
 use super::{Document, InputFormat, Location, ReadError, ReadWarning, located};
 use crate::arch::Arch;
-use crate::errno::parse_errno;
-use crate::profile::{Action, ArgCondition, ArgOp, Profile, SyscallRule};
+use crate::errno::{errno_name, parse_errno};
+use crate::profile::systemd_groups::SystemdChoice;
+use crate::profile::{Action, ArgCondition, ArgOp, Profile, SyscallRule, UnknownFields};
 
 /// The capabilities Docker gives a container unless told otherwise.
 pub const DEFAULT_CAPABILITIES: [&str; 14] = [
@@ -129,14 +135,16 @@ impl fmt::Display for KernelVersion {
     }
 }
 
-/// What Docker's conditional rules are resolved for: the container's
-/// architecture, capabilities and kernel.
+/// What a profile is resolved for: the container's architecture,
+/// capabilities and kernel (Docker's conditional rules), and the systemd
+/// whose syscall groups a unit means.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     pub arch: Arch,
     /// `CAP_*` names.
     pub caps: BTreeSet<String>,
     pub kernel: KernelVersion,
+    pub systemd: SystemdChoice,
 }
 
 /// A `--caps` list that names no capability.
@@ -151,6 +159,7 @@ impl Target {
             arch: Arch::host(),
             caps: DEFAULT_CAPABILITIES.map(String::from).into(),
             kernel: KernelVersion::host(),
+            systemd: SystemdChoice::Installed,
         }
     }
 
@@ -289,7 +298,7 @@ impl<'de, T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'de> for N
 
 /// One argument condition as written in a file.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(super) struct RawArg {
     index: u32,
     #[serde(default)]
@@ -345,7 +354,7 @@ impl<'de> Deserialize<'de> for Errno {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RawProfile {
     default_action: Named<Action>,
     default_errno_ret: Option<u32>,
@@ -359,7 +368,7 @@ struct RawProfile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RawArchMap {
     architecture: ArchName,
     sub_architectures: Option<Vec<ArchName>>,
@@ -376,10 +385,11 @@ struct RawRule {
     excludes: Condition,
     /// Uses Docker-only fields: the old one-`name` form or a `comment`.
     docker_only: bool,
+    unknown_fields: UnknownFields,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RawRuleFields {
     name: Option<String>,
     names: Option<Vec<String>>,
@@ -393,7 +403,7 @@ struct RawRuleFields {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RawCondition {
     caps: Option<Vec<String>>,
     arches: Option<Vec<String>>,
@@ -448,13 +458,11 @@ impl TryFrom<RawRuleFields> for RawRule {
                 );
             }
         };
-        if raw.errno_ret.is_some() && raw.errno.is_some() {
-            return Err("a rule has both \"errnoRet\" and \"errno\": use one of them".into());
-        }
+        let errno_ret = agreeing_errno(raw.errno_ret, raw.errno, "errnoRet", "errno")?;
         Ok(RawRule {
             names,
             action: raw.action.0,
-            errno_ret: raw.errno_ret.or(raw.errno.map(|e| e.0)),
+            errno_ret,
             args: raw
                 .args
                 .unwrap_or_default()
@@ -464,8 +472,144 @@ impl TryFrom<RawRuleFields> for RawRule {
             includes: raw.includes.unwrap_or_default().try_into()?,
             excludes: raw.excludes.unwrap_or_default().try_into()?,
             docker_only,
+            unknown_fields: UnknownFields::new(),
         })
     }
+}
+
+/// The errno of a number field and of containers-common's name field
+/// beside it, which must agree.
+fn agreeing_errno(
+    number: Option<u32>,
+    name: Option<Errno>,
+    number_key: &str,
+    name_key: &str,
+) -> Result<Option<u32>, String> {
+    match (number, name) {
+        (Some(n), Some(Errno(e))) if n != e => {
+            let shown = |v: u32| match errno_name(v) {
+                Some(name) => format!("{v} ({name})"),
+                None => v.to_string(),
+            };
+            Err(format!(
+                "\"{number_key}\" is {} but \"{name_key}\" is {}: make them agree or keep one",
+                shown(n),
+                shown(e)
+            ))
+        }
+        (Some(n), _) => Ok(Some(n)),
+        (None, name) => Ok(name.map(|e| e.0)),
+    }
+}
+
+/// The fields each kind of object in an OCI or Docker profile has (moby's,
+/// containers-common's and the runtime-spec's, together).
+const PROFILE_FIELDS: [&str; 9] = [
+    "defaultAction",
+    "defaultErrnoRet",
+    "defaultErrno",
+    "architectures",
+    "archMap",
+    "flags",
+    "listenerPath",
+    "listenerMetadata",
+    "syscalls",
+];
+const RULE_FIELDS: [&str; 9] = [
+    "names", "name", "action", "errnoRet", "errno", "args", "comment", "includes", "excludes",
+];
+const ARG_FIELDS: [&str; 4] = ["index", "value", "valueTwo", "op"];
+const CONDITION_FIELDS: [&str; 3] = ["caps", "arches", "minKernel"];
+const ARCH_MAP_FIELDS: [&str; 2] = ["architecture", "subArchitectures"];
+
+/// The fields of `object` not in `known`, with their values.
+fn unknown_of(object: &serde_json::Value, known: &[&str]) -> UnknownFields {
+    object
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Finds the unknown fields of a profile: returns those of the profile and
+/// of each rule (kept), and warns once about each name, kept or not.
+fn unknown_fields(
+    value: &serde_json::Value,
+    text: &str,
+    path: &str,
+    warnings: &mut Vec<ReadWarning>,
+) -> (UnknownFields, Vec<UnknownFields>) {
+    let top = unknown_of(value, &PROFILE_FIELDS);
+    let rules: Vec<UnknownFields> = value["syscalls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| unknown_of(r, &RULE_FIELDS))
+        .collect();
+    // (where, field, the fields it should have been, kept)
+    let mut found: BTreeMap<(&str, String), (&[&str], bool)> = BTreeMap::new();
+    for key in top.keys() {
+        found.insert(("", key.clone()), (&PROFILE_FIELDS, true));
+    }
+    for key in rules.iter().flat_map(|r| r.keys()) {
+        found.insert((" of a rule", key.clone()), (&RULE_FIELDS, true));
+    }
+    let nested: [(&str, &[&str], Vec<&serde_json::Value>); 3] = [
+        (
+            " of an argument condition",
+            &ARG_FIELDS,
+            value["syscalls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["args"].as_array().into_iter().flatten())
+                .collect(),
+        ),
+        (
+            " of an includes/excludes object",
+            &CONDITION_FIELDS,
+            value["syscalls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| [&r["includes"], &r["excludes"]])
+                .collect(),
+        ),
+        (
+            " of an archMap entry",
+            &ARCH_MAP_FIELDS,
+            value["archMap"].as_array().into_iter().flatten().collect(),
+        ),
+    ];
+    for (place, known, objects) in nested {
+        for object in objects {
+            for key in unknown_of(object, known).into_keys() {
+                found.entry((place, key)).or_insert((known, false));
+            }
+        }
+    }
+    for ((place, key), (known, kept)) in found {
+        let lower = key.to_ascii_lowercase();
+        let lowered: Vec<String> = known.iter().map(|k| k.to_ascii_lowercase()).collect();
+        let hint = crate::arch::suggest::closest(&lower, lowered.iter().map(String::as_str))
+            .and_then(|close| known.iter().find(|k| k.eq_ignore_ascii_case(close)))
+            .map_or_else(String::new, |k| format!(" (did you mean \"{k}\"?)"));
+        let fate = if kept {
+            "; kept in JSON output"
+        } else {
+            "; left out"
+        };
+        warnings.push(ReadWarning {
+            path: path.to_string(),
+            location: Location::of_token(text, &key),
+            message: format!(
+                "unknown field \"{key}\"{place}{hint}: runc, crun, Docker and podman ignore it{fate}"
+            ),
+        });
+    }
+    (top, rules)
 }
 
 /// Reads an OCI or Docker JSON profile and resolves it for `target`.
@@ -475,13 +619,19 @@ pub(super) fn read(
     target: &Target,
     warnings: &mut Vec<ReadWarning>,
 ) -> Result<Document, ReadError> {
-    let raw: RawProfile = serde_json::from_str(text).map_err(|e| {
+    let json_error = |e: serde_json::Error| {
         let location = Location {
             line: e.line().max(1),
             column: e.column().max(1),
         };
         located(path, location, &e.to_string())
-    })?;
+    };
+    let mut raw: RawProfile = serde_json::from_str(text).map_err(json_error)?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(json_error)?;
+    let (unknown_top, unknown_rules) = unknown_fields(&value, text, path, warnings);
+    for (rule, unknown) in raw.syscalls.iter_mut().flatten().zip(unknown_rules) {
+        rule.unknown_fields = unknown;
+    }
     let is_docker = raw.arch_map.is_some()
         || raw
             .syscalls
@@ -503,11 +653,12 @@ pub(super) fn read(
             });
         }
     }
-    let profile = resolve(raw, target).map_err(|(token, message)| ReadError::At {
+    let mut profile = resolve(raw, target).map_err(|(token, message)| ReadError::At {
         path: path.to_string(),
         location: at(token),
         message,
     })?;
+    profile.unknown_fields = unknown_top;
     Ok(Document {
         profile,
         format: if is_docker {
@@ -523,12 +674,13 @@ pub(super) fn read(
 /// Docker's resolution of a profile for a container; errors name the key
 /// they are about.
 fn resolve(raw: RawProfile, target: &Target) -> Result<Profile, (&'static str, String)> {
-    if raw.default_errno_ret.is_some() && raw.default_errno.is_some() {
-        return Err((
-            "defaultErrno",
-            "both \"defaultErrnoRet\" and \"defaultErrno\" are set: use one of them".into(),
-        ));
-    }
+    let default_errno_ret = agreeing_errno(
+        raw.default_errno_ret,
+        raw.default_errno,
+        "defaultErrnoRet",
+        "defaultErrno",
+    )
+    .map_err(|message| ("defaultErrno", message))?;
     let listed: Vec<Arch> = raw
         .architectures
         .unwrap_or_default()
@@ -573,16 +725,18 @@ fn resolve(raw: RawProfile, target: &Target) -> Result<Profile, (&'static str, S
             action: rule.action,
             errno_ret: rule.errno_ret,
             args: rule.args,
+            unknown_fields: rule.unknown_fields,
         });
     }
     Ok(Profile {
         default_action: raw.default_action.0,
-        default_errno_ret: raw.default_errno_ret.or(raw.default_errno.map(|e| e.0)),
+        default_errno_ret,
         architectures,
-        flags: raw.flags.unwrap_or_default(),
+        flags: raw.flags,
         listener_path: raw.listener_path,
         listener_metadata: raw.listener_metadata,
         syscalls,
+        unknown_fields: UnknownFields::new(),
     })
 }
 
@@ -596,6 +750,7 @@ mod tests {
             arch,
             caps: Target::parse_caps(caps).unwrap(),
             kernel: KernelVersion { major: 6, minor: 1 },
+            systemd: SystemdChoice::Installed,
         }
     }
 
@@ -665,6 +820,51 @@ mod tests {
     }
 
     #[test]
+    fn containers_common_writes_both_errno_fields() {
+        // As /usr/share/containers/seccomp.json has them.
+        let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "defaultErrno": "ENOSYS",
+            "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO", "args": [], "comment": "",
+                          "includes": {}, "excludes": {"caps": ["CAP_SYS_ADMIN"]},
+                          "errnoRet": 1, "errno": "EPERM"}]}"#;
+        let file = read_str(text, "p.json", &target(Arch::X86_64, "")).unwrap();
+        assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+        let doc = file.single().unwrap();
+        assert_eq!(doc.format, InputFormat::Docker);
+        assert_eq!(doc.profile.default_errno_ret, Some(38));
+        assert_eq!(doc.profile.syscalls[0].errno_ret, Some(1));
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_or_left_out_with_a_warning() {
+        let text = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x-owner\": \"team\", \"sycalls\": [],\n \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArches\": []}],\n \"syscalls\": [{\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ERRNO\", \"arg\": [],\n   \"excludes\": {\"minkernel\": \"4.8\"}, \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\", \"why\": 1}]}]}";
+        let file = read_str(text, "p.json", &target(Arch::X86_64, "")).unwrap();
+        let warnings: Vec<String> = file.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "p.json:1:57: unknown field \"sycalls\" (did you mean \"syscalls\"?): runc, crun, Docker and podman ignore it; kept in JSON output",
+                "p.json:1:38: unknown field \"x-owner\": runc, crun, Docker and podman ignore it; kept in JSON output",
+                "p.json:3:65: unknown field \"arg\" of a rule (did you mean \"args\"?): runc, crun, Docker and podman ignore it; kept in JSON output",
+                "p.json:2:52: unknown field \"subArches\" of an archMap entry: runc, crun, Docker and podman ignore it; left out",
+                "p.json:4:94: unknown field \"why\" of an argument condition: runc, crun, Docker and podman ignore it; left out",
+                "p.json:4:18: unknown field \"minkernel\" of an includes/excludes object (did you mean \"minKernel\"?): runc, crun, Docker and podman ignore it; left out",
+            ]
+        );
+        let p = file.single().unwrap().profile;
+        assert_eq!(
+            p.unknown_fields.keys().collect::<Vec<_>>(),
+            ["sycalls", "x-owner"]
+        );
+        assert_eq!(
+            p.syscalls[0].unknown_fields.keys().collect::<Vec<_>>(),
+            ["arg"]
+        );
+        let json = crate::profile::oci::to_json(&p);
+        assert!(json.contains("\"x-owner\": \"team\""), "{json}");
+        assert!(json.contains("\"arg\": []"), "{json}");
+    }
+
+    #[test]
     fn podman_errno_names() {
         let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS",
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errno": "EACCES"}]}"#;
@@ -697,16 +897,20 @@ mod tests {
                 "p.json:1:67: unknown variant `SCMP_ARCH_VAX`, expected one of `SCMP_ARCH_NATIVE`",
             ),
             (
-                "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscals\": []}",
-                "p.json:1:43: unknown field `syscals`, expected one of",
-            ),
-            (
                 "{\"defaultAction\": \"SCMP_ACT_LOG\",\n \"syscalls\": [{\"name\": \"a\", \"names\": [\"b\"], \"action\": \"SCMP_ACT_LOG\"}]}",
                 "p.json:2:70: a rule has both \"name\" and \"names\"",
             ),
             (
                 "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EWHAT\"}]}",
                 "p.json:1:111: unknown errno \"EWHAT\"",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": [\n {\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1, \"errno\": \"EACCES\"}]}",
+                "p.json:2:83: \"errnoRet\" is 1 (EPERM) but \"errno\" is 13 (EACCES): make them agree or keep one",
+            ),
+            (
+                "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"defaultErrnoRet\": 38,\n \"defaultErrno\": \"EPERM\"}",
+                "p.json:3:3: \"defaultErrnoRet\" is 38 (ENOSYS) but \"defaultErrno\" is 1 (EPERM): make them agree or keep one",
             ),
             (
                 "{\"defaultAction\": \"SCMP_ACT_LOG\", \"architectures\": [\"SCMP_ARCH_X86\"],\n \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\"}]}",

@@ -7,7 +7,9 @@
 //!   resolved for a [`Target`] as Docker does when it loads a profile,
 //! - Kubernetes `SeccompProfile` objects of the Security Profiles Operator
 //!   (YAML, several documents per file),
-//! - systemd `SystemCallFilter=` drop-ins (what [`super::format`] writes).
+//! - systemd units and drop-ins (`SystemCallFilter=` and its companions,
+//!   groups expanded as the unit's systemd does; what [`super::format`]
+//!   writes).
 //!
 //! Errors name the file, line and column and what was expected; unknown
 //! syscall names are warnings with the closest valid spelling, since
@@ -34,7 +36,7 @@ use std::path::Path;
 pub use crd::{API_GROUP as CRD_API_GROUP, DEFAULT_ERRNO_ANNOTATION};
 pub use docker::{DEFAULT_CAPABILITIES, KernelVersion, Target, TargetError};
 pub use location::Location;
-pub use systemd::systemd_arch_name;
+pub use systemd::{systemd_arch_name, systemd_local_arches};
 
 use super::{Profile, syscall_names};
 
@@ -219,12 +221,23 @@ pub fn read_str(text: &str, path: &str, target: &Target) -> Result<ReadFile, Rea
     let documents = if trimmed.starts_with('{') {
         vec![docker::read(text, path, target, &mut warnings)?]
     } else if systemd::looks_like(text) {
-        vec![systemd::read(text, path, &mut warnings)?]
+        use super::systemd_groups::{SyscallGroups, SystemdChoice};
+        let groups = SyscallGroups::chosen(target.systemd);
+        let fell_back =
+            target.systemd == SystemdChoice::Installed && SyscallGroups::installed().is_none();
+        vec![systemd::read(
+            text,
+            path,
+            target.arch,
+            groups,
+            fell_back,
+            &mut warnings,
+        )?]
     } else {
         crd::read(text, path, &mut warnings)?
     };
     check_names(text, path, &documents, &mut warnings);
-    check_conflicts(text, path, &documents, &mut warnings);
+    check_loading(text, path, &documents, &mut warnings);
     Ok(ReadFile {
         path: path.to_string(),
         documents,
@@ -258,26 +271,96 @@ fn check_names(text: &str, path: &str, documents: &[Document], warnings: &mut Ve
     }
 }
 
-/// Warns about a name with two different unconditional actions: libseccomp
-/// refuses the second rule, so runc fails to start the container.
-fn check_conflicts(
-    text: &str,
-    path: &str,
-    documents: &[Document],
-    warnings: &mut Vec<ReadWarning>,
-) {
+/// Warns about what makes runc (and crun) refuse to start a container:
+/// rules libseccomp refuses, flags runc does not know, and
+/// `SCMP_ACT_NOTIFY` where runc cannot hand the filter to an agent.
+/// Anything libseccomp accepts (two rules for one name with different
+/// actions, for one) is not warned about: [`super::loading`] says what it
+/// keeps.
+fn check_loading(text: &str, path: &str, documents: &[Document], warnings: &mut Vec<ReadWarning>) {
+    let warn = |warnings: &mut Vec<ReadWarning>, token: &str, message: String| {
+        warnings.push(ReadWarning {
+            path: path.to_string(),
+            location: Location::of_token(text, token),
+            message,
+        });
+    };
     for doc in documents {
-        for (name, first, second) in super::effective::conflicting_rules(&doc.profile) {
-            warnings.push(ReadWarning {
-                path: path.to_string(),
-                location: Location::of_token(text, &name),
-                message: format!(
-                    "syscall {name:?} has rules with different actions ({first}, then {second}): libseccomp refuses this, so runc will not start the container"
+        let p = &doc.profile;
+        match super::loading::refusals(p) {
+            Ok(refused) => {
+                for r in refused {
+                    warn(
+                        warnings,
+                        &r.name,
+                        format!(
+                            "libseccomp refuses the rule {} for {:?} ({}): runc and crun will not start the container",
+                            r.verdict, r.name, r.reason
+                        ),
+                    );
+                }
+            }
+            Err(e) => warn(
+                warnings,
+                "defaultAction",
+                format!("{e}: runc and crun will not start the container"),
+            ),
+        }
+        for flag in p
+            .flags
+            .iter()
+            .flatten()
+            .filter(|f| !RUNC_FLAGS.contains(&f.as_str()))
+        {
+            warn(
+                warnings,
+                flag,
+                format!(
+                    "runc does not know seccomp flag {flag:?} and will not start the container: use {}",
+                    RUNC_FLAGS.join(", ")
                 ),
-            });
+            );
+        }
+        let notified: Vec<&str> = p
+            .syscalls
+            .iter()
+            .filter(|r| r.action == super::Action::Notify)
+            .flat_map(|r| r.names.iter().map(String::as_str))
+            .collect();
+        if p.default_action == super::Action::Notify {
+            warn(
+                warnings,
+                "SCMP_ACT_NOTIFY",
+                "runc refuses SCMP_ACT_NOTIFY as the default action (the agent could never be told the filter): use it in rules".into(),
+            );
+        }
+        if notified.contains(&"write") {
+            warn(
+                warnings,
+                "write",
+                "runc refuses SCMP_ACT_NOTIFY for write (it needs write to hand the filter over): give write another action".into(),
+            );
+        }
+        if !notified.is_empty() && p.listener_path.is_none() {
+            warn(
+                warnings,
+                "SCMP_ACT_NOTIFY",
+                format!(
+                    "SCMP_ACT_NOTIFY ({}) needs a seccomp agent at listenerPath, which is not set: runc will not start the container",
+                    notified.join(", ")
+                ),
+            );
         }
     }
 }
+
+/// The flags runc knows (libcontainer/seccomp/config.go).
+const RUNC_FLAGS: [&str; 4] = [
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+];
 
 /// A serde error as a located [`ReadError`].
 fn located(path: &str, location: Location, message: &str) -> ReadError {
