@@ -170,7 +170,7 @@ fn resolution(engine: &Engine, image: &str) {
         .cmd()
         .args(["run", "-d", "--rm"])
         .args(engine.run)
-        .args(["--name", &name, image, "sleep", "5"]));
+        .args(["--name", &name, image, "sleep", "30"]));
     assert!(
         out.status.success(),
         "{} run -d: {}",
@@ -211,6 +211,63 @@ fn resolution(engine: &Engine, image: &str) {
     let _ = engine.cmd().args(["rm", "-f", &name]).output();
 }
 
+/// A container that exits at once, 20 times: each profile has its
+/// runtime's base profile and starts its container (issue 15, item 1: the
+/// runtime is read when the container's cgroup appears).
+fn quick_containers(engine: &Engine, image: &str, dir: &Path) {
+    for round in 0..20 {
+        let name = unique(&format!("{}-quick{round}", engine.label));
+        let tracing = Tracing::start(
+            dir,
+            &name,
+            &[
+                "--container",
+                &name,
+                "--wait",
+                "--timeout",
+                "60s",
+                "--errno",
+                engine.errno,
+            ],
+        );
+        let first = engine.run(
+            image,
+            Some(&name),
+            &security(false, "unconfined"),
+            &["sh", "-c", "echo hi"],
+        );
+        assert!(
+            first.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        let (_, stderr, names) = tracing.finish();
+        assert!(
+            stderr.contains("more from the runc base profile"),
+            "round {round}: {stderr}"
+        );
+        assert!(names.contains("capset"), "round {round}: {names:?}");
+        let profile = tracing_profile(dir, &name);
+        let again = engine.run(
+            image,
+            None,
+            &security(false, &profile),
+            &["sh", "-c", "echo hi"],
+        );
+        assert!(
+            again.status.success(),
+            "round {round}: the profile does not start the container: {}\n{names:?}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&again.stdout), "hi\n");
+    }
+}
+
+/// Where [`Tracing`] wrote a trace's profile.
+fn tracing_profile(dir: &Path, name: &str) -> String {
+    dir.join(format!("{name}.json")).display().to_string()
+}
+
 #[test]
 fn podman_from_start_and_by_name() {
     require_root();
@@ -223,6 +280,7 @@ fn podman_from_start_and_by_name() {
     from_start(&PODMAN, &image.name, dir.path(), true);
     from_start(&PODMAN_HOST_PID, &image.name, dir.path(), false);
     resolution(&PODMAN, &image.name);
+    quick_containers(&PODMAN, &image.name, dir.path());
 }
 
 #[test]
@@ -236,6 +294,7 @@ fn docker_from_start_and_by_name() {
     from_start(&DOCKER, &image.name, dir.path(), false);
     from_start(&DOCKER, &image.name, dir.path(), true);
     resolution(&DOCKER, &image.name);
+    quick_containers(&DOCKER, &image.name, dir.path());
 }
 
 /// A container the kubelet would start through containerd, found by its

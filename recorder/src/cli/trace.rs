@@ -1,6 +1,6 @@
 //! `recorder trace`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{ArgGroup, Args};
@@ -11,8 +11,9 @@ use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
 use crate::arch::Arch;
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
-use crate::container::Engine;
 use crate::container::base::{BaseChoice, BaseProfile};
+use crate::container::default_runtime::default_runtime;
+use crate::container::{Engine, HostLayout};
 use crate::daemon::client::{DEFAULT_SOCKET, DaemonClient};
 use crate::record::stderr_is_terminal;
 use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace, trace_via_daemon};
@@ -175,7 +176,28 @@ pub fn run(args: TraceArgs) -> i32 {
         }
     };
     log::info!("recorded cgroup {}", outcome.cgroup.display());
-    let runtime = outcome.container.as_ref().and_then(|c| c.runtime);
+    let runtime = match &outcome.container {
+        Some(c) if c.runtime.is_none() && args.base == BaseChoice::Auto => {
+            let layout = HostLayout::host(Path::new("/sys/fs/cgroup"));
+            let assumed = default_runtime(&layout, &c.engine);
+            match assumed {
+                Some(r) if !args.quiet => print_error(format_args!(
+                    "note: the runtime of {what} could not be read while it ran: {r}, {}'s default, is assumed (give --base to choose)",
+                    c.engine
+                )),
+                Some(_) => {}
+                None => {
+                    print_error(format_args!(
+                        "cannot tell which runtime ran {what}: its profile would lack the runtime's base profile and not start the container; record again with --base runc, --base crun or --base none"
+                    ));
+                    return 1;
+                }
+            }
+            assumed
+        }
+        Some(c) => c.runtime,
+        None => None,
+    };
     let base = match BaseProfile::choose(&args.base, runtime) {
         Ok(b) => b,
         Err(e) => {
@@ -183,11 +205,6 @@ pub fn run(args: TraceArgs) -> i32 {
             return 1;
         }
     };
-    if args.base == BaseChoice::Auto && base.is_none() && outcome.container.is_some() {
-        print_error(format_args!(
-            "warning: cannot tell which runtime runs {what}: no base profile added (give --base runc or --base crun)"
-        ));
-    }
     if outcome.seen.is_empty() {
         print_error(format_args!(
             "warning: recorded no syscall of {what}{}",

@@ -21,6 +21,7 @@
 
 pub mod base;
 pub mod cgroup_names;
+pub mod default_runtime;
 pub mod derive;
 pub mod docker;
 pub mod identify;
@@ -51,6 +52,10 @@ pub struct HostLayout {
     pub cgroup2: PathBuf,
     /// `/proc`.
     pub proc: PathBuf,
+    /// `/etc`: engines' configuration (their default runtimes).
+    pub etc: PathBuf,
+    /// `/usr/share`: engines' shipped configuration.
+    pub usr_share: PathBuf,
 }
 
 impl HostLayout {
@@ -61,6 +66,8 @@ impl HostLayout {
             var_lib: PathBuf::from("/var/lib"),
             cgroup2: cgroup2.to_path_buf(),
             proc: PathBuf::from("/proc"),
+            etc: PathBuf::from("/etc"),
+            usr_share: PathBuf::from("/usr/share"),
         }
     }
 
@@ -72,6 +79,8 @@ impl HostLayout {
             var_lib: root.join("var/lib"),
             cgroup2: root.join("sys/fs/cgroup"),
             proc: root.join("proc"),
+            etc: root.join("etc"),
+            usr_share: root.join("usr/share"),
         }
     }
 
