@@ -42,6 +42,11 @@ impl Daemon {
     /// Starts a daemon writing into `out`, with its socket and log in
     /// `dir`, and waits until it is ready.
     fn start(dir: &Path, out: &Path, extra: &[&str]) -> Daemon {
+        Daemon::start_with(dir, out, extra, &[])
+    }
+
+    /// [`Daemon::start`] with environment variables.
+    fn start_with(dir: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let socket = dir.join("api/recorder.sock");
         let log = dir.join("daemon.log");
         let ready = dir.join("daemon.ready");
@@ -54,6 +59,7 @@ impl Daemon {
             .arg("--ready-file")
             .arg(&ready)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -833,4 +839,47 @@ fn the_socket_is_root_only() {
         .arg("--socket")
         .arg(&daemon.socket));
     assert_one_line_error(&second, 1, "another recorder daemon answers at");
+}
+
+/// A container whose processes are all gone before the daemon reads its
+/// cgroup's announcement (the reader made late on purpose) is still told,
+/// from what the kernel read of its first task: runc's init's state
+/// directory, crun's command line.
+#[test]
+fn a_container_gone_before_it_is_read_is_still_told() {
+    let _serial = serial();
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let _hugetlb = HugetlbMount::ensure();
+    let daemon = Daemon::start_with(
+        dir,
+        &dir.join("profiles"),
+        &[],
+        &[("RECORDER_TEST_SIGHTING_DELAY_MS", "1500")],
+    );
+    let mut ids = Vec::new();
+    for runtime in ["runc", "crun"] {
+        let id = unique(&format!("gone-{runtime}"));
+        let bundle = RuncBundle::new(dir, &rootfs, &id, &["/bin/syscaller", "umask"], false, None);
+        let out = bundle.run_with(runtime, &id);
+        assert!(
+            out.status.success(),
+            "{runtime}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ids.push((runtime, id));
+    }
+    for (runtime, id) in &ids {
+        let recordings = daemon.wait_for(id, "told and written", |r| {
+            r.len() == 1 && r[0]["state"] == "written"
+        });
+        assert_eq!(recordings[0]["engine"], *runtime, "{recordings:#?}");
+        assert_eq!(recordings[0]["runtime"], *runtime, "{recordings:#?}");
+        let profile = PathBuf::from(recordings[0]["profile"].as_str().unwrap());
+        assert!(
+            profile_names(&profile).contains("umask"),
+            "{}",
+            profile.display()
+        );
+    }
 }

@@ -148,11 +148,24 @@ pub const MAX_ROOTS: u32 = 65536;
 /// descendants' recordings are unaffected.
 pub const ROOT_IGNORED: u32 = u32::MAX;
 
+/// Bytes of the first task's command line kept in a [`NewCgroupEvent`]:
+/// its end, where runtimes put the container's id.
+pub const EVENT_ARGV_BYTES: usize = 512;
+/// Bytes of the first task's environment kept: its start, where runc's
+/// init has `_LIBCONTAINER_STATEDIR=<root>/<id>`.
+pub const EVENT_ENV_BYTES: usize = 256;
+
 /// One record of [`map::NEW_CGROUPS`]: the kernel side started a recording
 /// for a new cgroup at its first syscall, or found no free slot for it. One
 /// per new cgroup, never one per syscall.
+///
+/// It carries what tells a container when every process that could be asked
+/// is gone by the time userspace reads it (a container that exits at once
+/// under load): the first task's name, the end of its command line (crun's
+/// container process is a fork of crun, with crun's arguments) and the start
+/// of its environment (runc's init names its state directory there).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NewCgroupEvent {
     pub cgroup_id: u64,
     /// The slot the recording took, or [`ROOT_IGNORED`] when none was free
@@ -162,13 +175,38 @@ pub struct NewCgroupEvent {
     pub tgid: u32,
     /// Its parent's: the runtime that started it (0 when unknown).
     pub parent_tgid: u32,
+    /// Bytes of [`Self::argv`] read: the whole command line when less than
+    /// [`EVENT_ARGV_BYTES`], else its end.
+    pub argv_len: u32,
+    /// Bytes of [`Self::env`] read.
+    pub env_len: u32,
+    /// The first task's `comm`.
+    pub comm: [u8; 16],
+    pub argv: [u8; EVENT_ARGV_BYTES],
+    pub env: [u8; EVENT_ENV_BYTES],
     pub _pad: u32,
 }
 
-/// Size of [`map::NEW_CGROUPS`]: 256 KiB holds 10,922 events, far more
+impl NewCgroupEvent {
+    /// An event with nothing read.
+    pub const EMPTY: NewCgroupEvent = NewCgroupEvent {
+        cgroup_id: 0,
+        slot: 0,
+        tgid: 0,
+        parent_tgid: 0,
+        argv_len: 0,
+        env_len: 0,
+        comm: [0; 16],
+        argv: [0; EVENT_ARGV_BYTES],
+        env: [0; EVENT_ENV_BYTES],
+        _pad: 0,
+    };
+}
+
+/// Size of [`map::NEW_CGROUPS`]: 1 MiB holds about 1,200 events, far more
 /// cgroups than appear between two reads; a full buffer is counted in
 /// [`control::EVENTS_LOST`], after which userspace reads [`map::ROOTS`].
-pub const NEW_CGROUPS_BYTES: u32 = 256 * 1024;
+pub const NEW_CGROUPS_BYTES: u32 = 1024 * 1024;
 
 /// [`Slot::flags`]: the slot records (set by userspace, or by the kernel side
 /// when the first exec of an armed slot is seen).
@@ -355,6 +393,17 @@ pub mod global {
     /// Byte offset of `task_struct.tgid`, for the parent's in a
     /// [`super::NewCgroupEvent`]; read with the fields above.
     pub const TGID_OFFSET: &str = "TGID_OFFSET";
+    /// Non-zero when the fields below were found, so that a
+    /// [`super::NewCgroupEvent`] carries its task's command line and
+    /// environment.
+    pub const ARGS_ON: &str = "ARGS_ON";
+    /// Byte offsets of `task_struct.mm` and `mm_struct.arg_start`,
+    /// `.arg_end`, `.env_start`, `.env_end`.
+    pub const MM_OFFSET: &str = "MM_OFFSET";
+    pub const ARG_START_OFFSET: &str = "ARG_START_OFFSET";
+    pub const ARG_END_OFFSET: &str = "ARG_END_OFFSET";
+    pub const ENV_START_OFFSET: &str = "ENV_START_OFFSET";
+    pub const ENV_END_OFFSET: &str = "ENV_END_OFFSET";
 }
 
 /// Program names in the object, in the order the loader tries them.

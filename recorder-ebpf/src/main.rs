@@ -22,7 +22,7 @@
 use aya_ebpf::{
     bindings::{BPF_NOEXIST, bpf_pidns_info},
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid,
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
         generated::{
             bpf_get_current_ancestor_cgroup_id, bpf_get_current_task_btf,
             bpf_get_ns_current_pid_tgid,
@@ -33,8 +33,9 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use recorder_common::{
-    CpuCache, DEFAULT_SLOTS, MAX_ROOTS, NEW_CGROUPS_BYTES, NOT_RECORDED, NewCgroupEvent, Numbering,
-    ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, Slot, cache_entry, control,
+    CpuCache, DEFAULT_SLOTS, EVENT_ARGV_BYTES, EVENT_ENV_BYTES, MAX_ROOTS, NEW_CGROUPS_BYTES,
+    NOT_RECORDED, NewCgroupEvent, Numbering, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC,
+    SLOT_IN_CONTAINER, Slot, cache_entry, control,
 };
 
 /// `BPF_F_NO_PREALLOC`: entries are allocated as they are inserted.
@@ -96,6 +97,18 @@ static MNT_NS_OFFSET: u64 = 0;
 static NS_INUM_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static TGID_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static ARGS_ON: u64 = 0;
+#[unsafe(no_mangle)]
+static MM_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static ARG_START_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static ARG_END_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static ENV_START_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static ENV_END_OFFSET: u64 = 0;
 
 /// Deepest cgroup level searched for a recorded ancestor. systemd and
 /// Kubernetes nest about 6 levels deep; 32 leaves ample room.
@@ -264,20 +277,79 @@ fn count(index: u32) {
     }
 }
 
-/// Tells userspace that `cgroup_id` took `slot` (or found none).
+/// Tells userspace that `cgroup_id` took `slot` (or found none), with what
+/// tells the cgroup's first task (see `NewCgroupEvent`). The record is
+/// written in place in the ring buffer: it is larger than the BPF stack.
 #[inline(always)]
 fn announce(cgroup_id: u64, slot: u32) {
-    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    let event = NewCgroupEvent {
-        cgroup_id,
-        slot,
-        tgid,
-        parent_tgid: parent_tgid(),
-        _pad: 0,
-    };
-    if NEW_CGROUPS.output::<NewCgroupEvent>(&event, 0).is_err() {
+    let Some(mut entry) = NEW_CGROUPS.reserve::<NewCgroupEvent>(0) else {
         count(control::EVENTS_LOST);
+        return;
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points at a reserved record of the right size, ours
+    // until it is submitted; every field is written before.
+    unsafe {
+        core::ptr::write_bytes(event, 0, 1);
+        (*event).cgroup_id = cgroup_id;
+        (*event).slot = slot;
+        (*event).tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+        (*event).parent_tgid = parent_tgid();
+        if let Ok(comm) = bpf_get_current_comm() {
+            (*event).comm = comm;
+        }
+        if load(&ARGS_ON) != 0 {
+            read_args(&mut *event);
+        }
     }
+    entry.submit(0);
+}
+
+/// Copies the end of the current task's command line and the start of its
+/// environment into `event`, from its own memory (written at its exec, so
+/// present: a read that faults leaves the part empty).
+#[inline(always)]
+fn read_args(event: &mut NewCgroupEvent) {
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        return;
+    }
+    let mm = pointer_at(task, &MM_OFFSET);
+    if mm.is_null() {
+        return;
+    }
+    let arg_start = word_at(mm, &ARG_START_OFFSET);
+    let arg_end = word_at(mm, &ARG_END_OFFSET);
+    let mut len = arg_end.wrapping_sub(arg_start);
+    if len > EVENT_ARGV_BYTES as u64 {
+        len = EVENT_ARGV_BYTES as u64;
+    }
+    let from = arg_end.wrapping_sub(len) as *const u8;
+    if unsafe { read_user(event.argv.as_mut_ptr(), len as u32, from) } {
+        event.argv_len = len as u32;
+    }
+    let env_start = word_at(mm, &ENV_START_OFFSET);
+    let env_end = word_at(mm, &ENV_END_OFFSET);
+    let mut len = env_end.wrapping_sub(env_start);
+    if len > EVENT_ENV_BYTES as u64 {
+        len = EVENT_ENV_BYTES as u64;
+    }
+    if unsafe { read_user(event.env.as_mut_ptr(), len as u32, env_start as *const u8) } {
+        event.env_len = len as u32;
+    }
+}
+
+/// `bpf_probe_read_user` of `len` bytes; whether it read them.
+#[inline(always)]
+unsafe fn read_user(to: *mut u8, len: u32, from: *const u8) -> bool {
+    unsafe { aya_ebpf::helpers::generated::bpf_probe_read_user(to.cast(), len, from.cast()) == 0 }
+}
+
+/// The `unsigned long` member of a kernel struct at the offset in
+/// `offset`, from a BTF pointer to the struct.
+#[inline(always)]
+fn word_at(base: *const u8, offset: &u64) -> u64 {
+    unsafe { core::ptr::read_volatile(base.wrapping_add(load(offset) as usize) as *const u64) }
 }
 
 /// The current task's parent's thread group id, read through BTF task

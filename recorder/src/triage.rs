@@ -80,7 +80,7 @@ impl Triage {
             .filter(|p| self.is_cgroup(p, new.cgroup))
             .or_else(|| self.mount.path_of_id(new.cgroup));
         Sighting {
-            snapshot: Snapshot::take(&self.layout, path, new.pid, new.parent),
+            snapshot: Snapshot::take(&self.layout, path, new.pid, new.parent, Some(&new.task)),
             new,
         }
     }
@@ -120,7 +120,7 @@ impl Triage {
                 match pid {
                     Some(pid) => identify(
                         &self.layout,
-                        &Snapshot::take(&self.layout, Some(p.to_path_buf()), pid, None),
+                        &Snapshot::take(&self.layout, Some(p.to_path_buf()), pid, None, None),
                     ),
                     None => Identified::NotContainer("it has no process left".into()),
                 }

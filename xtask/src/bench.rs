@@ -20,13 +20,13 @@ use aya::{Btf, Ebpf};
 use crate::util::{cargo, describe, exec, is_root, workspace_root};
 
 #[derive(clap::Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// getppid() calls per run (strace gets a twentieth of it: it is slow).
     #[arg(long, default_value_t = 5_000_000)]
     syscalls: u64,
     /// Runs per case; the median is reported.
     #[arg(long, default_value_t = 5)]
-    runs: usize,
+    pub(crate) runs: usize,
     /// The CPU every case is pinned to.
     #[arg(long, default_value_t = 1)]
     cpu: usize,
@@ -41,6 +41,9 @@ enum Part {
     Syscalls,
     /// `recorder logs` against grep on a generated 1 GiB log.
     Logs,
+    /// `recorder daemon`: its cost to host processes, containers per
+    /// second, idle CPU and memory, with real runc containers.
+    Daemon,
 }
 
 const LOOP_SOURCE: &str = r#"
@@ -61,9 +64,9 @@ int main(int argc, char **argv) {
 }
 "#;
 
-struct Bench {
-    args: BenchArgs,
-    recorder: PathBuf,
+pub(crate) struct Bench {
+    pub(crate) args: BenchArgs,
+    pub(crate) recorder: PathBuf,
     looper: PathBuf,
 }
 
@@ -86,32 +89,35 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .arg(&src),
     )?;
     let recorder = root.join("target/release/recorder");
-    if args.only != Some(Part::Syscalls) {
+    let only = args.only;
+    if matches!(only, None | Some(Part::Logs)) {
         crate::bench_logs::run(&recorder)?;
-    }
-    if args.only == Some(Part::Logs) {
-        return Ok(());
     }
     let bench = Bench {
         args,
         recorder,
         looper,
     };
-    bench.syscall_costs()?;
-    bench.kernel_run_times()?;
-    bench.start_up_cost()?;
+    if matches!(only, None | Some(Part::Syscalls)) {
+        bench.syscall_costs()?;
+        bench.kernel_run_times()?;
+        bench.start_up_cost()?;
+    }
+    if matches!(only, None | Some(Part::Daemon)) {
+        crate::bench_daemon::run(&bench, &dir)?;
+    }
     Ok(())
 }
 
 /// Turns `kernel.bpf_stats_enabled` on and restores it on drop.
-struct BpfStats {
+pub(crate) struct BpfStats {
     previous: String,
 }
 
 const BPF_STATS: &str = "/proc/sys/kernel/bpf_stats_enabled";
 
 impl BpfStats {
-    fn enable() -> anyhow::Result<BpfStats> {
+    pub(crate) fn enable() -> anyhow::Result<BpfStats> {
         let previous = fs::read_to_string(BPF_STATS).context("reading bpf_stats_enabled")?;
         fs::write(BPF_STATS, "1").context("enabling bpf stats")?;
         Ok(BpfStats { previous })
@@ -126,9 +132,9 @@ impl Drop for BpfStats {
 
 /// Mean kernel run time per invocation of a program.
 #[derive(Clone, Copy, Default)]
-struct RunTime {
-    ns: u64,
-    count: u64,
+pub(crate) struct RunTime {
+    pub(crate) ns: u64,
+    pub(crate) count: u64,
 }
 
 impl RunTime {
@@ -153,7 +159,7 @@ impl Bench {
     }
 
     /// One pinned run of the loop on its own.
-    fn bare_loop(&self) -> anyhow::Result<f64> {
+    pub(crate) fn bare_loop(&self) -> anyhow::Result<f64> {
         loop_result(self.pinned(&self.looper).args(self.looper_args(1)))
     }
 
@@ -304,7 +310,7 @@ impl Bench {
     }
 
     /// Attaches the empty program while `f` runs and returns its run time.
-    fn with_empty_program<T>(
+    pub(crate) fn with_empty_program<T>(
         &self,
         f: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<(T, RunTime)> {

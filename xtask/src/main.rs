@@ -1,6 +1,7 @@
 //! `cargo xtask`: everything that is not a plain cargo command.
 
 mod bench;
+mod bench_daemon;
 mod bench_logs;
 mod demo;
 mod dist;

@@ -33,8 +33,8 @@ use recorder_common::{
 };
 
 pub use attach::AttachKind;
-pub use mount_ns::MountNsFields;
-pub use new_cgroups::{NewCgroup, NewCgroups};
+pub use mount_ns::{ArgsFields, MountNsFields};
+pub use new_cgroups::{FirstTask, NewCgroup, NewCgroups};
 pub use privileges::check_privileges;
 
 use crate::arch::btf::{Btf, BtfError};
@@ -297,10 +297,13 @@ impl SyscallRecorder {
         let (mut loader, btf, kernel_types) = parse_kernel_btf_thrice();
         let compat = crate::arch::compat_field(kernel_types.as_ref());
         let mount_ns = MountNsFields::of_kernel(kernel_types.as_ref().ok());
+        let args = ArgsFields::of_kernel(kernel_types.as_ref().ok());
         drop(kernel_types);
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         let mnt_ns_on = u64::from(mount_ns.is_some());
         let mnt_ns_fields = mount_ns.unwrap_or_default();
+        let args_on = u64::from(args.is_some());
+        let args = args.unwrap_or_default();
         let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
         let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
         let mut ebpf = loader
@@ -325,6 +328,12 @@ impl SyscallRecorder {
             .override_global(global::MNT_NS_OFFSET, &mnt_ns_fields.mnt_ns_offset, true)
             .override_global(global::NS_INUM_OFFSET, &mnt_ns_fields.inum_offset, true)
             .override_global(global::TGID_OFFSET, &mnt_ns_fields.tgid_offset, true)
+            .override_global(global::ARGS_ON, &args_on, true)
+            .override_global(global::MM_OFFSET, &args.mm_offset, true)
+            .override_global(global::ARG_START_OFFSET, &args.arg_start_offset, true)
+            .override_global(global::ARG_END_OFFSET, &args.arg_end_offset, true)
+            .override_global(global::ENV_START_OFFSET, &args.env_start_offset, true)
+            .override_global(global::ENV_END_OFFSET, &args.env_end_offset, true)
             .map_max_entries(map::SLOTS, capacity)
             .map_max_entries(map::FREE_SLOTS, capacity)
             .load(PROGRAM_OBJECT)

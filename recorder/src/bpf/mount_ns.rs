@@ -51,6 +51,34 @@ impl MountNsFields {
     }
 }
 
+/// Offsets of `task_struct.mm` and `mm_struct.arg_start`, `.arg_end`,
+/// `.env_start` and `.env_end`: where a new cgroup's first task keeps its
+/// command line and environment, copied into its announcement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArgsFields {
+    pub mm_offset: u64,
+    pub arg_start_offset: u64,
+    pub arg_end_offset: u64,
+    pub env_start_offset: u64,
+    pub env_end_offset: u64,
+}
+
+impl ArgsFields {
+    /// The fields of this kernel, or `None` when its BTF lacks one (then
+    /// announcements carry no command line: a container whose processes
+    /// are all gone before it is told is not told).
+    pub fn of_kernel(kernel: Option<&Btf>) -> Option<ArgsFields> {
+        let btf = kernel?;
+        Some(ArgsFields {
+            mm_offset: btf.member_offset("task_struct", "mm")?,
+            arg_start_offset: btf.member_offset("mm_struct", "arg_start")?,
+            arg_end_offset: btf.member_offset("mm_struct", "arg_end")?,
+            env_start_offset: btf.member_offset("mm_struct", "env_start")?,
+            env_end_offset: btf.member_offset("mm_struct", "env_end")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,10 +110,12 @@ mod tests {
         );
     }
 
-    /// The kernels the tests run on describe all three fields.
+    /// The kernels the tests run on describe all the fields.
     #[test]
     fn the_running_kernel_has_the_fields() {
         let btf = Btf::kernel().expect("kernel BTF (CONFIG_DEBUG_INFO_BTF)");
         assert!(MountNsFields::of_kernel(Some(&btf)).is_some());
+        let args = ArgsFields::of_kernel(Some(&btf)).expect("mm_struct's argument fields");
+        assert_eq!(args.arg_end_offset, args.arg_start_offset + 8);
     }
 }

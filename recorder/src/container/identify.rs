@@ -29,6 +29,7 @@ use super::{
     Container, Engine, HostLayout, KubernetesRole, OciRuntime, Status, add_names, cgroup_names,
     docker, nerdctl, storage,
 };
+use crate::bpf::FirstTask;
 
 /// What a new cgroup turned out to be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,12 +156,15 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Reads what tells the cgroup at `cgroup` (when known) whose first
-    /// syscall `pid` made, `parent` being its parent.
+    /// syscall `pid` made, `parent` being its parent; `first` is what the
+    /// kernel read of that task, which is all there is when the processes
+    /// are gone already.
     pub fn take(
         layout: &HostLayout,
         cgroup: Option<PathBuf>,
         pid: i32,
         parent: Option<i32>,
+        first: Option<&FirstTask>,
     ) -> Snapshot {
         let parent = parent.or_else(|| super::parent_of(&layout.proc, pid));
         // runc's init is the runtime's child; crun's container process is a
@@ -177,7 +181,13 @@ impl Snapshot {
         });
         // runc's init knows its state directory (`<root>/<id>`) from its
         // environment, which outlives its parent's command line.
-        let call = call.or_else(|| state_dir_call(layout, pid).map(|c| (c, None)));
+        let call = call
+            .or_else(|| state_dir_call(layout, pid).map(|c| (c, None)))
+            .or_else(|| {
+                let call = first.and_then(call_of_first_task)?;
+                let bundle = call.bundle.clone();
+                Some((call, bundle))
+            });
         let (call, bundle) = match call {
             Some((call, bundle)) => (Some(call), bundle),
             None => (None, None),
@@ -206,15 +216,59 @@ fn state_dir_call(layout: &HostLayout, pid: i32) -> Option<RuntimeCall> {
         return None;
     }
     let environ = fs::read(layout.proc.join(pid.to_string()).join("environ")).ok()?;
-    let dir = environ
+    let env: Vec<String> = environ
         .split(|&b| b == 0)
-        .find_map(|v| v.strip_prefix(b"_LIBCONTAINER_STATEDIR="))?;
-    let dir = PathBuf::from(String::from_utf8_lossy(dir).into_owned());
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    state_dir_of(&env)
+}
+
+/// The runtime call `_LIBCONTAINER_STATEDIR=<root>/<id>` in runc's init's
+/// environment stands for.
+fn state_dir_of(env: &[String]) -> Option<RuntimeCall> {
+    let dir = env
+        .iter()
+        .find_map(|v| v.strip_prefix("_LIBCONTAINER_STATEDIR="))?;
+    let dir = PathBuf::from(dir);
     Some(RuntimeCall {
         runtime: OciRuntime::Runc,
         root: dir.parent().map(Path::to_path_buf),
         bundle: None,
         id: dir.file_name()?.to_string_lossy().into_owned(),
+    })
+}
+
+/// The runtime call a new cgroup's first task stands for, from what the
+/// kernel read of it: runc's init names its state directory in its
+/// environment; crun's container process is a fork of crun, with crun's
+/// command line (of which the kernel keeps the end, where the id is).
+pub fn call_of_first_task(task: &FirstTask) -> Option<RuntimeCall> {
+    if let Some(call) = state_dir_of(&task.env) {
+        return Some(call);
+    }
+    if !task.comm.contains("crun") {
+        return None;
+    }
+    let mut argv = task.argv.clone();
+    if !task.argv_whole {
+        // The first argument kept may be cut; the program's name is gone.
+        argv[0] = "crun".to_string();
+    }
+    if let Some(call) = parse_runtime_call(&argv) {
+        return Some(call);
+    }
+    // The subcommand was cut off too: the id is the last argument.
+    let value_of = |names: &[&str]| {
+        argv.windows(2)
+            .find(|w| names.contains(&w[0].as_str()))
+            .map(|w| PathBuf::from(&w[1]))
+    };
+    let id = argv.last().filter(|id| !id.starts_with('-'))?.clone();
+    Some(RuntimeCall {
+        runtime: OciRuntime::Crun,
+        root: value_of(&["--root"]),
+        bundle: value_of(&["--bundle", "-b"]),
+        id,
     })
 }
 
@@ -463,7 +517,7 @@ mod tests {
     }
 
     fn identify_at(layout: &HostLayout, cgroup: &str, pid: i32, parent: i32) -> Identified {
-        let snapshot = Snapshot::take(layout, Some(PathBuf::from(cgroup)), pid, Some(parent));
+        let snapshot = Snapshot::take(layout, Some(PathBuf::from(cgroup)), pid, Some(parent), None);
         identify(layout, &snapshot)
     }
 
@@ -580,6 +634,68 @@ mod tests {
             ("gone1", Some(OciRuntime::Runc))
         );
         assert_eq!(c.engine, Engine::Plain(OciRuntime::Runc));
+    }
+
+    /// Every process gone: what the kernel read of the first task tells.
+    #[test]
+    fn the_kernels_reading_of_the_first_task_tells_when_all_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = HostLayout::under(dir.path());
+        let task = |comm: &str, argv: &[&str], whole: bool, env: &[&str]| FirstTask {
+            comm: comm.into(),
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            argv_whole: whole,
+            env: env.iter().map(|a| a.to_string()).collect(),
+        };
+        let identify_task = |t: FirstTask| {
+            let snapshot =
+                Snapshot::take(&layout, Some(PathBuf::from("/x/y")), 77, Some(76), Some(&t));
+            container(identify(&layout, &snapshot))
+        };
+        let runc = identify_task(task(
+            "runc:[2:INIT]",
+            &["runc", "init"],
+            true,
+            &["GOMAXPROCS=", "_LIBCONTAINER_STATEDIR=/run/runc/gone2"],
+        ));
+        assert_eq!(
+            (runc.id.as_str(), runc.runtime),
+            ("gone2", Some(OciRuntime::Runc))
+        );
+        let crun = identify_task(task(
+            "crun",
+            &["/usr/bin/crun", "run", "-b", "/b", "gone3"],
+            true,
+            &[],
+        ));
+        assert_eq!(
+            (crun.id.as_str(), crun.runtime),
+            ("gone3", Some(OciRuntime::Crun))
+        );
+        // Only the end of crun's command line was kept.
+        let cut = identify_task(task(
+            "crun",
+            &["otpath/x", "--pid-file", "/p", "gone4"],
+            false,
+            &[],
+        ));
+        assert_eq!(
+            (cut.id.as_str(), cut.runtime),
+            ("gone4", Some(OciRuntime::Crun))
+        );
+        assert!(matches!(
+            identify(
+                &layout,
+                &Snapshot::take(
+                    &layout,
+                    None,
+                    77,
+                    Some(76),
+                    Some(&task("sh", &["sh"], true, &[]))
+                )
+            ),
+            Identified::NotContainer(_)
+        ));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Gauges {
     pub cgroups_ignored: usize,
     /// Profiles whose last write failed.
     pub pending_profiles: usize,
+    /// The kernel's accounting of the attached program (`None` unless
+    /// `kernel.bpf_stats_enabled` is 1).
+    pub program: Option<crate::bpf::ProgramStats>,
 }
 
 impl Metrics {
@@ -108,6 +111,23 @@ impl Metrics {
             "Profiles whose last write failed.",
             &[(String::new(), gauges.pending_profiles.to_string())],
         );
+        if let Some(program) = gauges.program {
+            family(
+                "recorder_program_run_seconds_total",
+                "counter",
+                "Time the kernel ran the recorder's program (kernel.bpf_stats_enabled=1).",
+                &[(
+                    String::new(),
+                    format!("{:.9}", program.run_time_ns as f64 / 1e9),
+                )],
+            );
+            family(
+                "recorder_program_runs_total",
+                "counter",
+                "Runs of the recorder's program: one per syscall (kernel.bpf_stats_enabled=1).",
+                &[(String::new(), program.run_count.to_string())],
+            );
+        }
         family(
             "recorder_flush_duration_seconds",
             "gauge",
@@ -140,6 +160,10 @@ mod tests {
             slots_triage: 0,
             cgroups_ignored: 5,
             pending_profiles: 0,
+            program: Some(crate::bpf::ProgramStats {
+                run_time_ns: 1_500_000_000,
+                run_count: 42,
+            }),
         });
         for line in [
             "# TYPE recorder_recordings_active gauge",
@@ -153,6 +177,8 @@ mod tests {
             "recorder_profiles_written_total 7",
             "recorder_slots{state=\"triage\"} 0",
             "recorder_cgroups_ignored 5",
+            "recorder_program_run_seconds_total 1.500000000",
+            "recorder_program_runs_total 42",
             "recorder_profile_write_errors_total 0",
             "recorder_flush_duration_seconds 0.012000",
         ] {

@@ -349,6 +349,10 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// Milliseconds the reader of new cgroups waits before it reads (tests
+/// only: see [`spawn_sighting`]).
+pub const SIGHTING_DELAY_ENV: &str = "RECORDER_TEST_SIGHTING_DELAY_MS";
+
 /// Reads the kernel side's announcements of new cgroups on a thread of its
 /// own, and reads what tells each (its runtime's call and bundle) the moment
 /// it comes: a short container's are gone within milliseconds, and the
@@ -358,6 +362,13 @@ fn spawn_sighting(
     triage: Triage,
 ) -> io::Result<tokio::sync::mpsc::UnboundedReceiver<Sighting>> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    // Fault injection for the tests: a reader this late finds every
+    // process of a short container gone, and must tell it by what the
+    // kernel read.
+    let late = std::env::var(SIGHTING_DELAY_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis);
     std::thread::Builder::new()
         .name("new-cgroups".into())
         .spawn(move || {
@@ -365,6 +376,9 @@ fn spawn_sighting(
                 if let Err(e) = new_cgroups.wait(Duration::from_secs(1)) {
                     log::warn!("waiting for new cgroups: {e}");
                     std::thread::sleep(Duration::from_millis(100));
+                }
+                if let Some(late) = late {
+                    std::thread::sleep(late);
                 }
                 for new in new_cgroups.by_ref() {
                     if tx.send(triage.sight(new)).is_err() {
@@ -805,6 +819,7 @@ impl State {
             slots_triage: self.recorder.new_cgroup_recordings().map_or(0, |r| r.len()),
             cgroups_ignored: self.recorder.ignored().map_or(0, |i| i.len()),
             pending_profiles: self.book.pending(),
+            program: self.recorder.program_stats().filter(|s| s.run_count > 0),
         }
     }
 }
