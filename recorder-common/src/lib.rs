@@ -396,7 +396,7 @@ pub mod global {
     /// Non-zero when the fields below were found, so that a
     /// [`super::NewCgroupEvent`] carries its task's command line and
     /// environment.
-    pub const ARGS_ON: &str = "ARGS_ON";
+    pub const CMDLINE_ON: &str = "CMDLINE_ON";
     /// Byte offsets of `task_struct.mm` and `mm_struct.arg_start`,
     /// `.arg_end`, `.env_start`, `.env_end`.
     pub const MM_OFFSET: &str = "MM_OFFSET";

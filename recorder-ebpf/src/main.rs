@@ -98,7 +98,7 @@ static NS_INUM_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static TGID_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
-static ARGS_ON: u64 = 0;
+static CMDLINE_ON: u64 = 0;
 #[unsafe(no_mangle)]
 static MM_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
@@ -298,7 +298,7 @@ fn announce(cgroup_id: u64, slot: u32) {
         if let Ok(comm) = bpf_get_current_comm() {
             (*event).comm = comm;
         }
-        if load(&ARGS_ON) != 0 {
+        if load(&CMDLINE_ON) != 0 {
             read_args(&mut *event);
         }
     }

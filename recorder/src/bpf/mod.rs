@@ -302,7 +302,7 @@ impl SyscallRecorder {
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         let mnt_ns_on = u64::from(mount_ns.is_some());
         let mnt_ns_fields = mount_ns.unwrap_or_default();
-        let args_on = u64::from(args.is_some());
+        let cmdline_on = u64::from(args.is_some());
         let args = args.unwrap_or_default();
         let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
         let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
@@ -328,7 +328,7 @@ impl SyscallRecorder {
             .override_global(global::MNT_NS_OFFSET, &mnt_ns_fields.mnt_ns_offset, true)
             .override_global(global::NS_INUM_OFFSET, &mnt_ns_fields.inum_offset, true)
             .override_global(global::TGID_OFFSET, &mnt_ns_fields.tgid_offset, true)
-            .override_global(global::ARGS_ON, &args_on, true)
+            .override_global(global::CMDLINE_ON, &cmdline_on, true)
             .override_global(global::MM_OFFSET, &args.mm_offset, true)
             .override_global(global::ARG_START_OFFSET, &args.arg_start_offset, true)
             .override_global(global::ARG_END_OFFSET, &args.arg_end_offset, true)
