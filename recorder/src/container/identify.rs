@@ -566,6 +566,36 @@ mod tests {
         );
     }
 
+    /// CRI-O (not packaged here): its annotations in the bundle, runc's
+    /// default root, the bundle in containers/storage.
+    #[test]
+    fn a_container_the_kubelet_started_through_crio() {
+        let host = Host::new(
+            "/usr/sbin/runc --root /run/runc create --bundle BUNDLE --pid-file /p c7f0",
+            r#"{"annotations":{
+                "io.kubernetes.cri-o.ContainerType":"container",
+                "io.kubernetes.container.name":"web",
+                "io.kubernetes.pod.name":"shop-7f9c6d5b8-q2w5z",
+                "io.kubernetes.pod.namespace":"shop"}}"#,
+        );
+        let c = container(host.identify("/kubepods/burstable/pod5e1a/crio-c7f0"));
+        assert_eq!(c.engine, Engine::CriO);
+        let k = c.kubernetes.unwrap();
+        assert_eq!(
+            (k.namespace.as_str(), k.pod.as_str(), k.container.as_str()),
+            ("shop", "shop-7f9c6d5b8-q2w5z", "web")
+        );
+        let infra = Host::new(
+            "/usr/sbin/runc --root /run/runc create --bundle BUNDLE 5e1a",
+            r#"{"annotations":{"io.kubernetes.cri-o.ContainerType":"sandbox",
+                "io.kubernetes.container.name":"POD"}}"#,
+        );
+        assert!(matches!(
+            infra.identify("/kubepods/pod5e1a/crio-5e1a"),
+            Identified::Sandbox(_)
+        ));
+    }
+
     #[test]
     fn a_pods_sandbox_is_no_workload() {
         let host = Host::new(
