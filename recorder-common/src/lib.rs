@@ -253,6 +253,13 @@ pub struct Slot {
     /// (a task the runtime started, in the container's namespaces already
     /// or not yet).
     pub runtime_mnt_ns: u64,
+    /// Changed by userspace whenever it ends the slot's recording or gives
+    /// the slot to another (the kernel side never writes it). A cached
+    /// answer "this cgroup records into this slot" holds only while the
+    /// slot's epoch is the one cached with it, so that ending one recording
+    /// invalidates the answers that point at it and no others: the per-CPU
+    /// caches of every other cgroup stay warm as containers come and go.
+    pub epoch: u64,
     /// `seen[row * SYSCALLS_PER_ABI + nr]` is non-zero once syscall `nr` of
     /// ABI `row` was made by a process of this recording. One byte per
     /// syscall rather than one bit: byte stores need no atomic read-modify-
@@ -267,6 +274,7 @@ impl Slot {
         flags: 0,
         out_of_range: 0,
         runtime_mnt_ns: 0,
+        epoch: 0,
         seen: [0; SEEN_LEN],
     };
 }
@@ -284,7 +292,8 @@ pub const fn cache_entry(slot_plus_one: u32, generation: u64) -> u64 {
 }
 
 /// One entry per CPU: the last cgroup seen on this CPU and what it maps to,
-/// valid while [`CpuCache::generation`] equals the global generation. A
+/// valid while [`CpuCache::generation`] equals the global generation (and,
+/// for a recorded cgroup, [`CpuCache::epoch`] the slot's). A
 /// syscall-heavy process stays on its CPU, so most syscalls take this path and
 /// skip the hash lookups entirely.
 #[repr(C)]
@@ -295,6 +304,17 @@ pub struct CpuCache {
     /// Slot index + 1, or [`NOT_RECORDED`].
     pub slot_plus_one: u32,
     pub _pad: u32,
+    /// The slot's [`Slot::epoch`] when the answer was computed.
+    pub epoch: u64,
+}
+
+/// A `CGROUP_SLOT` value: [`cache_entry`] and the slot's epoch with it (see
+/// [`Slot::epoch`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachedSlot {
+    pub entry: u64,
+    pub epoch: u64,
 }
 
 /// Indices in the `CONTROL` array map.
@@ -308,8 +328,10 @@ pub struct CpuCache {
 /// userspace keeps the one that turns out to be the container's and gives the
 /// others back.
 pub mod control {
-    /// Bumped by userspace whenever the set of recorded cgroups changes, which
-    /// invalidates every [`super::CpuCache`] entry at once.
+    /// Bumped by userspace when a recording starts for a cgroup that may
+    /// have cached answers (below it, "not recorded"), which invalidates
+    /// every [`super::CpuCache`] entry at once. Ending or dropping a
+    /// recording changes its slot's [`super::Slot::epoch`] instead.
     pub const GENERATION: u32 = 0;
     /// [`super::Slot::flags`] for a slot the kernel side starts for a new
     /// cgroup; 0 starts none.
@@ -332,7 +354,7 @@ pub mod map {
     /// Hash: root cgroup id (u64) -> slot index (u32), or
     /// [`super::ROOT_IGNORED`]; [`super::MAX_ROOTS`] entries.
     pub const ROOTS: &str = "ROOTS";
-    /// LRU hash: any cgroup id (u64) -> [`super::cache_entry`].
+    /// LRU hash: any cgroup id (u64) -> [`super::CachedSlot`].
     pub const CGROUP_SLOT: &str = "CGROUP_SLOT";
     /// Array of [`super::Slot`], [`super::DEFAULT_SLOTS`] entries unless
     /// the loader sets another number.
@@ -422,6 +444,7 @@ mod pod {
     unsafe impl aya::Pod for super::Slot {}
     unsafe impl aya::Pod for super::CpuCache {}
     unsafe impl aya::Pod for super::NewCgroupEvent {}
+    unsafe impl aya::Pod for super::CachedSlot {}
 }
 
 #[cfg(test)]

@@ -33,9 +33,9 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use recorder_common::{
-    CpuCache, DEFAULT_SLOTS, EVENT_ARGV_BYTES, EVENT_ENV_BYTES, MAX_ROOTS, NEW_CGROUPS_BYTES,
-    NOT_RECORDED, NewCgroupEvent, Numbering, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC,
-    SLOT_IN_CONTAINER, Slot, cache_entry, control,
+    CachedSlot, CpuCache, DEFAULT_SLOTS, EVENT_ARGV_BYTES, EVENT_ENV_BYTES, MAX_ROOTS,
+    NEW_CGROUPS_BYTES, NOT_RECORDED, NewCgroupEvent, Numbering, ROOT_IGNORED, SLOT_ACTIVE,
+    SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, Slot, cache_entry, control,
 };
 
 /// `BPF_F_NO_PREALLOC`: entries are allocated as they are inserted.
@@ -45,7 +45,7 @@ const NO_PREALLOC: u32 = 1;
 static ROOTS: HashMap<u64, u32> = HashMap::with_max_entries(MAX_ROOTS, NO_PREALLOC);
 
 #[map]
-static CGROUP_SLOT: LruHashMap<u64, u64> = LruHashMap::with_max_entries(16384, 0);
+static CGROUP_SLOT: LruHashMap<u64, CachedSlot> = LruHashMap::with_max_entries(16384, 0);
 
 #[map]
 static SLOTS: Array<Slot> = Array::with_max_entries(DEFAULT_SLOTS, 0);
@@ -156,34 +156,63 @@ fn record(id: i64) {
     };
     // SAFETY: a per-CPU value, only touched by this CPU with preemption off.
     let cache = unsafe { &mut *cache };
-    let slot_plus_one = if cache.cgroup_id == cgroup_id && cache.generation == generation {
-        cache.slot_plus_one
-    } else {
-        let found = slot_of(cgroup_id, generation);
-        cache.cgroup_id = cgroup_id;
-        cache.generation = generation;
-        cache.slot_plus_one = found;
-        found
-    };
-    if slot_plus_one == NOT_RECORDED {
+    if cache.cgroup_id == cgroup_id && cache.generation == generation {
+        if cache.slot_plus_one == NOT_RECORDED {
+            return;
+        }
+        if let Some(slot) = SLOTS.get_ptr_mut(cache.slot_plus_one - 1) {
+            // SAFETY: array values live as long as the map; concurrent
+            // writers only store single bytes and set flags to the same
+            // value.
+            let slot = unsafe { &mut *slot };
+            if slot.epoch == cache.epoch {
+                mark(slot, id);
+                return;
+            }
+        }
+    }
+    let (found, epoch) = slot_of(cgroup_id, generation);
+    cache.cgroup_id = cgroup_id;
+    cache.generation = generation;
+    cache.slot_plus_one = found;
+    cache.epoch = epoch;
+    if found == NOT_RECORDED {
         return;
     }
-    let Some(slot) = SLOTS.get_ptr_mut(slot_plus_one - 1) else {
+    let Some(slot) = SLOTS.get_ptr_mut(found - 1) else {
         return;
     };
-    // SAFETY: array values live as long as the map; concurrent writers only
-    // store single bytes and set flags to the same value.
+    // SAFETY: as above.
     let slot = unsafe { &mut *slot };
     mark(slot, id);
 }
 
-/// Finds the slot of `cgroup_id` through the per-cgroup cache, or by walking
-/// its ancestors, and caches the answer.
+/// The epoch of slot `slot_plus_one - 1` (0 for none).
 #[inline(always)]
-fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
-    if let Some(entry) = unsafe { CGROUP_SLOT.get(&cgroup_id) } {
-        if *entry >> 32 == generation as u32 as u64 {
-            return *entry as u32;
+fn epoch_of(slot_plus_one: u32) -> u64 {
+    if slot_plus_one == NOT_RECORDED {
+        return 0;
+    }
+    match SLOTS.get(slot_plus_one - 1) {
+        Some(slot) => slot.epoch,
+        None => 0,
+    }
+}
+
+/// Finds the slot of `cgroup_id` (+ 1, or [`NOT_RECORDED`]) and its epoch
+/// through the per-cgroup cache, or by walking its ancestors, and caches
+/// the answer. The epoch is read after the walk: an answer computed while
+/// userspace ended the recording carries the old epoch or the new one, and
+/// userspace changes the epoch again before it gives the slot to another
+/// recording, so a stale answer never outlives the slot's rest.
+#[inline(always)]
+fn slot_of(cgroup_id: u64, generation: u64) -> (u32, u64) {
+    if let Some(cached) = unsafe { CGROUP_SLOT.get(&cgroup_id) } {
+        let slot_plus_one = cached.entry as u32;
+        if cached.entry >> 32 == generation as u32 as u64
+            && (slot_plus_one == NOT_RECORDED || epoch_of(slot_plus_one) == cached.epoch)
+        {
+            return (slot_plus_one, cached.epoch);
         }
     }
     let mut found = NOT_RECORDED;
@@ -209,8 +238,12 @@ fn slot_of(cgroup_id: u64, generation: u64) -> u32 {
     if found == NOT_RECORDED && !ignored {
         found = start_new_cgroup(cgroup_id);
     }
-    let _ = CGROUP_SLOT.insert(&cgroup_id, &cache_entry(found, generation), 0);
-    found
+    let cached = CachedSlot {
+        entry: cache_entry(found, generation),
+        epoch: epoch_of(found),
+    };
+    let _ = CGROUP_SLOT.insert(&cgroup_id, &cached, 0);
+    (found, cached.epoch)
 }
 
 /// Starts a recording for a cgroup created after the moment userspace chose

@@ -236,6 +236,8 @@ pub struct SyscallRecorder {
     cooling: Vec<(u32, Instant)>,
     /// Whether the kernel side starts recordings of new cgroups now.
     lending: bool,
+    /// Each slot's epoch as last written (see `Slot::epoch`).
+    epochs: Vec<u64>,
     generation: u64,
     reads_mount_ns: bool,
 }
@@ -363,6 +365,7 @@ impl SyscallRecorder {
             lent: BTreeSet::new(),
             cooling: Vec::new(),
             lending: false,
+            epochs: vec![0; capacity as usize],
             generation: 0,
             reads_mount_ns: mount_ns.is_some(),
         })
@@ -424,9 +427,7 @@ impl SyscallRecorder {
         {
             value.runtime_mnt_ns = ns;
         }
-        self.slots
-            .set(slot, value, 0)
-            .map_err(|source| map_error(map::SLOTS, source))?;
+        self.write_slot(slot, value)?;
         match self.roots.insert(root.0, slot, BPF_NOEXIST) {
             Ok(()) => {}
             Err(e) if is_exists_error(&e) => return Err(BpfError::AlreadyRecorded(root)),
@@ -489,11 +490,23 @@ impl SyscallRecorder {
         self.bump_generation()
     }
 
+    /// Writes a slot with a new epoch, so that every cached answer that
+    /// points at it is stale from now on.
+    fn write_slot(&mut self, slot: u32, mut value: Slot) -> Result<(), BpfError> {
+        let epoch = self
+            .epochs
+            .get_mut(slot as usize)
+            .ok_or(BpfError::NoFreeSlot(self.capacity))?;
+        *epoch += 1;
+        value.epoch = *epoch;
+        self.slots
+            .set(slot, value, 0)
+            .map_err(|source| map_error(map::SLOTS, source))
+    }
+
     /// Clears a slot and queues it for the kernel side.
     fn lend(&mut self, slot: u32) -> Result<(), BpfError> {
-        self.slots
-            .set(slot, Slot::EMPTY, 0)
-            .map_err(|source| map_error(map::SLOTS, source))?;
+        self.write_slot(slot, Slot::EMPTY)?;
         self.free_slots
             .push(slot, 0)
             .map_err(|source| map_error(map::FREE_SLOTS, source))?;
@@ -515,9 +528,7 @@ impl SyscallRecorder {
             if self.lending {
                 self.lend(slot)?;
             } else {
-                self.slots
-                    .set(slot, Slot::EMPTY, 0)
-                    .map_err(|source| map_error(map::SLOTS, source))?;
+                self.write_slot(slot, Slot::EMPTY)?;
             }
         }
         Ok(())
@@ -539,9 +550,12 @@ impl SyscallRecorder {
         self.roots
             .insert(id.root.0, ROOT_IGNORED, 0)
             .map_err(|source| map_error(map::ROOTS, source))?;
+        // A new epoch, not a new generation: only the answers that point
+        // at this slot go stale, every other cgroup's stay cached.
+        self.write_slot(id.slot, Slot::EMPTY)?;
         self.lent.remove(&id.slot);
         self.cooling.push((id.slot, Instant::now()));
-        self.bump_generation()
+        Ok(())
     }
 
     /// Marks a cgroup so that it never starts a recording of its own (what
@@ -682,8 +696,9 @@ impl SyscallRecorder {
             Ok(()) | Err(MapError::KeyNotFound) => {}
             Err(source) => return Err(map_error(map::ROOTS, source)),
         }
-        self.bump_generation()?;
         let seen = self.seen(id)?;
+        // A new epoch makes the cached answers that point here stale.
+        self.write_slot(id.slot, Slot::EMPTY)?;
         if self.in_use.remove(&id.slot) || self.lent.remove(&id.slot) {
             self.cooling.push((id.slot, Instant::now()));
         }
