@@ -413,6 +413,16 @@ impl State {
     /// Tells a sighted cgroup and keeps its recording when it is a
     /// container the daemon records.
     fn arrive(&mut self, sighting: Sighting) {
+        // Told already: its announcement came after the kernel's list was
+        // read for announcements the ring buffer had no room for.
+        let cgroup = sighting.new.cgroup;
+        if self
+            .recordings
+            .live()
+            .any(|r| r.kernel.is_some_and(|k| k.root() == cgroup))
+        {
+            return;
+        }
         let arrival = self.triage.arrive(&self.recorder, sighting);
         self.settle(arrival);
     }
