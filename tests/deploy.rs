@@ -18,19 +18,6 @@ fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
 }
 
-/// The directory `cargo xtask dist` wrote.
-fn dist_dir() -> PathBuf {
-    let dir = std::env::var_os("RECORDER_DIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dist"));
-    assert!(
-        dir.join("SHA256SUMS").exists(),
-        "no release artefacts in {}: run `cargo xtask dist` first (`cargo xtask test` does)",
-        dir.display()
-    );
-    dir
-}
-
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }

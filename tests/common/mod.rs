@@ -26,6 +26,21 @@ pub fn require_root() {
     );
 }
 
+/// The directory `cargo xtask dist` wrote the release artefacts into
+/// (`cargo xtask test` builds them first and names it in
+/// `RECORDER_DIST_DIR`).
+pub fn dist_dir() -> PathBuf {
+    let dir = std::env::var_os("RECORDER_DIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dist"));
+    assert!(
+        dir.join("SHA256SUMS").exists(),
+        "no release artefacts in {}: run `cargo xtask dist` first (`cargo xtask test` does)",
+        dir.display()
+    );
+    dir
+}
+
 /// A directory for test artefacts that lives as long as the returned guard.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()

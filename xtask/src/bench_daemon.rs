@@ -172,66 +172,57 @@ impl Runc {
         Ok(bundle)
     }
 
-    /// `count` containers running `sh -c 'mkdir /tmp/x || true'`, each in
-    /// the foreground, `AT_ONCE` at a time.
+    /// `count` containers running `uname`, each in the foreground,
+    /// `AT_ONCE` at a time.
     fn run_batches(&self, label: &str, count: usize) -> anyhow::Result<()> {
-        let bundles: Vec<(String, PathBuf)> = (0..count)
-            .map(|i| {
-                let id = format!("bench-{label}-{i}");
-                self.bundle(&id, &["sh", "-c", "uname > /dev/null"])
-                    .map(|b| (id, b))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        for batch in bundles.chunks(AT_ONCE) {
-            let children: Vec<Child> = batch
-                .iter()
-                .map(|(id, bundle)| {
-                    Command::new("runc")
-                        .args(["run", "--bundle"])
-                        .arg(bundle)
-                        .arg(id)
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .context("runc run")
-                })
-                .collect::<anyhow::Result<_>>()?;
-            for mut child in children {
-                child.wait()?;
-            }
-        }
-        Ok(())
+        let ids: Vec<String> = (0..count).map(|i| format!("bench-{label}-{i}")).collect();
+        in_batches(&ids, |id| {
+            let bundle = self.bundle(id, &["sh", "-c", "uname > /dev/null"])?;
+            Ok(runc(&["run", "--bundle"], &bundle, id))
+        })
     }
 
     /// `count` long-lived containers (`sleep 600`), started detached,
     /// `AT_ONCE` at a time; deleted when the returned guard drops.
     fn start_detached(&self, label: &str, count: usize) -> anyhow::Result<Detached> {
-        let mut detached = Detached { ids: Vec::new() };
         let ids: Vec<String> = (0..count).map(|i| format!("bench-{label}-{i}")).collect();
-        for batch in ids.chunks(AT_ONCE) {
-            let children: Vec<Child> = batch
-                .iter()
-                .map(|id| {
-                    let bundle = self.bundle(id, &["sleep", "600"])?;
-                    Command::new("runc")
-                        .args(["run", "-d", "--bundle"])
-                        .arg(bundle)
-                        .arg(id)
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .context("runc run -d")
-                })
-                .collect::<anyhow::Result<_>>()?;
-            for mut child in children {
-                child.wait()?;
-            }
-            detached.ids.extend(batch.iter().cloned());
-        }
+        let detached = Detached { ids: ids.clone() };
+        in_batches(&ids, |id| {
+            let bundle = self.bundle(id, &["sleep", "600"])?;
+            Ok(runc(&["run", "-d", "--bundle"], &bundle, id))
+        })?;
         Ok(detached)
     }
+}
+
+/// `runc <args> <bundle> <id>`, quiet.
+fn runc(args: &[&str], bundle: &Path, id: &str) -> Command {
+    let mut cmd = Command::new("runc");
+    cmd.args(args)
+        .arg(bundle)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// Runs the command `make` gives for each id, `AT_ONCE` at a time.
+fn in_batches(
+    ids: &[String],
+    mut make: impl FnMut(&str) -> anyhow::Result<Command>,
+) -> anyhow::Result<()> {
+    for batch in ids.chunks(AT_ONCE) {
+        let mut children = Vec::new();
+        for id in batch {
+            let mut cmd = make(id)?;
+            children.push(cmd.spawn().with_context(|| describe(&cmd))?);
+        }
+        for mut child in children {
+            child.wait()?;
+        }
+    }
+    Ok(())
 }
 
 /// Detached containers, deleted on drop.
@@ -241,22 +232,13 @@ struct Detached {
 
 impl Drop for Detached {
     fn drop(&mut self) {
-        for batch in self.ids.chunks(AT_ONCE) {
-            let children: Vec<Child> = batch
-                .iter()
-                .filter_map(|id| {
-                    Command::new("runc")
-                        .args(["delete", "-f", id])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .ok()
-                })
-                .collect();
-            for mut child in children {
-                let _ = child.wait();
-            }
-        }
+        let _ = in_batches(&self.ids, |id| {
+            let mut cmd = Command::new("runc");
+            cmd.args(["delete", "-f", id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            Ok(cmd)
+        });
     }
 }
 
