@@ -104,11 +104,6 @@ const APT_PACKAGES: &[(&str, &[Purpose], &str)] = &[
         "real containers in tests (containerd and ctr, started by the test)",
     ),
     (
-        "dpkg-dev",
-        &[Purpose::Dist],
-        "dpkg-architecture, for the .deb's architecture",
-    ),
-    (
         "binutils",
         &[Purpose::Dist, Purpose::Test],
         "readelf, to check the binary is static",
