@@ -426,6 +426,22 @@ pub mod global {
     pub const ARG_END_OFFSET: &str = "ARG_END_OFFSET";
     pub const ENV_START_OFFSET: &str = "ENV_START_OFFSET";
     pub const ENV_END_OFFSET: &str = "ENV_END_OFFSET";
+    /// Non-zero when the fields below were found, so that the hot path
+    /// reads the current task's cgroup id through its task pointer instead
+    /// of a helper: `task_struct.cgroups`, `css_set.dfl_cgrp`, `cgroup.kn`,
+    /// `kernfs_node.id`.
+    pub const CGROUP_ID_ON: &str = "CGROUP_ID_ON";
+    pub const CGROUPS_OFFSET: &str = "CGROUPS_OFFSET";
+    pub const DFL_CGRP_OFFSET: &str = "DFL_CGRP_OFFSET";
+    pub const CGROUP_KN_OFFSET: &str = "CGROUP_KN_OFFSET";
+    pub const KN_ID_OFFSET: &str = "KN_ID_OFFSET";
+    /// Non-zero when `task_struct.thread_pid` and `pid.level` were found:
+    /// a task is outside the host's pid namespace when its pid's level is
+    /// deeper than [`HOST_PID_LEVEL`] (the recorder's own).
+    pub const PID_LEVEL_ON: &str = "PID_LEVEL_ON";
+    pub const THREAD_PID_OFFSET: &str = "THREAD_PID_OFFSET";
+    pub const PID_LEVEL_OFFSET: &str = "PID_LEVEL_OFFSET";
+    pub const HOST_PID_LEVEL: &str = "HOST_PID_LEVEL";
 }
 
 /// Program names in the object, in the order the loader tries them.

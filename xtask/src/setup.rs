@@ -78,6 +78,11 @@ const APT_PACKAGES: &[(&str, &[Purpose], &str)] = &[
     ),
     ("util-linux", &[Purpose::Bench], "taskset for benchmarks"),
     (
+        "bpftool",
+        &[Purpose::Test, Purpose::Bench],
+        "counting the calls on the program's warm paths",
+    ),
+    (
         "busybox-static",
         &[Purpose::Test],
         "container root filesystems",

@@ -16,6 +16,7 @@
 //! and its cgroup marked so that it never takes a slot again.
 
 mod attach;
+pub mod hot_path;
 mod mount_ns;
 mod new_cgroups;
 mod privileges;
@@ -33,7 +34,7 @@ use recorder_common::{
 };
 
 pub use attach::AttachKind;
-pub use mount_ns::{ArgsFields, MountNsFields};
+pub use mount_ns::{ArgsFields, HotPathFields, MountNsFields, own_pid_level};
 pub use new_cgroups::{FirstTask, NewCgroup, NewCgroups};
 pub use privileges::check_privileges;
 
@@ -300,6 +301,12 @@ impl SyscallRecorder {
         let compat = crate::arch::compat_field(kernel_types.as_ref());
         let mount_ns = MountNsFields::of_kernel(kernel_types.as_ref().ok());
         let args = ArgsFields::of_kernel(kernel_types.as_ref().ok());
+        let hot = HotPathFields::of_kernel(kernel_types.as_ref().ok());
+        let cgroup_id_on = u64::from(hot.cgroup_id.is_some());
+        let [cgroups, dfl_cgrp, cgroup_kn, kn_id] = hot.cgroup_id.unwrap_or_default();
+        let pid_level_on = u64::from(hot.pid_level.is_some());
+        let [thread_pid, pid_level] = hot.pid_level.unwrap_or_default();
+        let host_pid_level = own_pid_level();
         drop(kernel_types);
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         let mnt_ns_on = u64::from(mount_ns.is_some());
@@ -336,6 +343,15 @@ impl SyscallRecorder {
             .override_global(global::ARG_END_OFFSET, &args.arg_end_offset, true)
             .override_global(global::ENV_START_OFFSET, &args.env_start_offset, true)
             .override_global(global::ENV_END_OFFSET, &args.env_end_offset, true)
+            .override_global(global::CGROUP_ID_ON, &cgroup_id_on, true)
+            .override_global(global::CGROUPS_OFFSET, &cgroups, true)
+            .override_global(global::DFL_CGRP_OFFSET, &dfl_cgrp, true)
+            .override_global(global::CGROUP_KN_OFFSET, &cgroup_kn, true)
+            .override_global(global::KN_ID_OFFSET, &kn_id, true)
+            .override_global(global::PID_LEVEL_ON, &pid_level_on, true)
+            .override_global(global::THREAD_PID_OFFSET, &thread_pid, true)
+            .override_global(global::PID_LEVEL_OFFSET, &pid_level, true)
+            .override_global(global::HOST_PID_LEVEL, &host_pid_level, true)
             .map_max_entries(map::SLOTS, capacity)
             .map_max_entries(map::FREE_SLOTS, capacity)
             .load(PROGRAM_OBJECT)
@@ -393,6 +409,11 @@ impl SyscallRecorder {
     /// namespace.
     pub fn reads_mount_ns(&self) -> bool {
         self.reads_mount_ns
+    }
+
+    /// The kernel's id of the attached program (what `bpftool prog` names).
+    pub fn program_id(&self) -> Option<u32> {
+        Some(self.ebpf.program(self.attach.program())?.info().ok()?.id())
     }
 
     /// Run time and count of the attached program so far.

@@ -79,6 +79,54 @@ impl ArgsFields {
     }
 }
 
+/// Where the hot path finds, through the current task's BTF pointer, what
+/// helpers would otherwise fetch at the cost of calls: the cgroup id
+/// (`task->cgroups->dfl_cgrp->kn->id`) and the pid namespace's level
+/// (`task->thread_pid->level`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HotPathFields {
+    pub cgroup_id: Option<[u64; 4]>,
+    pub pid_level: Option<[u64; 2]>,
+}
+
+impl HotPathFields {
+    pub fn of_kernel(kernel: Option<&Btf>) -> HotPathFields {
+        let Some(btf) = kernel else {
+            return HotPathFields::default();
+        };
+        let cgroup_id = (|| {
+            Some([
+                btf.member_offset("task_struct", "cgroups")?,
+                btf.member_offset("css_set", "dfl_cgrp")?,
+                btf.member_offset("cgroup", "kn")?,
+                btf.member_offset("kernfs_node", "id")?,
+            ])
+        })();
+        let pid_level = (|| {
+            Some([
+                btf.member_offset("task_struct", "thread_pid")?,
+                btf.member_offset("pid", "level")?,
+            ])
+        })();
+        HotPathFields {
+            cgroup_id,
+            pid_level,
+        }
+    }
+}
+
+/// The level of the recorder's own pid namespace (0 for the initial one):
+/// the number of pids in /proc/self/status's `NSpid:` line, less one.
+pub fn own_pid_level() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+            Some(line.split_whitespace().count().saturating_sub(1) as u64)
+        })
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +165,11 @@ mod tests {
         assert!(MountNsFields::of_kernel(Some(&btf)).is_some());
         let args = ArgsFields::of_kernel(Some(&btf)).expect("mm_struct's argument fields");
         assert_eq!(args.arg_end_offset, args.arg_start_offset + 8);
+        let hot = HotPathFields::of_kernel(Some(&btf));
+        assert!(
+            hot.cgroup_id.is_some() && hot.pid_level.is_some(),
+            "{hot:?}"
+        );
+        assert_eq!(own_pid_level(), 0);
     }
 }

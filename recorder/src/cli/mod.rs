@@ -8,6 +8,7 @@ mod daemon;
 mod derive_base;
 mod diff;
 mod explain;
+mod hot_path;
 mod install;
 mod logs;
 mod merge;
@@ -55,6 +56,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     #[command(hide = true)]
     Manpages(completions::ManpagesArgs),
+    #[command(hide = true)]
+    DebugHotPath(hot_path::HotPathArgs),
 }
 
 /// `0.1.0 (3f2a9c1b7d4e)`: the version and the git commit it was built
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::DeriveBase(args) => derive_base::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Manpages(args) => completions::run_manpages(args),
+        Command::DebugHotPath(args) => hot_path::run(args),
     }
 }
 
