@@ -105,6 +105,13 @@ pub struct DaemonArgs {
     #[arg(long)]
     crd: bool,
 
+    /// Capture the argument values that matter (socket families, clone
+    /// namespace flags, ioctl requests, ...) and allow only those: see
+    /// `recorder record --help`. About 6 KiB more kernel memory per
+    /// recording.
+    #[arg(long)]
+    args: bool,
+
     /// Hook to attach to (default: the best the kernel supports).
     #[arg(long, value_name = "KIND", hide = true)]
     attach: Option<AttachKind>,
@@ -131,6 +138,7 @@ pub fn run(args: DaemonArgs) -> i32 {
         errno: args.errno,
         arch_policy: args.arch_policy,
         crd: args.crd,
+        args: args.args,
         attach: args.attach,
         layout: None,
     };

@@ -33,6 +33,18 @@ pub struct RecordArgs {
     #[arg(long)]
     wait_all: bool,
 
+    /// Also capture the argument values that matter and allow only those:
+    /// socket (domain, type, protocol), socketpair, clone and unshare
+    /// namespace flags, setns, clone3 (denied with ENOSYS when it asked for
+    /// no namespace, so that libc falls back to clone, whose flags the
+    /// filter can check), personality, prctl, ioctl, ptrace, bpf and keyctl
+    /// sub-commands, and PROT_EXEC for mprotect and pkey_mprotect. Each is
+    /// captured in the kernel; a syscall that used more values than its
+    /// table holds (64 for ioctl and prctl, 16 for the others) is allowed
+    /// without a condition, and stderr says so.
+    #[arg(long)]
+    args: bool,
+
     /// No status line on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -74,6 +86,7 @@ pub fn run(args: RecordArgs) -> i32 {
         command: args.command,
         wait_all: args.wait_all,
         attach: args.attach,
+        args: args.args,
         status_line: !args.quiet && stderr_is_terminal(),
     };
     let outcome = match record(&options) {
@@ -98,6 +111,7 @@ pub fn run(args: RecordArgs) -> i32 {
             left_running(outcome.left_running)
         ));
     }
+    log::debug!("arguments: {:?}", outcome.seen.args);
     let built = args.profile.build(&SyscallSet::from_seen(&outcome.seen));
     args.profile.report_versions(&built);
     warn_unlisted(&outcome.seen, &built);
