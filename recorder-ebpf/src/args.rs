@@ -23,7 +23,7 @@ use aya_ebpf::{
 };
 use recorder_common::{
     AbiRow, ArgSets, ArgSyscall, DEFAULT_SLOTS, FlagBits, SEEN_LEN, SOCK_TYPE_MASK, SYSCALL_ARGS,
-    SYSCALLS_PER_ABI, ValueTable, value_tag,
+    SYSCALLS_PER_ABI, ValueTable,
 };
 
 use crate::load;

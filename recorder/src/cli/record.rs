@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use clap::Args;
 
 use super::print_error;
-use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
+use super::recorded_profile::{RecordedProfileArgs, count_syscalls, warn_unlisted};
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
 use crate::record::{RecordOptions, record, stderr_is_terminal};
@@ -111,9 +111,9 @@ pub fn run(args: RecordArgs) -> i32 {
             left_running(outcome.left_running)
         ));
     }
-    log::debug!("arguments: {:?}", outcome.seen.args);
     let built = args.profile.build(&SyscallSet::from_seen(&outcome.seen));
     args.profile.report_versions(&built);
+    args.profile.report_args(&built);
     warn_unlisted(&outcome.seen, &built);
     if outcome.interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
@@ -130,9 +130,9 @@ pub fn run(args: RecordArgs) -> i32 {
         && !args.quiet
     {
         eprintln!(
-            "recorder: wrote {} ({} syscalls)",
+            "recorder: wrote {} ({})",
             path.display(),
-            built.profile.allowed_names().len()
+            count_syscalls(&built.profile)
         );
     }
     outcome.exit_code

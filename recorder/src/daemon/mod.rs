@@ -28,6 +28,8 @@ mod metrics;
 pub mod profiles;
 pub mod recordings;
 
+pub use api::DaemonInfo;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io;
