@@ -57,7 +57,7 @@ impl fmt::Display for ArgNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ArgNote::Clone3Enosys => f.write_str(
-                "clone3 asked for no namespace: the profile fails it with ENOSYS, as Docker's does, so that libc falls back to clone, whose flags the filter can check",
+                "clone3 asked for no namespace: the profile fails it with ENOSYS, as Docker's does, so that libc falls back to clone, whose flags the filter can check (and allows clone without namespace flags)",
             ),
             ArgNote::TooManyValues { name, capacity } => write!(
                 f,
@@ -183,6 +183,17 @@ pub fn conditions(
                     continue;
                 }
                 out.notes.push(ArgNote::Clone3Enosys);
+                // libc's fallback must find clone allowed: a program that
+                // only made threads never called it.
+                if !names.contains("clone")
+                    && let Some(index) = clone_index(arches)
+                {
+                    out.rules
+                        .extend(never(index, CLONE_NAMESPACES).map(|args| SyscallRule {
+                            args,
+                            ..SyscallRule::new(["clone".to_string()], Action::Allow)
+                        }));
+                }
                 // A rule that repeats the default is skipped by runc (and
                 // refused by libseccomp): then leaving clone3 out is it.
                 if errno == ENOSYS {
@@ -389,17 +400,26 @@ mod tests {
 
     #[test]
     fn clone3_without_namespaces_fails_with_enosys() {
-        let none = args(vec![(ArgSyscall::Clone3, ArgUse::Flags(0x0001_0f00))]);
+        let none = args(vec![
+            (ArgSyscall::Clone3, ArgUse::Flags(0x0001_0f00)),
+            (ArgSyscall::Clone, ArgUse::Flags(0x0100_0000)),
+        ]);
         let c = conditions(
-            &names(&["clone3"]),
+            &names(&["clone", "clone3"]),
             &none,
             &BTreeSet::new(),
             &[Arch::X86_64],
             38,
         );
-        assert_eq!(c.conditioned, names(&["clone3"]));
-        assert!(c.rules.is_empty(), "the default is ENOSYS already");
+        assert_eq!(c.conditioned, names(&["clone", "clone3"]));
+        assert_eq!(
+            json(&c.rules),
+            r#"[{"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"op":"SCMP_CMP_MASKED_EQ"}]}]"#,
+            "no clone3 rule: the default is ENOSYS already"
+        );
         assert_eq!(c.notes, [ArgNote::Clone3Enosys]);
+        // Threads only: clone3 never fell back, so clone is added for libc
+        // to fall back to.
         let c = conditions(
             &names(&["clone3"]),
             &none,
@@ -409,7 +429,10 @@ mod tests {
         );
         assert_eq!(
             json(&c.rules),
-            r#"[{"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]"#
+            concat!(
+                r#"[{"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"op":"SCMP_CMP_MASKED_EQ"}]},"#,
+                r#"{"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]"#
+            )
         );
         let user_ns = args(vec![(ArgSyscall::Clone3, ArgUse::Flags(0x1000_0000))]);
         let c = conditions(
