@@ -574,9 +574,11 @@ impl FlagBits {
 }
 
 /// What one recording's syscalls passed as the arguments `--args`
-/// captures, in the `ARG_SETS` array map (one per slot). About 6.2 KiB: at
-/// 1,024 recordings 6.2 MiB of kernel memory, beside the 3 KiB of each
-/// [`Slot`]. Without `--args` the map has one entry.
+/// captures, in the `ARG_SETS` array map (one per slot). 6,360 bytes: at
+/// 1,024 recordings 6.2 MiB of kernel memory (an array map allocates every
+/// entry up front), beside the 3 KiB of each [`Slot`]; the daemon's
+/// default 1,024 recordings plus 256 triage slots take 7.8 MiB. Without
+/// `--args` the map has one entry.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgSets {
@@ -876,6 +878,13 @@ mod tests {
                 .collect();
             assert_eq!(seen, expected, "round {round}");
         }
+    }
+
+    /// The kernel memory `ArgSets`' doc states.
+    #[test]
+    fn arg_sets_take_about_6_kib() {
+        assert_eq!(core::mem::size_of::<ArgSets>(), 6360);
+        assert_eq!(1024 * core::mem::size_of::<ArgSets>(), 6_512_640);
     }
 
     #[test]
