@@ -227,6 +227,54 @@ fn a_known_program_gets_exactly_its_values_and_nothing_else() {
         VARIANTS.iter().map(|v| (*v, ENOSYS)).collect(),
         "variants under the profile"
     );
+
+    // explain names the values.
+    let out = run(recorder()
+        .args(["explain", "--color", "never"])
+        .arg(dir.join("calls.json")));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "[only AF_UNIX stream, AF_INET dgram]",
+        "[only PR_SET_NAME]",
+        "[only 0xffffffff (query)]",
+        "[without PROT_EXEC]",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+    let ioctl = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("ioctl"))
+        .unwrap();
+    assert!(
+        ioctl.contains("TCGETS") && ioctl.contains("FIONREAD"),
+        "{ioctl}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("[without namespace flags]"))
+            .count(),
+        2,
+        "clone and unshare:\n{text}"
+    );
+
+    // In complain mode, a denial that depended on the arguments says so.
+    let out = run(recorder()
+        .args(["run", "--complain", "--profile"])
+        .arg(dir.join("calls.json"))
+        .args(["--", path, "dumpable"])
+        .stdout(Stdio::null()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let prctl = stderr
+        .lines()
+        .find(|l| l.contains(" prctl "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        prctl.contains(
+            "only PR_SET_NAME; denied for the arguments it passed (audit records carry none"
+        ),
+        "{prctl}"
+    );
 }
 
 #[test]
