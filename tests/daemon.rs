@@ -556,6 +556,93 @@ fn trace_through_the_daemon() {
     assert_no_runtime_setup(&names, "a trace through the daemon");
 }
 
+/// `daemon --args`: the workload profiles it files carry argument
+/// conditions (the runtime's base without), and `trace --args` takes its
+/// recording; a daemon without --args is not asked by `trace --args`.
+#[test]
+fn arguments_through_the_daemon() {
+    let _serial = serial();
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let out = dir.join("profiles");
+    let daemon = Daemon::start(dir, &out, &["--args"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&daemon.get("/v1/daemon")).unwrap()["args"],
+        true
+    );
+    let id = unique("argsd");
+    let pod = format!("argsd-{}-b9d4f", std::process::id());
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], false, None);
+    bundle.annotate(&cri_annotations("default", &pod, "app"));
+    let socket = daemon.socket.to_string_lossy().into_owned();
+    let query = format!("default/{pod}/app");
+    let tracing = Tracing::start(
+        dir,
+        "argsd",
+        &[
+            "--container",
+            &query,
+            "--wait",
+            "--args",
+            "--timeout",
+            "60s",
+            "--daemon-socket",
+            &socket,
+        ],
+    );
+    let traced_profile = tracing.profile.clone();
+    assert!(bundle.run(&id).status.success());
+    let (_, stderr, names) = tracing.finish();
+    assert!(stderr.contains("through the recorder daemon"), "{stderr}");
+    assert!(names.contains("prctl"), "runc's base, outright: {names:?}");
+    let ioctl_rules = |profile: &Path| -> Vec<Value> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+        v["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["names"][0] == "ioctl" && r.get("args").is_some())
+            .map(|r| r["args"].clone())
+            .collect()
+    };
+    let tiocgwinsz = serde_json::json!([{"index": 1, "value": 0x5413, "op": "SCMP_CMP_EQ"}]);
+    assert_eq!(
+        ioctl_rules(&traced_profile),
+        std::slice::from_ref(&tiocgwinsz)
+    );
+    let recordings = daemon.wait_for(&id, "the run filed", |r| {
+        r.len() == 1 && r[0]["state"] == "written"
+    });
+    let filed = PathBuf::from(recordings[0]["profile"].as_str().unwrap());
+    assert_eq!(ioctl_rules(&filed), [tiocgwinsz]);
+    assert!(profile_names(&filed).contains("prctl"));
+    drop(daemon);
+
+    // A daemon that captures no arguments has only names: trace records
+    // the container itself.
+    let plain = Daemon::start(dir, &dir.join("plain"), &[]);
+    let id = unique("argsp");
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &["sh", "-c", WORKLOAD], false, None);
+    let socket = plain.socket.to_string_lossy().into_owned();
+    let tracing = Tracing::start(
+        dir,
+        "argsp",
+        &[
+            "--container",
+            &id,
+            "--wait",
+            "--args",
+            "--daemon-socket",
+            &socket,
+        ],
+    );
+    let traced_profile = tracing.profile.clone();
+    assert!(bundle.run(&id).status.success());
+    let (_, stderr, _) = tracing.finish();
+    assert!(!stderr.contains("through the recorder daemon"), "{stderr}");
+    assert_eq!(ioctl_rules(&traced_profile).len(), 1, "{stderr}");
+}
+
 /// 100 containers started 10 at a time are all recorded, each with its
 /// whole workload; with --max-recordings 4, of 8 containers at once 4 are
 /// recorded and 4 reported not recorded.

@@ -279,6 +279,356 @@ impl Slot {
     };
 }
 
+/// The syscalls whose arguments `--args` captures, as the kernel side's
+/// [`global::ARG_KIND`] table names them (0 there: not captured).
+///
+/// Each is captured per recording, for every ABI together: an OCI profile
+/// has no per-ABI rules, so what any ABI used is what the profile allows.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ArgSyscall {
+    /// (domain, type without its flag bits, protocol) in [`ArgSets::socket`].
+    Socket = 1,
+    /// (domain, type without its flag bits) in [`ArgSets::socketpair`].
+    Socketpair = 2,
+    /// The flag bits of its flags argument (the second on s390, see
+    /// [`global::CLONE_FLAGS_ARG`]) in [`ArgSets::clone`].
+    Clone = 3,
+    /// The flag bits of `clone_args.flags`, read from user memory, in
+    /// [`ArgSets::clone3`]; an unreadable one counts as overflowed.
+    Clone3 = 4,
+    /// Its flag bits in [`ArgSets::unshare`].
+    Unshare = 5,
+    /// nstype (second argument) in [`ArgSets::setns`].
+    Setns = 6,
+    /// The persona in [`ArgSets::personality`].
+    Personality = 7,
+    /// The option in [`ArgSets::prctl`].
+    Prctl = 8,
+    /// The request (second argument) in [`ArgSets::ioctl`].
+    Ioctl = 9,
+    /// The request in [`ArgSets::ptrace`].
+    Ptrace = 10,
+    /// The command in [`ArgSets::bpf`].
+    Bpf = 11,
+    /// The operation in [`ArgSets::keyctl`].
+    Keyctl = 12,
+    /// The prot bits (third argument) in [`ArgSets::mprotect`].
+    Mprotect = 13,
+    /// The prot bits (third argument) in [`ArgSets::pkey_mprotect`].
+    PkeyMprotect = 14,
+}
+
+impl ArgSyscall {
+    /// Every captured syscall.
+    pub const ALL: [ArgSyscall; 14] = [
+        ArgSyscall::Socket,
+        ArgSyscall::Socketpair,
+        ArgSyscall::Clone,
+        ArgSyscall::Clone3,
+        ArgSyscall::Unshare,
+        ArgSyscall::Setns,
+        ArgSyscall::Personality,
+        ArgSyscall::Prctl,
+        ArgSyscall::Ioctl,
+        ArgSyscall::Ptrace,
+        ArgSyscall::Bpf,
+        ArgSyscall::Keyctl,
+        ArgSyscall::Mprotect,
+        ArgSyscall::PkeyMprotect,
+    ];
+
+    /// The kind a [`global::ARG_KIND`] entry holds.
+    #[inline(always)]
+    pub const fn from_kind(kind: u8) -> Option<ArgSyscall> {
+        Some(match kind {
+            1 => ArgSyscall::Socket,
+            2 => ArgSyscall::Socketpair,
+            3 => ArgSyscall::Clone,
+            4 => ArgSyscall::Clone3,
+            5 => ArgSyscall::Unshare,
+            6 => ArgSyscall::Setns,
+            7 => ArgSyscall::Personality,
+            8 => ArgSyscall::Prctl,
+            9 => ArgSyscall::Ioctl,
+            10 => ArgSyscall::Ptrace,
+            11 => ArgSyscall::Bpf,
+            12 => ArgSyscall::Keyctl,
+            13 => ArgSyscall::Mprotect,
+            14 => ArgSyscall::PkeyMprotect,
+            _ => return None,
+        })
+    }
+
+    /// The captured syscall named `name`.
+    pub fn from_name(name: &str) -> Option<ArgSyscall> {
+        ArgSyscall::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The syscall's name, as libseccomp and the tables know it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ArgSyscall::Socket => "socket",
+            ArgSyscall::Socketpair => "socketpair",
+            ArgSyscall::Clone => "clone",
+            ArgSyscall::Clone3 => "clone3",
+            ArgSyscall::Unshare => "unshare",
+            ArgSyscall::Setns => "setns",
+            ArgSyscall::Personality => "personality",
+            ArgSyscall::Prctl => "prctl",
+            ArgSyscall::Ioctl => "ioctl",
+            ArgSyscall::Ptrace => "ptrace",
+            ArgSyscall::Bpf => "bpf",
+            ArgSyscall::Keyctl => "keyctl",
+            ArgSyscall::Mprotect => "mprotect",
+            ArgSyscall::PkeyMprotect => "pkey_mprotect",
+        }
+    }
+}
+
+/// Cells of the value tables of `ioctl` and `prctl`, which programs use
+/// with many values (a terminal program makes a dozen tty ioctls).
+pub const WIDE_VALUES: usize = 64;
+/// Cells of every other value table.
+pub const NARROW_VALUES: usize = 16;
+
+/// One value (or tuple) of a [`ValueTable`].
+///
+/// A cell is written once and never changed: the CPU that owns it (see
+/// [`ValueTable`]) stores `words`, then `tag`. `tag` is [`value_tag`] of
+/// the words, which is never 0, so a cell that is not yet written, or
+/// written only in part, cannot match a lookup of the value it will hold
+/// unless the part seen already tells that value (then the match is
+/// right).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueCell<const W: usize> {
+    pub words: [u64; W],
+    pub tag: u64,
+    /// How many CPUs tried to own the cell: each adds 1 atomically
+    /// (`lock add`, in every BPF ISA), and only the one that then reads 1
+    /// writes it. 64 bits: the BPF target has no 32-bit atomics.
+    pub claims: u64,
+}
+
+/// A set of at most `CAP` values (or `W`-word tuples), inserted by any
+/// CPU at any time without a lock: open addressing from the value's
+/// [`value_tag`], linear probing, cells never removed.
+///
+/// How concurrent CPUs insert safely: a CPU looks for the value from its
+/// home cell on; a cell whose tag and words match ends the search. At the
+/// first unclaimed cell (`claims == 0`) it claims it with an atomic add of
+/// 1 and reads `claims` back: the add is atomic, so at most one CPU ever
+/// reads 1 there, and that one alone writes the cell. A CPU that reads
+/// more than 1 lost the cell and probes on, so two values are never
+/// written to one cell and none is lost. Two CPUs inserting the same
+/// value at once may both write it (in two cells), which userspace
+/// deduplicates; a cell two CPUs lost to each other stays empty. Both only
+/// cost room. When the search finds neither the value nor a free cell, the
+/// table has overflowed, which [`ArgSets::overflowed`] says: the syscall
+/// is then allowed without a condition.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueTable<const CAP: usize, const W: usize> {
+    pub cells: [ValueCell<W>; CAP],
+}
+
+impl<const CAP: usize, const W: usize> ValueTable<CAP, W> {
+    pub const EMPTY: Self = ValueTable {
+        cells: [ValueCell {
+            words: [0; W],
+            tag: 0,
+            claims: 0,
+        }; CAP],
+    };
+
+    /// The values the table holds (a value twice when two CPUs added it
+    /// at once), for userspace.
+    pub fn values(&self) -> impl Iterator<Item = [u64; W]> + '_ {
+        self.cells
+            .iter()
+            .filter(|c| c.tag != 0 && c.tag == value_tag(&c.words))
+            .map(|c| c.words)
+    }
+
+    /// Adds `words` unless the table holds them already; `false` when it
+    /// is full. `claim` adds 1 to a cell's `claims` atomically, its result
+    /// unused (the kernel side's `lock add`).
+    ///
+    /// # Safety
+    ///
+    /// `table` points to a live table that other CPUs change only through
+    /// this function.
+    #[inline(always)]
+    pub unsafe fn insert(table: *mut Self, words: [u64; W], claim: impl Fn(*mut u64)) -> bool {
+        use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
+        let tag = value_tag(&words);
+        let mut at = (tag >> 1) as usize;
+        let mut probes = 0;
+        while probes < CAP {
+            // Masked: always a cell of the table (CAP is a power of two).
+            let cell = unsafe { addr_of_mut!((*table).cells[at & (CAP - 1)]) };
+            if unsafe { read_volatile(addr_of!((*cell).tag)) } == tag
+                && unsafe { holds(cell, &words) }
+            {
+                return true;
+            }
+            let claims = unsafe { addr_of_mut!((*cell).claims) };
+            if unsafe { read_volatile(claims) } == 0 {
+                claim(claims);
+                if unsafe { read_volatile(claims) } == 1 {
+                    let mut i = 0;
+                    while i < W {
+                        unsafe { write_volatile(addr_of_mut!((*cell).words[i]), words[i]) };
+                        i += 1;
+                    }
+                    unsafe { write_volatile(addr_of_mut!((*cell).tag), tag) };
+                    return true;
+                }
+            }
+            at += 1;
+            probes += 1;
+        }
+        false
+    }
+}
+
+/// Whether `cell` holds `words` (its tag matched already).
+#[inline(always)]
+unsafe fn holds<const W: usize>(cell: *const ValueCell<W>, words: &[u64; W]) -> bool {
+    let mut i = 0;
+    while i < W {
+        if unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*cell).words[i])) } != words[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A value's tag: a 64-bit mix of its words with the lowest bit set, so
+/// that it is never 0 (an unwritten cell's). Its low bits pick the home
+/// cell.
+#[inline(always)]
+pub const fn value_tag<const W: usize>(words: &[u64; W]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut i = 0;
+    while i < W {
+        h = (h ^ words[i]).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        i += 1;
+    }
+    h | 1
+}
+
+/// The bits seen of a flag word: one byte per bit, set to 1 with a plain
+/// store (idempotent, so CPUs setting bits at once lose none, and no
+/// atomic OR is needed, which BPF only has from ISA v3).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlagBits {
+    /// `low[b]` is non-zero once bit `b` (< 32) was seen.
+    pub low: [u8; 32],
+    /// Non-zero once any bit from 32 up was seen.
+    pub high: u8,
+    pub _pad: [u8; 7],
+}
+
+impl FlagBits {
+    pub const EMPTY: FlagBits = FlagBits {
+        low: [0; 32],
+        high: 0,
+        _pad: [0; 7],
+    };
+
+    /// Marks the bits of `word` seen.
+    ///
+    /// # Safety
+    ///
+    /// `bits` points to a live `FlagBits`.
+    #[inline(always)]
+    pub unsafe fn set(bits: *mut FlagBits, word: u64) {
+        use core::ptr::{addr_of_mut, write_volatile};
+        let mut bit = 0;
+        while bit < 32 {
+            if word & (1 << bit) != 0 {
+                unsafe { write_volatile(addr_of_mut!((*bits).low[bit]), 1) };
+            }
+            bit += 1;
+        }
+        if word >> 32 != 0 {
+            unsafe { write_volatile(addr_of_mut!((*bits).high), 1) };
+        }
+    }
+
+    /// The bits seen, with bit 32 standing for any higher one.
+    pub fn word(&self) -> u64 {
+        let mut word = u64::from(self.high != 0) << 32;
+        for (bit, seen) in self.low.iter().enumerate() {
+            if *seen != 0 {
+                word |= 1 << bit;
+            }
+        }
+        word
+    }
+}
+
+/// What one recording's syscalls passed as the arguments `--args`
+/// captures, in the `ARG_SETS` array map (one per slot). 6,360 bytes: at
+/// 1,024 recordings 6.2 MiB of kernel memory (an array map allocates every
+/// entry up front), beside the 3 KiB of each [`Slot`]; the daemon's
+/// default 1,024 recordings plus 256 triage slots take 7.8 MiB. Without
+/// `--args` the map has one entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgSets {
+    pub ioctl: ValueTable<WIDE_VALUES, 1>,
+    pub prctl: ValueTable<WIDE_VALUES, 1>,
+    pub socket: ValueTable<NARROW_VALUES, 3>,
+    pub socketpair: ValueTable<NARROW_VALUES, 2>,
+    pub setns: ValueTable<NARROW_VALUES, 1>,
+    pub personality: ValueTable<NARROW_VALUES, 1>,
+    pub ptrace: ValueTable<NARROW_VALUES, 1>,
+    pub bpf: ValueTable<NARROW_VALUES, 1>,
+    pub keyctl: ValueTable<NARROW_VALUES, 1>,
+    pub clone: FlagBits,
+    pub clone3: FlagBits,
+    pub unshare: FlagBits,
+    pub mprotect: FlagBits,
+    pub pkey_mprotect: FlagBits,
+    /// `overflowed[kind]` is non-zero once a syscall of that
+    /// [`ArgSyscall`] kind saw more distinct values than its table holds,
+    /// or its arguments could not be read.
+    pub overflowed: [u8; 16],
+}
+
+impl ArgSets {
+    pub const EMPTY: ArgSets = ArgSets {
+        ioctl: ValueTable::EMPTY,
+        prctl: ValueTable::EMPTY,
+        socket: ValueTable::EMPTY,
+        socketpair: ValueTable::EMPTY,
+        setns: ValueTable::EMPTY,
+        personality: ValueTable::EMPTY,
+        ptrace: ValueTable::EMPTY,
+        bpf: ValueTable::EMPTY,
+        keyctl: ValueTable::EMPTY,
+        clone: FlagBits::EMPTY,
+        clone3: FlagBits::EMPTY,
+        unshare: FlagBits::EMPTY,
+        mprotect: FlagBits::EMPTY,
+        pkey_mprotect: FlagBits::EMPTY,
+        overflowed: [0; 16],
+    };
+}
+
+/// The type bits of a socket's `type` argument; the rest are flags
+/// (SOCK_CLOEXEC, SOCK_NONBLOCK).
+pub const SOCK_TYPE_MASK: u64 = 0xf;
+
+/// Arguments a syscall has.
+pub const SYSCALL_ARGS: usize = 6;
+
 /// Slot part of a cache entry: the cgroup belongs to no recording.
 pub const NOT_RECORDED: u32 = 0;
 
@@ -368,6 +718,8 @@ pub mod map {
     pub const FREE_SLOTS: &str = "FREE_SLOTS";
     /// Ring buffer of [`super::NewCgroupEvent`]s.
     pub const NEW_CGROUPS: &str = "NEW_CGROUPS";
+    /// Array of [`super::ArgSets`], one per slot with `--args`, else one.
+    pub const ARG_SETS: &str = "ARG_SETS";
 }
 
 /// Load-time constants of the kernel side (`EbpfLoader::override_global`).
@@ -442,6 +794,28 @@ pub mod global {
     pub const THREAD_PID_OFFSET: &str = "THREAD_PID_OFFSET";
     pub const PID_LEVEL_OFFSET: &str = "PID_LEVEL_OFFSET";
     pub const HOST_PID_LEVEL: &str = "HOST_PID_LEVEL";
+    /// Non-zero when recordings capture arguments (`--args`); 0 takes the
+    /// capture out of the verified program entirely (the verifier drops
+    /// the branch on a read-only constant).
+    pub const ARGS_ON: &str = "ARGS_ON";
+    /// `[u8; SEEN_LEN]`: for each place of [`super::Slot::seen`], the
+    /// [`super::ArgSyscall`] kind whose arguments are captured there, or
+    /// 0. One load and one compare decide, per syscall, whether there is
+    /// anything to capture.
+    pub const ARG_KIND: &str = "ARG_KIND";
+    /// `[u64; 6]`: byte offsets in `struct pt_regs` of the six syscall
+    /// arguments of the host's native ABI (x86_64: di, si, dx, r10, r8,
+    /// r9), read from the kernel's BTF. Also the third ABI's (x32).
+    pub const ARG_REGS_NATIVE: &str = "ARG_REGS_NATIVE";
+    /// `[u64; 6]`: the same for the compat ABI (ia32: bx, cx, dx, si, di,
+    /// bp).
+    pub const ARG_REGS_COMPAT: &str = "ARG_REGS_COMPAT";
+    /// The bits of a compat argument the kernel uses (0xffffffff: the
+    /// kernel's compat entry and seccomp take 32 bits).
+    pub const COMPAT_ARG_MASK: &str = "COMPAT_ARG_MASK";
+    /// Which argument holds `clone`'s flags: 0, or 1 on s390 (whose clone
+    /// takes the stack first).
+    pub const CLONE_FLAGS_ARG: &str = "CLONE_FLAGS_ARG";
 }
 
 /// Program names in the object, in the order the loader tries them.
@@ -461,11 +835,83 @@ mod pod {
     unsafe impl aya::Pod for super::CpuCache {}
     unsafe impl aya::Pod for super::NewCgroupEvent {}
     unsafe impl aya::Pod for super::CachedSlot {}
+    unsafe impl aya::Pod for super::ArgSets {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn add_one(p: *mut u64) {
+        // SAFETY: the tests' tables outlive their threads.
+        unsafe { core::sync::atomic::AtomicU64::from_ptr(p) }
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[test]
+    fn tables_keep_each_value_once_and_say_when_full() {
+        let mut table = ValueTable::<16, 3>::EMPTY;
+        for v in 0..16u64 {
+            assert!(unsafe { ValueTable::insert(&mut table, [v, 1, 0], add_one) });
+            assert!(unsafe { ValueTable::insert(&mut table, [v, 1, 0], add_one) });
+        }
+        // Zero is a value like any other.
+        let mut zero = ValueTable::<16, 1>::EMPTY;
+        assert_eq!(zero.values().count(), 0);
+        assert!(unsafe { ValueTable::insert(&mut zero, [0], add_one) });
+        assert_eq!(zero.values().collect::<Vec<_>>(), [[0]]);
+        assert!(!unsafe { ValueTable::insert(&mut table, [99, 1, 0], add_one) });
+        let mut values: Vec<[u64; 3]> = table.values().collect();
+        values.sort();
+        assert_eq!(values, (0..16).map(|v| [v, 1, 0]).collect::<Vec<_>>());
+        assert!(value_tag(&[0u64]) & 1 == 1 && value_tag(&[0u64; 3]) != 0);
+    }
+
+    /// Threads inserting overlapping values at once into one table, as
+    /// CPUs do: none is lost.
+    #[test]
+    fn concurrent_inserts_lose_no_value() {
+        struct Shared(*mut ValueTable<64, 1>);
+        // SAFETY: only `insert` touches the table while the threads run.
+        unsafe impl Sync for Shared {}
+        for round in 0..200u64 {
+            let mut table = Box::new(ValueTable::<64, 1>::EMPTY);
+            let shared = Shared(&mut *table);
+            std::thread::scope(|s| {
+                for t in 0..4u64 {
+                    let shared = &shared;
+                    s.spawn(move || {
+                        for v in 0..12u64 {
+                            let value = (v * 7 + t + round) % 40;
+                            assert!(unsafe { ValueTable::insert(shared.0, [value], add_one) });
+                        }
+                    });
+                }
+            });
+            let seen: std::collections::BTreeSet<u64> = table.values().map(|[v]| v).collect();
+            let expected: std::collections::BTreeSet<u64> = (0..4u64)
+                .flat_map(|t| (0..12u64).map(move |v| (v * 7 + t + round) % 40))
+                .collect();
+            assert_eq!(seen, expected, "round {round}");
+        }
+    }
+
+    /// The kernel memory `ArgSets`' doc states.
+    #[test]
+    fn arg_sets_take_about_6_kib() {
+        assert_eq!(core::mem::size_of::<ArgSets>(), 6360);
+        assert_eq!(1024 * core::mem::size_of::<ArgSets>(), 6_512_640);
+    }
+
+    #[test]
+    fn flag_bits() {
+        let mut bits = FlagBits::EMPTY;
+        unsafe { FlagBits::set(&mut bits, 0x7e02_0000) };
+        unsafe { FlagBits::set(&mut bits, 0x400) };
+        assert_eq!(bits.word(), 0x7e02_0400);
+        unsafe { FlagBits::set(&mut bits, 1 << 40) };
+        assert_eq!(bits.word(), 0x1_7e02_0400);
+    }
 
     /// `reported` undoes `seen_index` for every number that has a place.
     fn assert_round_trip(n: &Numbering, numbers: impl Iterator<Item = u64>, compat: bool) {

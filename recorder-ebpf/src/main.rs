@@ -18,7 +18,13 @@
 //! `SLOT_IN_CONTAINER` count only tasks outside the host's pid namespace.
 #![no_std]
 #![no_main]
+// `atomic_xadd`: see `args::insert`.
+#![allow(internal_features)]
+#![feature(core_intrinsics)]
 
+mod args;
+
+use args::Regs;
 use aya_ebpf::{
     EbpfContext,
     bindings::{BPF_NOEXIST, bpf_pidns_info},
@@ -136,13 +142,13 @@ const MAX_CGROUP_DEPTH: i32 = 32;
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter_btf(ctx: BtfTracePointContext) -> i32 {
     // sys_enter(struct pt_regs *regs, long id)
-    record(ctx.arg::<i64>(1));
+    record(ctx.arg::<i64>(1), Regs::Btf(ctx.arg::<*const u8>(0)));
     0
 }
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
-    record(ctx.arg::<i64>(1));
+    record(ctx.arg::<i64>(1), Regs::Raw(ctx.arg::<*const u8>(0)));
     0
 }
 
@@ -153,7 +159,7 @@ pub fn sys_enter_classic(ctx: TracePointContext) -> i32 {
     // verifier checks it against the event's size), not through a
     // probe-read helper: one call fewer on every syscall.
     let id = unsafe { core::ptr::read_volatile((ctx.as_ptr() as *const i64).add(1)) };
-    record(id);
+    record(id, Regs::Classic(ctx.as_ptr() as *const u8));
     0
 }
 
@@ -171,7 +177,7 @@ fn load(global: &u64) -> u64 {
 /// On CPUs where every call and return goes through a mitigation thunk, a
 /// call costs more than the rest of the program.
 #[inline(always)]
-fn record(id: i64) {
+fn record(id: i64, regs: Regs) {
     let Some(generation) = CONTROL.get(control::GENERATION) else {
         return;
     };
@@ -193,7 +199,7 @@ fn record(id: i64) {
             // value.
             let slot = unsafe { &mut *slot };
             if slot.epoch == cache.epoch {
-                mark(slot, id, task);
+                mark_and_capture(slot, cache.slot_plus_one - 1, id, regs, task);
                 return;
             }
         }
@@ -211,7 +217,7 @@ fn record(id: i64) {
     };
     // SAFETY: as above.
     let slot = unsafe { &mut *slot };
-    mark(slot, id, task);
+    mark_and_capture(slot, found - 1, id, regs, task);
 }
 
 /// The cgroup v2 id of `task`: `task->cgroups->dfl_cgrp->kn->id`, read
@@ -240,6 +246,19 @@ fn cgroup_id_of(task: *const u8) -> u64 {
         return 0;
     }
     word_at(kn, &KN_ID_OFFSET)
+}
+
+/// Marks syscall `id` in slot `slot_index` and, with `--args`, captures
+/// its arguments ([`args::capture`]: one more compare for the syscalls it
+/// does not capture; nothing at all without `--args`, where the verifier
+/// drops the branch on the read-only `ARGS_ON`).
+#[inline(always)]
+fn mark_and_capture(slot: &mut Slot, slot_index: u32, id: i64, regs: Regs, task: *const u8) {
+    if let Some(index) = mark(slot, id, task)
+        && load(&args::ARGS_ON) != 0
+    {
+        args::capture(slot_index, index, regs);
+    }
 }
 
 /// The epoch of slot `slot_plus_one - 1` (0 for none).
@@ -565,17 +584,19 @@ fn pointer_at(base: *const u8, offset: &u64) -> *const u8 {
     }
 }
 
+/// Marks syscall `id` in the slot's bitmap when the slot records it, and
+/// returns its place there.
 #[inline(always)]
-fn mark(slot: &mut Slot, id: i64, task: *const u8) {
+fn mark(slot: &mut Slot, id: i64, task: *const u8) -> Option<usize> {
     let nr = id as u64;
     if slot.flags & SLOT_IN_CONTAINER != 0 && !in_container(slot, task) {
-        return;
+        return None;
     }
     if slot.flags & SLOT_ACTIVE == 0 {
         if slot.flags & SLOT_ARM_ON_EXEC == 0
             || (nr != load(&EXECVE_NR) && nr != load(&EXECVEAT_NR))
         {
-            return;
+            return None;
         }
         slot.flags |= SLOT_ACTIVE;
     }
@@ -594,13 +615,13 @@ fn mark(slot: &mut Slot, id: i64, task: *const u8) {
     };
     let Some(index) = numbering.seen_index(nr, compat) else {
         slot.out_of_range += 1;
-        return;
+        return None;
     };
-    if let Some(byte) = slot.seen.get_mut(index) {
-        if *byte == 0 {
-            *byte = 1;
-        }
+    let byte = slot.seen.get_mut(index)?;
+    if *byte == 0 {
+        *byte = 1;
     }
+    Some(index)
 }
 
 /// Whether the current syscall entered through the 32-bit compat ABI,

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use crate::bpf::{AttachKind, BpfError, ProgramStats, RecordingId, Seen, Start, SyscallRecorder};
+use crate::bpf::{
+    AttachKind, BpfError, LoadOptions, ProgramStats, RecordingId, Seen, Start, SyscallRecorder,
+};
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
 pub use crate::session::stderr_is_terminal;
 use crate::session::{ForwardedSignal, StatusLine, forward_signals, seccomp_mode, wait_for_exit};
@@ -58,6 +60,8 @@ pub struct RecordOptions {
     pub wait_all: bool,
     /// Force a hook kind (tests and benchmarks).
     pub attach: Option<AttachKind>,
+    /// Capture the arguments that matter (`--args`).
+    pub args: bool,
     /// Show a live status line on stderr.
     pub status_line: bool,
 }
@@ -81,7 +85,11 @@ pub struct RecordOutcome {
 pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     let program = resolve_program(&options.command[0])?;
     warn_if_under_seccomp();
-    let mut recorder = SyscallRecorder::load_with(options.attach)?;
+    let mut recorder = SyscallRecorder::load_options(LoadOptions {
+        attach: options.attach,
+        args: options.args,
+        ..LoadOptions::default()
+    })?;
     log::debug!("hook: {}", recorder.attach_kind());
     let mount = Cgroup2Mount::find()?;
     let mut cgroup = OwnedCgroup::create(&mount, &format!("rec-{}", std::process::id()))?;

@@ -44,6 +44,9 @@ enum Part {
     /// `recorder daemon`: its cost to host processes, containers per
     /// second, idle CPU and memory, with real runc containers.
     Daemon,
+    /// `record --args` against name-only recording, on a getppid loop and
+    /// an ioctl loop.
+    Args,
 }
 
 const LOOP_SOURCE: &str = r#"
@@ -52,11 +55,20 @@ const LOOP_SOURCE: &str = r#"
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <string.h>
+#include <sys/ioctl.h>
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 1000000;
+    /* "ioctl": FIONREAD on a pipe, a syscall whose argument --args keeps. */
+    int ioctls = argc > 2 && !strcmp(argv[2], "ioctl");
+    int fds[2], pending;
+    if (pipe(fds) != 0) return 1;
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    if (ioctls)
+        for (long i = 0; i < n; i++) ioctl(fds[0], FIONREAD, &pending);
+    else
+        for (long i = 0; i < n; i++) syscall(SYS_getppid);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
     printf("ns_per_syscall=%.2f\n", ns / n);
@@ -98,6 +110,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         recorder,
         looper,
     };
+    if matches!(only, None | Some(Part::Args)) {
+        bench.args_costs()?;
+    }
     if matches!(only, None | Some(Part::Syscalls)) {
         bench.syscall_costs()?;
         bench.kernel_run_times()?;
@@ -247,6 +262,78 @@ impl Bench {
             (recorded - bare) / (strace - bare)
         );
 
+        Ok(())
+    }
+
+    /// `record --args` against name-only recording, side by side: the
+    /// kernel program's run time per syscall (bpf_stats, runs interleaved
+    /// so that drift hits both alike) and the loops' wall time, for a
+    /// syscall `--args` does not capture (getppid: one more compare) and
+    /// one it does (ioctl: a lookup in the recording's value set).
+    fn args_costs(&self) -> anyhow::Result<()> {
+        let runs = self.args.runs;
+        println!("\n## --args against names only\n");
+        println!("{}", machine());
+        println!(
+            "\n| loop | bare ns/syscall | names only: added | --args: added | bpf_stats ns/run, names only | bpf_stats ns/run, --args | --args / names only |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for syscall in ["getppid", "ioctl"] {
+            let looper_args = || vec![self.looper_args(1)[0].clone(), syscall.to_string()];
+
+            let recorded = |args: bool, stats: bool| -> anyhow::Result<(f64, RunTime)> {
+                let mut cmd = self.pinned(&self.recorder);
+                cmd.args(["record", "--quiet", "-o", "/dev/null"])
+                    .args(args.then_some("--args"))
+                    .args(stats.then_some("--bpf-stats"))
+                    .arg("--")
+                    .arg(&self.looper)
+                    .args(looper_args());
+                let out = cmd.output().with_context(|| describe(&cmd))?;
+                if !out.status.success() {
+                    bail!(
+                        "{} failed: {}",
+                        describe(&cmd),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                let ns = parse_loop(&String::from_utf8_lossy(&out.stdout))?;
+                let rt = if stats {
+                    parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))?
+                } else {
+                    RunTime::default()
+                };
+                Ok((ns, rt))
+            };
+            // Interleaved, like the kernel figures below: this VM's wall
+            // times drift by more than what is measured.
+            let (mut bare, mut names_wall, mut args_wall) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..runs {
+                bare.push(loop_result(self.pinned(&self.looper).args(looper_args()))?);
+                names_wall.push(recorded(false, false)?.0);
+                args_wall.push(recorded(true, false)?.0);
+            }
+            let (bare, names_wall, args_wall) =
+                (median(bare), median(names_wall), median(args_wall));
+            let _stats = BpfStats::enable()?;
+            let (mut names_rt, mut args_rt) = (RunTime::default(), RunTime::default());
+            for _ in 0..runs {
+                for (args, total) in [(false, &mut names_rt), (true, &mut args_rt)] {
+                    let (_, rt) = recorded(args, true)?;
+                    total.ns += rt.ns;
+                    total.count += rt.count;
+                }
+            }
+            println!(
+                "| {syscall} | {bare:.1} | {:+.1} | {:+.1} | {:.1} | {:.1} | {:.3} |",
+                names_wall - bare,
+                args_wall - bare,
+                names_rt.per_call(),
+                args_rt.per_call(),
+                args_rt.per_call() / names_rt.per_call()
+            );
+        }
+        println!("(target: getppid --args / names only <= 1.05)");
         Ok(())
     }
 
@@ -469,4 +556,30 @@ fn stop_recording(child: Child, stats: bool) -> anyhow::Result<RunTime> {
         return Ok(RunTime::default());
     }
     parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// The CPU and the kernel's mitigations, on which these figures depend
+/// (retpolines and SRSO's safe return make every call and return dearer).
+fn machine() -> String {
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut text = format!("CPU: {model}; kernel {}", kernel.trim());
+    for name in ["spectre_v2", "spec_rstack_overflow", "retbleed"] {
+        let state = fs::read_to_string(format!("/sys/devices/system/cpu/vulnerabilities/{name}"))
+            .unwrap_or_else(|_| "unknown".into());
+        text.push_str(&format!("\n{name}: {}", state.trim()));
+    }
+    text
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

@@ -6,6 +6,7 @@ mod bench_logs;
 mod demo;
 mod dist;
 mod gen_tables;
+mod gen_values;
 mod setup;
 mod test;
 mod util;
@@ -38,6 +39,9 @@ enum Command {
     /// Regenerate recorder/src/arch/generated.rs (syscall tables of every
     /// architecture) from a libseccomp git clone.
     GenTables(gen_tables::GenTablesArgs),
+    /// Regenerate recorder/src/profile/values.tsv (names of argument
+    /// values) from the installed Linux UAPI and glibc headers.
+    GenValues,
 }
 
 /// A failure ends with one line, `xtask: <step> failed: <cause>` (the
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Dist => dist::run(),
         Command::GenTables(args) => gen_tables::run(args),
+        Command::GenValues => gen_values::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,6 +78,7 @@ impl Command {
             Command::Bench(_) => "bench",
             Command::Dist => "dist",
             Command::GenTables(_) => "gen-tables",
+            Command::GenValues => "gen-values",
         }
     }
 }

@@ -15,6 +15,7 @@
 //! that turns out not to matter is dropped ([`SyscallRecorder::drop_new`]),
 //! and its cgroup marked so that it never takes a slot again.
 
+pub mod args;
 mod attach;
 pub mod hot_path;
 mod mount_ns;
@@ -29,9 +30,11 @@ use std::time::{Duration, Instant};
 use aya::maps::{Array, HashMap, MapData, MapError, Queue};
 use aya::{Ebpf, EbpfLoader};
 use recorder_common::{
-    AbiRow, DEFAULT_SLOTS, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
+    AbiRow, ArgSets, DEFAULT_SLOTS, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
     SYSCALLS_PER_ABI, Slot, control, global, map,
 };
+
+pub use args::{ArgGlobals, ArgUse, ArgValues, ArgsError};
 
 pub use attach::AttachKind;
 pub use mount_ns::{ArgsFields, HotPathFields, MountNsFields, own_pid_level};
@@ -77,6 +80,8 @@ pub enum BpfError {
     AlreadyRecorded(CgroupId),
     #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
     PidNamespace(#[source] std::io::Error),
+    #[error(transparent)]
+    Args(#[from] ArgsError),
 }
 
 /// Which recording a [`SyscallRecorder`] slot belongs to.
@@ -136,6 +141,9 @@ pub struct Seen {
     pub third: BTreeSet<u32>,
     /// Syscalls whose number was beyond the bitmap (or negative).
     pub out_of_range: u64,
+    /// The arguments of the captured syscalls, when the recording
+    /// captured them (`--args`).
+    pub args: Option<ArgValues>,
 }
 
 impl Seen {
@@ -167,6 +175,11 @@ impl Seen {
         self.compat.extend(&other.compat);
         self.third.extend(&other.third);
         self.out_of_range += other.out_of_range;
+        if let Some(theirs) = &other.args {
+            self.args
+                .get_or_insert_with(ArgValues::default)
+                .extend(theirs);
+        }
     }
 
     /// Number of distinct syscalls over all ABIs.
@@ -202,8 +215,11 @@ pub struct LoadOptions {
     /// The hook, or the best the kernel supports for `None`.
     pub attach: Option<AttachKind>,
     /// Recordings the program can hold at once (slots, each
-    /// [`Slot`]-sized: about 3 KiB of kernel memory).
+    /// [`Slot`]-sized: about 3 KiB of kernel memory, plus an [`ArgSets`]
+    /// of about 6.2 KiB with `args`).
     pub slots: u32,
+    /// Capture the arguments of the syscalls [`args`] lists.
+    pub args: bool,
 }
 
 impl Default for LoadOptions {
@@ -211,6 +227,7 @@ impl Default for LoadOptions {
         LoadOptions {
             attach: None,
             slots: DEFAULT_SLOTS,
+            args: false,
         }
     }
 }
@@ -223,6 +240,8 @@ pub struct SyscallRecorder {
     roots: HashMap<MapData, u64, u32>,
     slots: Array<MapData, Slot>,
     control: Array<MapData, u64>,
+    /// One [`ArgSets`] per slot, with `--args`.
+    arg_sets: Option<Array<MapData, ArgSets>>,
     free_slots: Queue<MapData, u32>,
     new_cgroups: Option<NewCgroups>,
     capacity: u32,
@@ -307,6 +326,11 @@ impl SyscallRecorder {
         let pid_level_on = u64::from(hot.pid_level.is_some());
         let [thread_pid, pid_level] = hot.pid_level.unwrap_or_default();
         let host_pid_level = own_pid_level();
+        let arg_globals = if options.args {
+            Some(ArgGlobals::of_host(kernel_types.as_ref().ok())?)
+        } else {
+            None
+        };
         drop(kernel_types);
         let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
         let mnt_ns_on = u64::from(mount_ns.is_some());
@@ -315,7 +339,7 @@ impl SyscallRecorder {
         let args = args.unwrap_or_default();
         let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
         let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
-        let mut ebpf = loader
+        loader
             .override_global(global::EXECVE_NR, &execve, true)
             .override_global(global::EXECVEAT_NR, &execveat, true)
             .override_global(global::X32_BIT, &numbering.x32_bit, true)
@@ -353,19 +377,35 @@ impl SyscallRecorder {
             .override_global(global::PID_LEVEL_OFFSET, &pid_level, true)
             .override_global(global::HOST_PID_LEVEL, &host_pid_level, true)
             .map_max_entries(map::SLOTS, capacity)
-            .map_max_entries(map::FREE_SLOTS, capacity)
-            .load(PROGRAM_OBJECT)
-            .map_err(|e| {
-                if is_permission_error(&e) {
-                    BpfError::PermissionDenied
-                } else {
-                    BpfError::Load(Box::new(e))
-                }
-            })?;
+            .map_max_entries(map::FREE_SLOTS, capacity);
+        let args_on = u64::from(arg_globals.is_some());
+        loader.override_global(global::ARGS_ON, &args_on, true);
+        if let Some(g) = &arg_globals {
+            loader
+                .override_global(global::ARG_KIND, &*g.kinds, true)
+                .override_global(global::ARG_REGS_NATIVE, &g.native, true)
+                .override_global(global::ARG_REGS_COMPAT, &g.compat, true)
+                .override_global(global::COMPAT_ARG_MASK, &g.compat_mask, true)
+                .override_global(global::CLONE_FLAGS_ARG, &g.clone_flags_arg, true);
+        }
+        // Without --args the sets are never touched: one entry.
+        loader.map_max_entries(map::ARG_SETS, if args_on != 0 { capacity } else { 1 });
+        let mut ebpf = loader.load(PROGRAM_OBJECT).map_err(|e| {
+            if is_permission_error(&e) {
+                BpfError::PermissionDenied
+            } else {
+                BpfError::Load(Box::new(e))
+            }
+        })?;
         let attach = attach::attach(&mut ebpf, btf.as_ref(), kind)?;
         let roots = take_map(&mut ebpf, map::ROOTS)?;
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
+        let arg_sets = if args_on != 0 {
+            Some(take_map(&mut ebpf, map::ARG_SETS)?)
+        } else {
+            None
+        };
         let free_slots = take_map(&mut ebpf, map::FREE_SLOTS)?;
         let new_cgroups = Some(NewCgroups::new(take_map(&mut ebpf, map::NEW_CGROUPS)?));
         Ok(SyscallRecorder {
@@ -374,6 +414,7 @@ impl SyscallRecorder {
             roots,
             slots,
             control,
+            arg_sets,
             free_slots,
             new_cgroups,
             capacity,
@@ -448,7 +489,7 @@ impl SyscallRecorder {
         {
             value.runtime_mnt_ns = ns;
         }
-        self.write_slot(slot, value)?;
+        self.reset_slot(slot, value)?;
         match self.roots.insert(root.0, slot, BPF_NOEXIST) {
             Ok(()) => {}
             Err(e) if is_exists_error(&e) => return Err(BpfError::AlreadyRecorded(root)),
@@ -527,7 +568,7 @@ impl SyscallRecorder {
 
     /// Clears a slot and queues it for the kernel side.
     fn lend(&mut self, slot: u32) -> Result<(), BpfError> {
-        self.write_slot(slot, Slot::EMPTY)?;
+        self.reset_slot(slot, Slot::EMPTY)?;
         self.free_slots
             .push(slot, 0)
             .map_err(|source| map_error(map::FREE_SLOTS, source))?;
@@ -549,7 +590,7 @@ impl SyscallRecorder {
             if self.lending {
                 self.lend(slot)?;
             } else {
-                self.write_slot(slot, Slot::EMPTY)?;
+                self.reset_slot(slot, Slot::EMPTY)?;
             }
         }
         Ok(())
@@ -695,6 +736,22 @@ impl SyscallRecorder {
         Ok(())
     }
 
+    /// Writes a slot, and empties its argument sets: the arguments
+    /// first, so that nothing marked before the slot starts is kept.
+    fn reset_slot(&mut self, slot: u32, value: Slot) -> Result<(), BpfError> {
+        if let Some(arg_sets) = &mut self.arg_sets {
+            arg_sets
+                .set(slot, ArgSets::EMPTY, 0)
+                .map_err(|source| map_error(map::ARG_SETS, source))?;
+        }
+        self.write_slot(slot, value)
+    }
+
+    /// Whether recordings capture arguments (`--args`).
+    pub fn captures_args(&self) -> bool {
+        self.arg_sets.is_some()
+    }
+
     fn set_control(&mut self, index: u32, value: u64) -> Result<(), BpfError> {
         self.control
             .set(index, value, 0)
@@ -707,7 +764,14 @@ impl SyscallRecorder {
             .slots
             .get(&id.slot, 0)
             .map_err(|source| map_error(map::SLOTS, source))?;
-        Ok(Seen::from_slot(&slot))
+        let mut seen = Seen::from_slot(&slot);
+        if let Some(arg_sets) = &self.arg_sets {
+            let sets = arg_sets
+                .get(&id.slot, 0)
+                .map_err(|source| map_error(map::ARG_SETS, source))?;
+            seen.args = Some(ArgValues::from_sets(&sets));
+        }
+        Ok(seen)
     }
 
     /// Ends the recording and returns what it saw. Its slot rests for

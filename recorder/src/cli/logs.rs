@@ -19,7 +19,8 @@ use crate::logs::{ActionFilter, Collector, FilterOptions};
 
 /// Write a seccomp profile from the kernel's seccomp audit records: run the
 /// workload under a profile whose defaultAction is SCMP_ACT_LOG, then turn
-/// its records into a profile of the syscalls it made.
+/// its records into a profile of the syscalls it made. Records carry no
+/// arguments, so the profile has no argument conditions (stderr says so).
 ///
 /// Reads every log shape, mixed in one input and compressed or not (gzip,
 /// zstd): dmesg (also -T), /dev/kmsg, syslog (RFC 3164/5424), auditd's
@@ -154,6 +155,9 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Why a profile from logs has no argument conditions.
+const NAMES_ONLY: &str = "the profile allows each syscall whatever its arguments: audit records carry none (`recorder record --args` and `trace --args` write argument conditions)";
+
 pub fn run(args: LogsArgs) -> i32 {
     match run_inner(args) {
         Ok(code) => code,
@@ -265,6 +269,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         );
     }
     args.profile.report_versions(&built);
+    eprintln!("recorder: {NAMES_ONLY}");
     args.profile
         .write(&built, &output)
         .map_err(|e| e.to_string())?;

@@ -12,10 +12,12 @@ use crate::profile::output::Output;
 /// Merge profiles into one that allows what any of them allows.
 ///
 /// Typical use: one recorded profile per test run or replica, merged into
-/// one. Rules that deny or restrict a syscall (another action, argument
-/// conditions) are kept; when another input allows that syscall outright,
-/// the conflict is reported on stderr and --prefer decides. Architectures are
-/// merged too.
+/// one. Argument values allowed by conditions (profiles recorded with
+/// --args) are unioned, and an input that allows the syscall outright
+/// covers them all. Rules that deny or restrict a syscall otherwise
+/// (another action, a condition whose rule denies) are kept; when another
+/// input allows that syscall outright, the conflict is reported on stderr
+/// and --prefer decides. Architectures are merged too.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  recorder merge run1.json run2.json run3.json -o app.json\n  recorder merge app.json hardening.json --prefer deny"

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use clap::Args;
 
 use super::print_error;
-use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
+use super::recorded_profile::{RecordedProfileArgs, count_syscalls, warn_unlisted};
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
 use crate::record::{RecordOptions, record, stderr_is_terminal};
@@ -32,6 +32,18 @@ pub struct RecordArgs {
     /// command itself (for daemonising children).
     #[arg(long)]
     wait_all: bool,
+
+    /// Also capture the argument values that matter and allow only those:
+    /// socket (domain, type, protocol), socketpair, clone and unshare
+    /// namespace flags, setns, clone3 (denied with ENOSYS when it asked for
+    /// no namespace, so that libc falls back to clone, whose flags the
+    /// filter can check), personality, prctl, ioctl, ptrace, bpf and keyctl
+    /// sub-commands, and PROT_EXEC for mprotect and pkey_mprotect. Each is
+    /// captured in the kernel; a syscall that used more values than its
+    /// table holds (64 for ioctl and prctl, 16 for the others) is allowed
+    /// without a condition, and stderr says so.
+    #[arg(long)]
+    args: bool,
 
     /// No status line on stderr.
     #[arg(short, long)]
@@ -74,6 +86,7 @@ pub fn run(args: RecordArgs) -> i32 {
         command: args.command,
         wait_all: args.wait_all,
         attach: args.attach,
+        args: args.args,
         status_line: !args.quiet && stderr_is_terminal(),
     };
     let outcome = match record(&options) {
@@ -100,6 +113,7 @@ pub fn run(args: RecordArgs) -> i32 {
     }
     let built = args.profile.build(&SyscallSet::from_seen(&outcome.seen));
     args.profile.report_versions(&built);
+    args.profile.report_args(&built);
     warn_unlisted(&outcome.seen, &built);
     if outcome.interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
@@ -116,9 +130,9 @@ pub fn run(args: RecordArgs) -> i32 {
         && !args.quiet
     {
         eprintln!(
-            "recorder: wrote {} ({} syscalls)",
+            "recorder: wrote {} ({})",
             path.display(),
-            built.profile.allowed_names().len()
+            count_syscalls(&built.profile)
         );
     }
     outcome.exit_code

@@ -69,6 +69,14 @@ impl RecordedProfileArgs {
         }
     }
 
+    /// Says on stderr what the argument conditions could not cover, and
+    /// that clone3 fails with ENOSYS.
+    pub fn report_args(&self, built: &BuiltProfile) {
+        for note in &built.arg_notes {
+            print_error(note);
+        }
+    }
+
     /// Writes the profile in the chosen format.
     pub fn write(&self, built: &BuiltProfile, output: &Output) -> Result<(), OutputError> {
         self.format.write(&built.profile, output, None)
@@ -89,5 +97,20 @@ pub fn warn_unlisted(seen: &Seen, built: &BuiltProfile) {
             "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
             u.number, u.arch
         ));
+    }
+}
+
+/// `57 syscalls` or `57 syscalls, 6 of them only with the argument values
+/// recorded`, for the line that says where the profile went.
+pub fn count_syscalls(profile: &crate::profile::Profile) -> String {
+    let always = profile.allowed_names().len();
+    let conditional = profile.conditionally_allowed_names().len();
+    if conditional == 0 {
+        format!("{always} syscalls")
+    } else {
+        format!(
+            "{} syscalls, {conditional} of them only with the argument values recorded",
+            always + conditional
+        )
     }
 }

@@ -84,6 +84,13 @@ pub struct TraceArgs {
     #[command(flatten)]
     profile: RecordedProfileArgs,
 
+    /// Also capture the argument values that matter and allow only those
+    /// (see `recorder record --help`). The runtime's base profile stays
+    /// without conditions. Through a daemon, only one started with --args
+    /// is asked; otherwise the container is recorded here.
+    #[arg(long)]
+    args: bool,
+
     /// No status line, notes or summary on stderr; warnings and errors
     /// still.
     #[arg(short, long)]
@@ -145,12 +152,24 @@ pub fn run(args: TraceArgs) -> i32 {
         duration: args.duration,
         ready_file: args.ready_file,
         attach: args.attach,
+        args: args.args,
         status_line: !args.quiet && stderr_is_terminal(),
         quiet: args.quiet,
         layout: None,
     };
     let through_daemon = match &options.target {
         Target::Container(_) if !args.no_daemon => DaemonClient::answering(&args.daemon_socket)
+            .filter(|client| {
+                // A daemon without --args has only the names.
+                let usable = !options.args || client.info().is_ok_and(|i| i.args);
+                if !usable {
+                    log::info!(
+                        "the recorder daemon at {} captures no arguments: recording here",
+                        args.daemon_socket.display()
+                    );
+                }
+                usable
+            })
             .map(|client| {
                 log::info!(
                     "asking the recorder daemon at {}",
@@ -234,6 +253,9 @@ pub fn run(args: TraceArgs) -> i32 {
     let built = args.profile.build(&set);
     let profile = &built.profile;
     args.profile.report_versions(&built);
+    if !args.quiet {
+        args.profile.report_args(&built);
+    }
     warn_unlisted(&outcome.seen, &built);
     if outcome.end == TraceEnd::Interrupted {
         print_error("interrupted: writing the profile of what was recorded so far");
@@ -243,7 +265,7 @@ pub fn run(args: TraceArgs) -> i32 {
         return 1;
     }
     if !args.quiet {
-        let total = profile.allowed_names().len();
+        let total = profile.allowed_names().len() + profile.conditionally_allowed_names().len();
         let from_base = match &base {
             Some(b) => format!(
                 ", {} more from {}",
@@ -255,20 +277,27 @@ pub fn run(args: TraceArgs) -> i32 {
         let dest = output
             .path()
             .map_or_else(|| "profile".to_string(), |p| p.display().to_string());
-        eprintln!("recorder: wrote {dest} ({total} syscalls: {recorded} recorded{from_base})");
+        let conditional = match profile.conditionally_allowed_names().len() {
+            0 => String::new(),
+            n => format!("; {n} only with the argument values recorded"),
+        };
+        eprintln!(
+            "recorder: wrote {dest} ({total} syscalls: {recorded} recorded{from_base}{conditional})"
+        );
     }
     0
 }
 
 /// Adds the base profile's names as calls of the host's own ABI: the
-/// runtime that makes them runs natively. Names the host does not have (a
-/// base derived elsewhere) are skipped.
+/// runtime that makes them runs natively. They stay without argument
+/// conditions: the runtime makes them with whatever values it needs.
+/// Names the host does not have (a base derived elsewhere) are skipped.
 fn add_base(set: &mut SyscallSet, base: &BaseProfile) {
     let host = Arch::host();
     let table = host.table();
     for name in &base.names {
         match table.number(name) {
-            Some(nr) => set.insert(host, nr),
+            Some(nr) => set.insert_unconditional(host, nr),
             None => log::info!("{} lists {name}, which {host} does not have", base.origin),
         }
     }

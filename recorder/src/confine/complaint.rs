@@ -7,6 +7,7 @@ use std::fmt;
 use super::audit::SeccompRecord;
 use crate::arch::Arch;
 use crate::profile::effective::Effective;
+use crate::profile::values::describe_treatment;
 use crate::profile::{Action, Profile, SyscallRule, syscall_names};
 
 /// Why the profile would have stopped a syscall.
@@ -24,7 +25,10 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Denied(t) => f.write_str(t),
-            Reason::DependsOnArguments(t) => write!(f, "{t} (depends on the arguments)"),
+            Reason::DependsOnArguments(t) => write!(
+                f,
+                "{t}; denied for the arguments it passed (audit records carry none, so which ones is not known: `recorder record --args` of the same run shows them)"
+            ),
             Reason::ArchitectureNotListed => f.write_str("architecture not listed: thread killed"),
         }
     }
@@ -67,7 +71,7 @@ impl Complaint {
                     // Logged by one of the profile's own SCMP_ACT_LOG rules.
                     continue;
                 }
-                let mut text = treatment.describe(effective.default);
+                let mut text = describe_treatment(&name, &treatment, effective.default);
                 if !effective.rules.contains_key(&name) {
                     text.push_str(" (default)");
                 }
@@ -185,5 +189,21 @@ mod tests {
         assert_eq!(kept, ["mkdir"]);
         assert_eq!(fixed.syscalls[0].names, ["getpid", "read", "write"]);
         assert_eq!(fixed.architectures, [Arch::X86_64, Arch::X86]);
+        // ioctl allowed for TCGETS only: a logged ioctl passed another.
+        let mut q = p.clone();
+        q.syscalls.push(SyscallRule {
+            args: vec![crate::profile::ArgCondition {
+                index: 1,
+                value: 0x5401,
+                value_two: 0,
+                op: crate::profile::ArgOp::Equal,
+            }],
+            ..SyscallRule::new(["ioctl".into()], Action::Allow)
+        });
+        let c = Complaint::from_records(&q, [record(16)], Arch::X86_64);
+        assert_eq!(
+            c.denied[&(Arch::X86_64, "ioctl".to_string())].to_string(),
+            "only TCGETS; denied for the arguments it passed (audit records carry none, so which ones is not known: `recorder record --args` of the same run shows them)"
+        );
     }
 }

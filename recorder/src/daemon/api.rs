@@ -7,6 +7,7 @@
 //! - `GET /v1/profiles/<path below the output directory>`: a workload's
 //!   profile as it would be written now;
 //! - `POST /v1/flush`: writes every profile that changed now;
+//! - `GET /v1/daemon`: how the daemon records ([`DaemonInfo`]);
 //! - `GET /metrics`: Prometheus text (also on `--metrics ADDR`).
 //!
 //! The socket is mode 0600 in a directory of its own, and a peer that is
@@ -15,6 +16,7 @@
 //!
 //! [`RecordingView`]: super::recordings::RecordingView
 //! [`RecordingDetail`]: super::recordings::RecordingDetail
+//! [`DaemonInfo`]: DaemonInfo
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
@@ -95,6 +97,7 @@ fn routes(shared: Shared) -> Router {
         .route("/v1/recordings/{id}", get(recording))
         .route("/v1/profiles/{*path}", get(profile))
         .route("/v1/flush", post(flush))
+        .route("/v1/daemon", get(daemon))
         .route("/metrics", get(metrics))
         .with_state(shared)
 }
@@ -156,6 +159,20 @@ async fn profile(Axum(shared): Axum<Shared>, UrlPath(path): UrlPath<String>) -> 
         )
             .into_response(),
     }
+}
+
+/// How the daemon records, for a `trace` that needs more than names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DaemonInfo {
+    /// It captures the arguments that matter (`--args`).
+    pub args: bool,
+}
+
+async fn daemon(Axum(shared): Axum<Shared>) -> Response {
+    let state = lock(&shared);
+    json(&DaemonInfo {
+        args: state.recorder.captures_args(),
+    })
 }
 
 async fn flush(Axum(shared): Axum<Shared>) -> Response {

@@ -6,8 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::FlushReport;
 use super::recordings::{RecordingDetail, RecordingView};
+use super::{DaemonInfo, FlushReport};
 use crate::unix_http::request;
 
 /// Where `recorder daemon` listens unless told otherwise.
@@ -101,6 +101,12 @@ impl DaemonClient {
     /// The newest recording of container `id`, with what it saw.
     pub fn recording(&self, id: &str) -> Result<Option<RecordingDetail>, ClientError> {
         self.call("GET", &format!("/v1/recordings/{id}"))
+    }
+
+    /// How the daemon records; a daemon from before this call existed
+    /// captures no arguments.
+    pub fn info(&self) -> Result<DaemonInfo, ClientError> {
+        Ok(self.call("GET", "/v1/daemon")?.unwrap_or_default())
     }
 
     /// Writes every profile that changed now.

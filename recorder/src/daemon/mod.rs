@@ -28,6 +28,8 @@ mod metrics;
 pub mod profiles;
 pub mod recordings;
 
+pub use api::DaemonInfo;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io;
@@ -78,6 +80,8 @@ pub struct DaemonOptions {
     pub arch_policy: ArchPolicy,
     /// Also write each profile as a SeccompProfile object (`.yaml`).
     pub crd: bool,
+    /// Capture the arguments that matter and write conditions for them.
+    pub args: bool,
     pub attach: Option<AttachKind>,
     /// Where engines keep their state; `None` for this host.
     pub layout: Option<HostLayout>,
@@ -202,6 +206,7 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let mut recorder = SyscallRecorder::load_options(LoadOptions {
         attach: options.attach,
         slots: options.max_recordings.saturating_add(TRIAGE_SLOTS),
+        args: options.args,
     })?;
     log::debug!("hook: {}", recorder.attach_kind());
     let new_cgroups = recorder

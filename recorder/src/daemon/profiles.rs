@@ -241,7 +241,7 @@ impl ProfileBook {
         for runtime in &w.runtimes {
             for name in &BaseProfile::builtin(*runtime).names {
                 if let Some(nr) = table.number(name) {
-                    set.insert(host, nr);
+                    set.insert_unconditional(host, nr);
                 }
             }
         }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bpf::{RecordingId, Seen};
+use recorder_common::ArgSyscall;
+
+use crate::bpf::{ArgUse, ArgValues, RecordingId, Seen};
 use crate::container::{Container, OciRuntime};
 
 use super::filing::workload_of_pod;
@@ -122,6 +124,19 @@ pub struct SeenView {
     pub compat: Vec<u32>,
     pub third: Vec<u32>,
     pub out_of_range: u64,
+    /// The arguments of the captured syscalls, by syscall name, when the
+    /// daemon captures them (`--args`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<BTreeMap<String, ArgUseView>>,
+}
+
+/// [`ArgUse`] in JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArgUseView {
+    Values(Vec<Vec<u64>>),
+    Flags(u64),
+    Overflowed,
 }
 
 impl From<&Seen> for SeenView {
@@ -131,6 +146,19 @@ impl From<&Seen> for SeenView {
             compat: seen.compat.iter().copied().collect(),
             third: seen.third.iter().copied().collect(),
             out_of_range: seen.out_of_range,
+            args: seen.args.as_ref().map(|args| {
+                args.by_syscall
+                    .iter()
+                    .map(|(syscall, used)| {
+                        let view = match used {
+                            ArgUse::Values(v) => ArgUseView::Values(v.iter().cloned().collect()),
+                            ArgUse::Flags(f) => ArgUseView::Flags(*f),
+                            ArgUse::Overflowed => ArgUseView::Overflowed,
+                        };
+                        (syscall.name().to_string(), view)
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -142,6 +170,21 @@ impl From<&SeenView> for Seen {
             compat: view.compat.iter().copied().collect(),
             third: view.third.iter().copied().collect(),
             out_of_range: view.out_of_range,
+            // Names a newer daemon captures and this recorder does not
+            // know are left out: their syscalls stay unconditional.
+            args: view.args.as_ref().map(|args| ArgValues {
+                by_syscall: args
+                    .iter()
+                    .filter_map(|(name, used)| {
+                        let used = match used {
+                            ArgUseView::Values(v) => ArgUse::Values(v.iter().cloned().collect()),
+                            ArgUseView::Flags(f) => ArgUse::Flags(*f),
+                            ArgUseView::Overflowed => ArgUse::Overflowed,
+                        };
+                        Some((ArgSyscall::from_name(name)?, used))
+                    })
+                    .collect(),
+            }),
         }
     }
 }

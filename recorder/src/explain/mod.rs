@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 
 use crate::profile::Profile;
 use crate::profile::effective::Effective;
+use crate::profile::values::describe_treatment;
 
 /// What a syscall is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -137,8 +138,8 @@ pub struct Entry {
     pub name: String,
     pub kind: Kind,
     pub description: String,
-    /// How the profile lets it run when not plainly allowed
-    /// (`logged`, `only if arg0 == 8`).
+    /// How the profile lets it run when not plainly allowed (`logged`,
+    /// `only TCGETS, FIONREAD`, `without namespace flags`).
     pub qualifier: Option<String>,
     pub docker: Option<(DockerDefault, &'static str)>,
 }
@@ -162,6 +163,7 @@ pub fn explain(profile: &Profile) -> Explanation {
         .collect();
     let mut groups: BTreeMap<Kind, Vec<Entry>> = BTreeMap::new();
     let mut count = 0;
+    let mut conditional = 0;
     for (name, treatment) in &effective.rules {
         let listed = if lists_denials {
             !treatment.always_runs(default)
@@ -172,8 +174,11 @@ pub fn explain(profile: &Profile) -> Explanation {
             continue;
         }
         count += 1;
+        if !treatment.conditional.is_empty() {
+            conditional += 1;
+        }
         let qualifier = if !treatment.conditional.is_empty() || lists_denials {
-            Some(treatment.describe(default))
+            Some(describe_treatment(name, treatment, default))
         } else if treatment.fallback(default).action == crate::profile::Action::Log {
             Some("logged".to_string())
         } else {
@@ -192,7 +197,7 @@ pub fn explain(profile: &Profile) -> Explanation {
         });
     }
     let summary = format!(
-        "default {default}; architectures {}; {} {count} syscall{}",
+        "default {default}; architectures {}; {} {count} syscall{}{}",
         if arches.is_empty() {
             "native".to_string()
         } else {
@@ -200,6 +205,10 @@ pub fn explain(profile: &Profile) -> Explanation {
         },
         if lists_denials { "denies" } else { "allows" },
         if count == 1 { "" } else { "s" },
+        match conditional {
+            0 => String::new(),
+            n => format!(" ({n} depending on argument values)"),
+        }
     );
     Explanation { summary, groups }
 }
@@ -304,6 +313,28 @@ mod tests {
         assert_eq!(
             text,
             "default SCMP_ACT_ALLOW; architectures x86_64; denies 1 syscall\n\nFILES (1)\n  read  read from a file descriptor [SCMP_ACT_ERRNO(EPERM)]\n"
+        );
+    }
+
+    #[test]
+    fn argument_values_by_name() {
+        use crate::profile::{Action, ArgCondition, ArgOp, SyscallRule};
+        let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+        for (name, index, value) in [("ioctl", 1, 0x5401), ("ioctl", 1, 0x541b)] {
+            p.syscalls.push(SyscallRule {
+                args: vec![ArgCondition {
+                    index,
+                    value,
+                    value_two: 0,
+                    op: ArgOp::Equal,
+                }],
+                ..SyscallRule::new([name.to_string()], Action::Allow)
+            });
+        }
+        let text = explain(&p).render(false);
+        assert_eq!(
+            text,
+            "default SCMP_ACT_ERRNO(ENOSYS); architectures x86_64; allows 2 syscalls (1 depending on argument values)\n\nFILES (2)\n  ioctl  device-specific control of an open file [only TCGETS, FIONREAD]\n  read   read from a file descriptor\n"
         );
     }
 

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Profile;
 use super::effective::{Effective, Treatment};
+use super::values::{describe_rule, describe_treatment};
 use crate::arch::Arch;
 
 /// One line of difference on some architectures.
@@ -34,6 +35,13 @@ pub enum Difference {
         name: String,
         left: String,
         right: String,
+    },
+    /// A syscall is allowed (or denied) for different argument values:
+    /// the rules only one side has, their values named.
+    Values {
+        name: String,
+        left: Vec<String>,
+        right: Vec<String>,
     },
 }
 
@@ -60,7 +68,9 @@ impl Diff {
             .iter()
             .flat_map(|(_, d)| d)
             .filter_map(|d| match d {
-                Difference::Syscall { name, .. } => Some(name.len()),
+                Difference::Syscall { name, .. } | Difference::Values { name, .. } => {
+                    Some(name.len())
+                }
                 Difference::Default { .. } => Some("(default)".len()),
                 Difference::Coverage { .. } => None,
             })
@@ -90,6 +100,14 @@ impl Diff {
                     Difference::Syscall { name, left, right } => {
                         out.push_str(&pair(name, left, right));
                     }
+                    Difference::Values { name, left, right } => {
+                        for rule in left {
+                            out.push_str(&format!("-{name:<width$}  {rule}\n"));
+                        }
+                        for rule in right {
+                            out.push_str(&format!("+{name:<width$}  {rule}\n"));
+                        }
+                    }
                 }
             }
         }
@@ -97,8 +115,8 @@ impl Diff {
     }
 }
 
-fn describe(e: &Effective, t: &Treatment, explicit: bool) -> String {
-    let text = t.describe(e.default);
+fn describe(name: &str, e: &Effective, t: &Treatment, explicit: bool) -> String {
+    let text = describe_treatment(name, t, e.default);
     if explicit {
         text
     } else {
@@ -140,15 +158,29 @@ pub fn diff(left: &Profile, right: &Profile, native: Arch) -> Diff {
             {
                 let lt = l.treatment(name);
                 let rt = r.treatment(name);
-                let same = lt.fallback(l.default) == rt.fallback(r.default)
-                    && lt.conditional == rt.conditional;
-                if !same {
-                    differences.push(Difference::Syscall {
-                        name: name.to_string(),
-                        left: describe(&l, &lt, l.rules.contains_key(*name)),
-                        right: describe(&r, &rt, r.rules.contains_key(*name)),
-                    });
+                let same_fallback = lt.fallback(l.default) == rt.fallback(r.default);
+                if same_fallback && lt.conditional == rt.conditional {
+                    continue;
                 }
+                if same_fallback && !lt.conditional.is_empty() && !rt.conditional.is_empty() {
+                    let only = |a: &Treatment, b: &Treatment| -> Vec<String> {
+                        a.conditional
+                            .difference(&b.conditional)
+                            .map(|rule| describe_rule(name, rule))
+                            .collect()
+                    };
+                    differences.push(Difference::Values {
+                        name: name.to_string(),
+                        left: only(&lt, &rt),
+                        right: only(&rt, &lt),
+                    });
+                    continue;
+                }
+                differences.push(Difference::Syscall {
+                    name: name.to_string(),
+                    left: describe(name, &l, &lt, l.rules.contains_key(*name)),
+                    right: describe(name, &r, &rt, r.rules.contains_key(*name)),
+                });
             }
         }
         if !differences.is_empty() {
@@ -172,6 +204,41 @@ mod tests {
         let mut b = a.clone();
         b.syscalls[0].errno_ret = Some(4);
         assert!(diff(&a, &b, Arch::X86_64).is_empty());
+    }
+
+    #[test]
+    fn value_differences_are_shown_by_name() {
+        use crate::profile::{ArgCondition, ArgOp};
+        let with_ioctls = |values: &[u64]| {
+            let mut p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
+            for &value in values {
+                p.syscalls.push(SyscallRule {
+                    args: vec![ArgCondition {
+                        index: 1,
+                        value,
+                        value_two: 0,
+                        op: ArgOp::Equal,
+                    }],
+                    ..SyscallRule::new(["ioctl".into()], Action::Allow)
+                });
+            }
+            p
+        };
+        let a = with_ioctls(&[0x5401, 0x5413]);
+        let b = with_ioctls(&[0x5401, 0x541b]);
+        assert_eq!(
+            diff(&a, &b, Arch::X86_64).render("a", "b"),
+            "--- a\n+++ b\n@@ x86_64 @@\n\
+             -ioctl  SCMP_ACT_ALLOW if arg1 == TIOCGWINSZ\n\
+             +ioctl  SCMP_ACT_ALLOW if arg1 == FIONREAD\n"
+        );
+        let plain = Profile::allow_list([Arch::X86_64], ["ioctl".into(), "read".into()], 38);
+        assert_eq!(
+            diff(&a, &plain, Arch::X86_64).render("a", "b"),
+            "--- a\n+++ b\n@@ x86_64 @@\n\
+             -ioctl  only TCGETS, TIOCGWINSZ\n\
+             +ioctl  SCMP_ACT_ALLOW\n"
+        );
     }
 
     #[test]

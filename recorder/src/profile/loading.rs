@@ -331,6 +331,24 @@ mod tests {
         );
     }
 
+    /// musl passes int ioctl requests sign-extended, and `--args` keeps
+    /// the whole register: such a value still loads where a 32-bit ABI is
+    /// listed (libseccomp compares its low 32 bits there).
+    #[test]
+    fn sign_extended_values_load_on_32_bit_abis_too() {
+        let mut p = profile(vec![rule(
+            &["ioctl"],
+            Action::Allow,
+            None,
+            &[(1, 0xffff_ffff_8004_5430)],
+        )]);
+        p.architectures.push(Arch::X86);
+        assert!(refusals(&p).unwrap().is_empty());
+        let code = pfc(&p);
+        assert!(code.contains("if ($a1.hi32 == 4294967295)"), "{code}");
+        assert!(code.contains("if ($a1 == 2147767344)"), "{code}");
+    }
+
     #[test]
     fn errnos_above_4094_are_refused() {
         let p = profile(vec![

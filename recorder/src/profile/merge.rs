@@ -1,12 +1,16 @@
 //! Merging profiles: the union of what the inputs allow.
 //!
 //! A syscall one input allows and another only denies by default is allowed:
-//! that is the point of merging the profiles of several test runs. A rule
-//! that denies or restricts (another action, argument conditions) is kept
-//! and never widened silently: when another input allows the same syscall
-//! outright, the merge reports a [`Conflict`] and [`Prefer`] decides which
-//! input wins. Restrictions of several inputs are combined (their
-//! conditional rules added together). Architectures and flags are unioned.
+//! that is the point of merging the profiles of several test runs. So are
+//! argument values: rules that allow a syscall only with some values (and
+//! leave the rest to the default, as recorded profiles' do) are unioned,
+//! and an input that allows the syscall outright absorbs them. A rule
+//! that denies or restricts otherwise (another action, a condition whose
+//! rule denies) is kept and never widened silently: when another input
+//! allows the same syscall outright, the merge reports a [`Conflict`] and
+//! [`Prefer`] decides which input wins. Restrictions of several inputs are
+//! combined (their conditional rules added together). Architectures and
+//! flags are unioned.
 //!
 //! ```
 //! use recorder::arch::Arch;
@@ -178,6 +182,20 @@ impl Say<'_> {
         self.treatment.always_runs(self.default) && self.treatment.conditional.is_empty()
     }
 
+    /// Allows some argument values and leaves the others to a default that
+    /// denies them: an allow-list of values, which unions like names.
+    fn allows_values(&self) -> bool {
+        self.explicit
+            && self.treatment.unconditional.is_none()
+            && !self.default.action.lets_run()
+            && !self.treatment.conditional.is_empty()
+            && self
+                .treatment
+                .conditional
+                .iter()
+                .all(|c| c.verdict.action.lets_run())
+    }
+
     /// The treatment with the input's default made explicit.
     fn absolute(&self) -> Treatment {
         Treatment {
@@ -204,6 +222,32 @@ fn merge_name(
         })
         .collect();
     let allowers: Vec<&Say> = says.iter().filter(|s| s.allows_all()).collect();
+    let value_lists: Vec<&Say> = says.iter().filter(|s| s.allows_values()).collect();
+    let others: Vec<&Say> = says
+        .iter()
+        .filter(|s| s.explicit && !s.allows_all() && !s.allows_values())
+        .collect();
+    if others.is_empty() && !value_lists.is_empty() {
+        if allowers.is_empty() {
+            // Only values: the union of the values, over the merged default.
+            let mut union = Treatment::default();
+            for s in &value_lists {
+                union
+                    .conditional
+                    .extend(s.treatment.conditional.iter().cloned());
+            }
+            return Some(union);
+        }
+        // Allowed outright somewhere: that covers every value.
+        let verdict = pick(
+            allowers.iter().map(|s| s.treatment.fallback(s.default)),
+            Prefer::Allow,
+        )?;
+        return Some(Treatment {
+            unconditional: Some(verdict),
+            conditional: Default::default(),
+        });
+    }
     let restrictors: Vec<&Say> = says
         .iter()
         .filter(|s| s.explicit && !s.allows_all())
@@ -412,16 +456,90 @@ mod tests {
                 .len(),
             2
         );
-        // A conditional allow against an outright allow is a conflict.
+        // An outright allow absorbs the values, without a conflict.
         let c = allow_list(&["personality"]);
-        let m = merge(&[("a", &a), ("c", &c)], Prefer::Deny);
-        assert_eq!(m.conflicts.len(), 1);
-        assert_eq!(
+        let m = merge(&[("a", &a), ("b", &b), ("c", &c)], Prefer::Deny);
+        assert!(m.conflicts.is_empty());
+        assert!(m.profile.allowed_names().contains("personality"));
+        assert!(
             Effective::of(&m.profile).rules["personality"]
                 .conditional
-                .len(),
-            1
+                .is_empty()
         );
+    }
+
+    #[test]
+    fn a_deny_with_conditions_is_still_a_restriction() {
+        let mut a = allow_list(&["read"]);
+        a.default_action = Action::Allow;
+        a.default_errno_ret = None;
+        let a = with_rule(
+            a,
+            &["personality"],
+            Action::Errno,
+            vec![ArgCondition {
+                index: 0,
+                value: 8,
+                value_two: 0,
+                op: ArgOp::Equal,
+            }],
+        );
+        let b = allow_list(&["personality"]);
+        let m = merge(&[("a", &a), ("b", &b)], Prefer::Deny);
+        let on_personality: Vec<&Conflict> = m
+            .conflicts
+            .iter()
+            .filter(|c| c.name.as_deref() == Some("personality"))
+            .collect();
+        assert_eq!(on_personality.len(), 1, "{:?}", m.conflicts);
+        assert_eq!(on_personality[0].winner, "a");
+    }
+
+    /// Recorded profiles with values (`--args`), one run of which used so
+    /// many that it has no condition: the merge allows what each allowed.
+    #[test]
+    fn recorded_values_union() {
+        let cond = |index, v| ArgCondition {
+            index,
+            value: v,
+            value_two: 0,
+            op: ArgOp::Equal,
+        };
+        let a = with_rule(
+            with_rule(
+                allow_list(&["read"]),
+                &["ioctl"],
+                Action::Allow,
+                vec![cond(1, 0x5401)],
+            ),
+            &["prctl"],
+            Action::Allow,
+            vec![cond(0, 15)],
+        );
+        let b = with_rule(
+            with_rule(
+                allow_list(&["read", "prctl"]),
+                &["ioctl"],
+                Action::Allow,
+                vec![cond(1, 0x541b)],
+            ),
+            &["ioctl"],
+            Action::Allow,
+            vec![cond(1, 0x5401)],
+        );
+        let m = merge(&[("a", &a), ("b", &b)], Prefer::Deny);
+        assert!(m.conflicts.is_empty());
+        let e = Effective::of(&m.profile);
+        let values = |name: &str| -> Vec<u64> {
+            e.rules[name]
+                .conditional
+                .iter()
+                .map(|c| c.conditions[0].value)
+                .collect()
+        };
+        assert_eq!(values("ioctl"), [0x5401, 0x541b]);
+        assert!(m.profile.allowed_names().contains("prctl"));
+        assert!(e.rules["prctl"].conditional.is_empty());
     }
 
     #[test]

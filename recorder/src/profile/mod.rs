@@ -16,5 +16,6 @@ pub mod read;
 pub mod syscall_names;
 pub mod systemd_groups;
 pub mod templates;
+pub mod values;
 
 pub use model::{Action, ArgCondition, ArgOp, Profile, SyscallRule, UnknownFields};

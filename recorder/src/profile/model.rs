@@ -173,6 +173,17 @@ impl Profile {
         }
     }
 
+    /// Names with an `SCMP_ACT_ALLOW` rule that has argument conditions.
+    pub fn conditionally_allowed_names(&self) -> BTreeSet<&str> {
+        let always = self.allowed_names();
+        self.syscalls
+            .iter()
+            .filter(|r| r.action == Action::Allow && !r.args.is_empty())
+            .flat_map(|r| r.names.iter().map(String::as_str))
+            .filter(|n| !always.contains(n))
+            .collect()
+    }
+
     /// Names with an unconditional `SCMP_ACT_ALLOW` rule.
     pub fn allowed_names(&self) -> BTreeSet<&str> {
         self.syscalls

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use crate::bpf::{AttachKind, BpfError, RecordingId, Scope, Seen, SyscallRecorder};
+use crate::bpf::{AttachKind, BpfError, LoadOptions, RecordingId, Scope, Seen, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, id_of_dir};
 use crate::container::{self, Container, HostLayout, ResolveError, cgroup_names};
 use crate::session::{ForwardedSignal, forward_signals};
@@ -62,6 +62,8 @@ pub struct TraceOptions {
     /// Created once the recorder waits, for scripts to start the container.
     pub ready_file: Option<PathBuf>,
     pub attach: Option<AttachKind>,
+    /// Capture the arguments that matter (`--args`).
+    pub args: bool,
     pub status_line: bool,
     /// No notes on stderr (`waiting for ...`, `recording ... from now on`);
     /// warnings still.
@@ -153,7 +155,11 @@ pub fn trace(options: &TraceOptions) -> Result<TraceOutcome, TraceError> {
         .layout
         .clone()
         .unwrap_or_else(|| HostLayout::host(&mount.root));
-    let mut recorder = SyscallRecorder::load_with(options.attach)?;
+    let mut recorder = SyscallRecorder::load_options(LoadOptions {
+        attach: options.attach,
+        args: options.args,
+        ..LoadOptions::default()
+    })?;
     log::debug!("hook: {}", recorder.attach_kind());
     // Handlers first: a Ctrl-C while waiting must end the wait, not us.
     let signals = forward_signals();

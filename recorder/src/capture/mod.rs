@@ -5,21 +5,33 @@
 //! private calls at 0x0f0000 + k), so that each maps through its own
 //! architecture's table. Building a profile also chooses its architectures
 //! ([`ArchPolicy`]) and checks the names against the libseccomp release the
-//! profile is meant for ([`LibseccompVersion`]).
+//! profile is meant for ([`LibseccompVersion`]). With the arguments the
+//! kernel side captured (`--args`), [`args`] turns the captured syscalls'
+//! values into argument conditions.
+
+pub mod args;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use recorder_common::AbiRow;
 
+use self::args::{ArgNote, conditions};
 use crate::arch::{Arch, ArchPolicy, LibseccompVersion};
-use crate::bpf::Seen;
+use crate::bpf::{ArgValues, Seen};
 use crate::profile::Profile;
 
-/// Syscall numbers a workload made, per architecture (ABI).
+/// Syscall numbers a workload made, per architecture (ABI), and the
+/// arguments of the captured ones when they were captured.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyscallSet {
     by_arch: BTreeMap<Arch, BTreeSet<u32>>,
+    /// What the captured syscalls passed (`--args`); `None`: not captured,
+    /// every name unconditional.
+    args: Option<ArgValues>,
+    /// Names that stay unconditional whatever they passed: those of a
+    /// runtime's base profile, which the runtime makes with any values.
+    unconditional: BTreeSet<&'static str>,
 }
 
 /// A number that has no name in the architecture's table.
@@ -47,6 +59,7 @@ impl SyscallSet {
                 None => log::warn!("syscalls seen in ABI row {row:?}, which this host lacks"),
             }
         }
+        set.args = seen.args.clone();
         set
     }
 
@@ -55,11 +68,31 @@ impl SyscallSet {
         self.by_arch.entry(arch).or_default().insert(number);
     }
 
+    /// Adds one syscall number that stays unconditional, whatever the
+    /// arguments captured (a runtime's base profile's).
+    pub fn insert_unconditional(&mut self, arch: Arch, number: u32) {
+        self.insert(arch, number);
+        if let Some(name) = arch.table().name(number) {
+            self.unconditional.insert(name);
+        }
+    }
+
     /// Adds every syscall of `other`.
     pub fn extend(&mut self, other: &SyscallSet) {
         for (arch, numbers) in &other.by_arch {
             self.by_arch.entry(*arch).or_default().extend(numbers);
         }
+        if let Some(theirs) = &other.args {
+            self.args
+                .get_or_insert_with(ArgValues::default)
+                .extend(theirs);
+        }
+        self.unconditional.extend(&other.unconditional);
+    }
+
+    /// Whether the arguments were captured.
+    pub fn has_args(&self) -> bool {
+        self.args.is_some()
     }
 
     /// The architectures with at least one syscall.
@@ -163,14 +196,28 @@ impl SyscallSet {
                 known
             });
         }
-        let profile =
-            Profile::allow_list(arches, names.into_iter().map(String::from), options.errno);
+        let (conditioned, arg_notes, rules) = match &self.args {
+            Some(args) => {
+                let listed: Vec<Arch> = arches.iter().copied().collect();
+                let c = conditions(&names, args, &self.unconditional, &listed, options.errno);
+                (c.conditioned, c.notes, c.rules)
+            }
+            None => Default::default(),
+        };
+        let mut profile = Profile::allow_list(
+            arches,
+            names.difference(&conditioned).map(|name| name.to_string()),
+            options.errno,
+        );
+        profile.syscalls.extend(rules);
         BuiltProfile {
             profile,
             unnamed,
             newer_names: newer,
             left_out,
             left_out_arches,
+            conditioned,
+            arg_notes,
         }
     }
 }
@@ -212,6 +259,11 @@ pub struct BuiltProfile {
     pub left_out: Vec<NewerName>,
     /// Architectures the target release does not know: not in the profile.
     pub left_out_arches: Vec<Arch>,
+    /// Names with argument conditions (or, for `clone3`, ENOSYS) instead
+    /// of an unconditional allow.
+    pub conditioned: BTreeSet<&'static str>,
+    /// What to say about the conditions.
+    pub arg_notes: Vec<ArgNote>,
 }
 
 /// A syscall name and the first libseccomp release that resolves it.
@@ -395,6 +447,48 @@ mod tests {
                 .unwrap()
                 .contains("architectures SCMP_ARCH_M68K")
         );
+    }
+
+    #[test]
+    fn captured_arguments_become_conditions_but_base_names_stay() {
+        use crate::bpf::ArgUse;
+        use recorder_common::ArgSyscall;
+        let mut seen = Seen::default();
+        // x86_64 read, ioctl, prctl, socket.
+        seen.native.extend([0, 16, 157, 41]);
+        seen.args = Some(ArgValues {
+            by_syscall: [
+                (
+                    ArgSyscall::Ioctl,
+                    ArgUse::Values(BTreeSet::from([vec![0x5401]])),
+                ),
+                (
+                    ArgSyscall::Prctl,
+                    ArgUse::Values(BTreeSet::from([vec![15]])),
+                ),
+                (ArgSyscall::Socket, ArgUse::Overflowed),
+            ]
+            .into(),
+        });
+        let mut set = SyscallSet::from_seen(&seen);
+        let prctl = Arch::X86_64.table().number("prctl").unwrap();
+        set.insert_unconditional(Arch::X86_64, prctl);
+        let built = set.build_profile(&ProfileOptions::new(38));
+        assert_eq!(
+            built.profile.allowed_names(),
+            BTreeSet::from(["prctl", "read", "socket"])
+        );
+        assert_eq!(
+            built.profile.conditionally_allowed_names(),
+            BTreeSet::from(["ioctl"])
+        );
+        assert_eq!(built.conditioned, BTreeSet::from(["ioctl"]));
+        assert_eq!(built.arg_notes.len(), 1, "socket overflowed");
+        // Without arguments, every name is unconditional.
+        seen.args = None;
+        let plain = SyscallSet::from_seen(&seen).build_profile(&ProfileOptions::new(38));
+        assert_eq!(plain.profile.syscalls.len(), 1);
+        assert!(plain.arg_notes.is_empty());
     }
 
     #[test]
