@@ -823,7 +823,10 @@ fn runc_and_recorder_run_agree_on_every_oci_and_docker_profile() {
             }
             "same".to_string()
         };
-        let ours_said = String::from_utf8_lossy(&ours.stderr).trim().to_string();
+        // The probe's path is a temporary directory's: shown as `probe`.
+        let ours_said = String::from_utf8_lossy(&ours.stderr)
+            .trim()
+            .replace(&probe.display().to_string(), "probe");
         results.insert(name, (verdict, our_outcome.status, ours_said));
     }
     let summary: Vec<String> = results
@@ -839,10 +842,10 @@ fn runc_and_recorder_run_agree_on_every_oci_and_docker_profile() {
         [
             "corpus/crun-test-errno-default.json: runc cannot start it: ensure /proc/self/fd is on procfs: operation not permitted | recorder run: Some(0) ",
             "corpus/crun-test-flags.json: runc cannot start it: runc run failed: seccomp flags are not yet supported by runc | recorder run: Some(0) ",
-            "corpus/crun-test-kill-action.json: runc hangs: the profile kills its init | recorder run: Some(159) ",
-            "corpus/runc-bats-notify.json: runc cannot start it: runc run failed: unable to start container process: failed to connect with seccomp agent specified in the seccomp profile: dial unix /run/seccomp-agent.socket: connect: no such file or directory | recorder run: Some(1) recorder: the profile hands mkdir to a seccomp agent (SCMP_ACT_NOTIFY), which runc and crun connect at listenerPath; `recorder run` has none: use --complain, or another action",
-            "reference/docker-fixture-conditional_include.json: runc cannot start it: runc run failed: container process is already dead | recorder run: Some(139) ",
-            "reference/docker-fixture-example.json: runc cannot start it: runc run failed: unable to start container process: unable to init seccomp: error adding seccomp filter rule for syscall syslog: two checks on same syscall argument | recorder run: Some(1) recorder: warning: docker-fixture-example.json:28:22: libseccomp refuses the rule SCMP_ACT_ERRNO(12345) for \"syslog\" (libseccomp takes errno values up to 4094): runc and crun will not start the container\nrecorder: libseccomp refuses the rule SCMP_ACT_ERRNO(12345) for syslog: libseccomp takes errno values up to 4094; runc and crun refuse the profile too",
+            "corpus/crun-test-kill-action.json: runc hangs: the profile kills its init | recorder run: Some(159) recorder: probe was killed by SIGSYS: crun-test-kill-action.json does not allow a syscall it made; `recorder run --complain` lists them",
+            "corpus/runc-bats-notify.json: runc cannot start it: runc run failed: unable to start container process: failed to connect with seccomp agent specified in the seccomp profile: dial unix /run/seccomp-agent.socket: connect: no such file or directory | recorder run: Some(125) recorder: the profile hands mkdir to a seccomp agent (SCMP_ACT_NOTIFY), which runc and crun connect at listenerPath; `recorder run` has none: use --complain, or another action",
+            "reference/docker-fixture-conditional_include.json: runc cannot start it: runc run failed: container process is already dead | recorder run: Some(139) recorder: probe was killed by SIGSEGV under docker-fixture-conditional_include.json, which fails the syscalls it does not list with EPERM: if one of them made it crash, `recorder run --complain` lists them",
+            "reference/docker-fixture-example.json: runc cannot start it: runc run failed: unable to start container process: unable to init seccomp: error adding seccomp filter rule for syscall syslog: two checks on same syscall argument | recorder run: Some(125) recorder: warning: docker-fixture-example.json:28:22: libseccomp refuses the rule SCMP_ACT_ERRNO(12345) for \"syslog\" (libseccomp takes errno values up to 4094): runc and crun will not start the container\nrecorder: libseccomp refuses the rule SCMP_ACT_ERRNO(12345) for syslog: libseccomp takes errno values up to 4094; runc and crun refuse the profile too",
         ]
     );
 }
