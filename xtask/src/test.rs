@@ -42,8 +42,9 @@ pub fn run() -> anyhow::Result<()> {
         counts.skipped_suites = Some("end-to-end tests that need root (not root)");
         counts
     };
-    fuzz_log_parser()?;
+    // The suites' totals first: a fuzz failure must not hide them.
     counts.print_summary();
+    fuzz_log_parser()?;
     Ok(())
 }
 
@@ -133,6 +134,17 @@ fn fuzz_log_parser() -> anyhow::Result<()> {
     let status = cmd.status().with_context(|| describe(&cmd))?;
     if !status.success() {
         print_log_tail(&log_path, 60);
+        // The panic's message sits above a long backtrace the tail cuts off.
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.contains("panicked at") {
+                eprintln!("fuzz parse_line: {line}");
+                if let Some(message) = lines.get(i + 1) {
+                    eprintln!("fuzz parse_line: {message}");
+                }
+            }
+        }
         bail!("fuzzing the log parser failed: {status}");
     }
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();

@@ -75,7 +75,7 @@ impl PrintkWindow {
         while self
             .stamps
             .front()
-            .is_some_and(|&first| millis - first >= span)
+            .is_some_and(|&first| millis.saturating_sub(first) >= span)
         {
             self.stamps.pop_front();
         }
@@ -300,7 +300,7 @@ impl Tally {
             && through_printk(r)
         {
             self.printk
-                .add(stamp.secs.saturating_mul(1000) + i64::from(stamp.millis));
+                .add(stamp.secs.saturating_mul(1000).saturating_add(i64::from(stamp.millis)));
             self.summary.printk.busiest = self.printk.busiest;
         }
         if let Err(reason) = self.filter.check(r) {
@@ -480,6 +480,20 @@ mod tests {
         let c = collect(spread.as_bytes());
         assert_eq!(c.summary().printk.busiest, 1);
         assert_eq!(c.summary().printk.at_limit(), None);
+    }
+
+    /// Found by the fuzzer: seconds whose milliseconds overflow an i64.
+    #[test]
+    fn stamps_beyond_any_clock_do_not_overflow_the_printk_window() {
+        let input = [
+            kernel_line(1, 0, 1),
+            kernel_line(1_795_441_451_795_441_464, 278, 2),
+            kernel_line(i64::MAX as u64, 999, 3),
+            kernel_line(0, 0, 4),
+        ]
+        .concat();
+        let c = collect(input.as_bytes());
+        assert_eq!(c.summary().records, 4);
     }
 
     #[test]
