@@ -17,9 +17,12 @@ use crate::logs::collect::Collector;
 const QUEUE: usize = 2;
 
 /// Reads `reader` to its end into `collector`, parsing on `workers`
-/// threads.
+/// threads; with one, on this thread, which saves handing every chunk to
+/// another core.
 pub fn scan(reader: &mut dyn Read, collector: &mut Collector, workers: usize) -> io::Result<()> {
-    let workers = workers.max(1);
+    if workers <= 1 {
+        return read_all(reader, &mut LineBuffer::new(), collector);
+    }
     let (free_tx, free_rx) = channel::<Vec<u8>>();
     for _ in 0..workers * (QUEUE + 1) + 1 {
         // The receiver lives until the end of this function.
@@ -47,18 +50,7 @@ pub fn scan(reader: &mut dyn Read, collector: &mut Collector, workers: usize) ->
             free: &free_rx,
             main: collector,
         };
-        let mut lines = LineBuffer::new();
-        let result = loop {
-            match lines.read_from(reader, &mut sink) {
-                Ok(0) => {
-                    lines.finish(&mut sink);
-                    break Ok(());
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
+        let result = read_all(reader, &mut LineBuffer::new(), &mut sink);
         let Dispatch { queues, main, .. } = sink;
         drop(queues);
         for handle in handles {
@@ -69,6 +61,25 @@ pub fn scan(reader: &mut dyn Read, collector: &mut Collector, workers: usize) ->
         }
         result
     })
+}
+
+/// Reads `reader` to its end, every complete line to `sink`.
+fn read_all(
+    reader: &mut dyn Read,
+    lines: &mut LineBuffer,
+    sink: &mut impl LineSink,
+) -> io::Result<()> {
+    loop {
+        match lines.read_from(reader, sink) {
+            Ok(0) => {
+                lines.finish(sink);
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 struct Dispatch<'a> {
