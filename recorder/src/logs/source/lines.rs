@@ -12,6 +12,10 @@ use crate::logs::collect::Collector;
 /// audit records are at most about 9 KiB.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// The most read at once: the lines are parsed while the bytes are still
+/// in the core's cache, and with them the collector's tables.
+const READ_SIZE: usize = 1 << 17;
+
 /// Where complete lines go.
 pub trait LineSink {
     /// `buf[..lines]` holds complete lines and `buf[lines..filled]` the start
@@ -77,7 +81,8 @@ impl LineBuffer {
         reader: &mut (impl Read + ?Sized),
         sink: &mut impl LineSink,
     ) -> io::Result<usize> {
-        let n = reader.read(&mut self.buf[self.len..])?;
+        let end = self.buf.len().min(self.len + READ_SIZE);
+        let n = reader.read(&mut self.buf[self.len..end])?;
         if n > 0 {
             self.take(n, sink);
         }
