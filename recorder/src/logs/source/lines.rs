@@ -12,10 +12,6 @@ use crate::logs::collect::Collector;
 /// audit records are at most about 9 KiB.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// The most read at once: the lines are parsed while the bytes are still
-/// in the core's cache, and with them the collector's tables.
-const READ_SIZE: usize = 1 << 17;
-
 /// Where complete lines go.
 pub trait LineSink {
     /// `buf[..lines]` holds complete lines and `buf[lines..filled]` the start
@@ -52,6 +48,8 @@ pub struct LineBuffer {
     /// Inside an over-long line: drop bytes up to the next newline.
     skipping: bool,
     skipped: u64,
+    /// The most asked of one read.
+    read_size: usize,
 }
 
 impl Default for LineBuffer {
@@ -71,7 +69,15 @@ impl LineBuffer {
             len: 0,
             skipping: false,
             skipped: 0,
+            read_size: usize::MAX,
         }
+    }
+
+    /// Reads at most `size` bytes at a time (at least a byte), so that the
+    /// lines of a read reach the sink while they are still in the cache.
+    pub fn reading_at_most(mut self, size: usize) -> LineBuffer {
+        self.read_size = size.max(1);
+        self
     }
 
     /// One read from `reader`; complete lines go to `sink`. Returns the
@@ -81,7 +87,7 @@ impl LineBuffer {
         reader: &mut (impl Read + ?Sized),
         sink: &mut impl LineSink,
     ) -> io::Result<usize> {
-        let end = self.buf.len().min(self.len + READ_SIZE);
+        let end = self.buf.len().min(self.len.saturating_add(self.read_size));
         let n = reader.read(&mut self.buf[self.len..end])?;
         if n > 0 {
             self.take(n, sink);
