@@ -203,10 +203,25 @@ impl Parser {
     }
 
     pub(crate) fn parse_hit<'a>(&self, hit: Hit<'a>, scratch: &'a mut Vec<u8>) -> Line<'a> {
+        match self.parse_in_place(hit) {
+            Ok(line) => line,
+            Err(hit) => self.parse_journal_json(hit.line, scratch),
+        }
+    }
+
+    /// Parses a hit's line where it lies, so that the result borrows only
+    /// the input; gives the hit back when its line needs decoding first
+    /// (journald JSON).
+    pub(crate) fn parse_in_place<'a>(&self, hit: Hit<'a>) -> Result<Line<'a>, Hit<'a>> {
         let line = hit.line;
         if line.first() == Some(&b'{') {
-            return self.parse_journal_json(line, scratch);
+            return Err(hit);
         }
+        Ok(self.parse_text(hit))
+    }
+
+    fn parse_text<'a>(&self, hit: Hit<'a>) -> Line<'a> {
+        let line = hit.line;
         let after = &line[hit.at + hit.len..];
         match hit.marker {
             Marker::Typed => self.parse_typed(line, hit.at, after),
