@@ -11,7 +11,7 @@
 //! Never panics, whatever the bytes; nothing is allocated for a line that
 //! holds no marker.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind, packed};
 use memchr::{memchr, memrchr};
 
 use super::record::{
@@ -121,8 +121,66 @@ impl Marker {
 /// marker automaton is the costly part.
 #[derive(Clone, Debug)]
 pub struct Parser {
-    markers: AhoCorasick,
+    markers: Markers,
     tz: jiff::tz::TimeZone,
+}
+
+/// The marker search: Teddy, the SIMD multi-substring searcher, called
+/// directly where the CPU has it (x86_64, aarch64). Through [`AhoCorasick`]
+/// every search would pass an automaton and a prefilter object (two more
+/// dynamic calls and their set-up) before reaching the same Teddy, and the
+/// scan calls it once per record. Both report the leftmost match, the
+/// first pattern of the list winning a tie, so the results are the same.
+#[derive(Clone, Debug)]
+enum Markers {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+/// A marker found: its pattern index and where it lies.
+struct Found {
+    pattern: usize,
+    start: usize,
+    end: usize,
+}
+
+impl Markers {
+    fn new() -> Markers {
+        Markers::teddy().unwrap_or_else(Markers::automaton)
+    }
+
+    fn teddy() -> Option<Markers> {
+        packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(MARKERS)
+            .build()
+            .map(Markers::Teddy)
+    }
+
+    fn automaton() -> Markers {
+        Markers::Automaton(
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(MARKERS)
+                .expect("the marker patterns are valid"),
+        )
+    }
+
+    /// The first marker in `haystack[from..]`.
+    fn find(&self, haystack: &[u8], from: usize) -> Option<Found> {
+        let m = match self {
+            Markers::Teddy(searcher) => {
+                searcher.find_in(haystack, aho_corasick::Span::from(from..haystack.len()))
+            }
+            Markers::Automaton(ac) => ac.find(Input::new(haystack).span(from..haystack.len())),
+        }?;
+        Some(Found {
+            pattern: m.pattern().as_usize(),
+            start: m.start(),
+            end: m.end(),
+        })
+    }
 }
 
 impl Default for Parser {
@@ -146,11 +204,10 @@ impl Parser {
 
     /// A parser that reads local times (`ausearch -i`, syslog) in `tz`.
     pub fn with_time_zone(tz: jiff::tz::TimeZone) -> Parser {
-        let markers = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(MARKERS)
-            .expect("the marker patterns are valid");
-        Parser { markers, tz }
+        Parser {
+            markers: Markers::new(),
+            tz,
+        }
     }
 
     pub fn time_zone(&self) -> &jiff::tz::TimeZone {
@@ -160,14 +217,14 @@ impl Parser {
     /// Parses one line (without its newline). `scratch` holds decoded text
     /// for shapes that need decoding (journald JSON); reuse it across lines.
     pub fn parse_line<'a>(&self, line: &'a [u8], scratch: &'a mut Vec<u8>) -> Line<'a> {
-        match self.markers.find(line) {
+        match self.markers.find(line, 0) {
             None => Line::Other,
             Some(m) => self.parse_hit(
                 Hit {
                     line,
-                    marker: Marker::of_pattern(m.pattern().as_usize()),
-                    at: m.start(),
-                    len: m.len(),
+                    marker: Marker::of_pattern(m.pattern),
+                    at: m.start,
+                    len: m.end - m.start,
                 },
                 scratch,
             ),
@@ -180,16 +237,16 @@ impl Parser {
     pub(crate) fn for_each_hit<'a>(&self, chunk: &'a [u8], mut each: impl FnMut(Hit<'a>)) {
         let mut from = 0;
         while from < chunk.len() {
-            let Some(m) = self.markers.find(Input::new(chunk).span(from..chunk.len())) else {
+            let Some(m) = self.markers.find(chunk, from) else {
                 break;
             };
-            let start = memrchr(b'\n', &chunk[from..m.start()]).map_or(from, |i| from + i + 1);
-            let end = memchr(b'\n', &chunk[m.start()..]).map_or(chunk.len(), |i| m.start() + i);
+            let start = memrchr(b'\n', &chunk[from..m.start]).map_or(from, |i| from + i + 1);
+            let end = memchr(b'\n', &chunk[m.start..]).map_or(chunk.len(), |i| m.start + i);
             each(Hit {
                 line: &chunk[start..end],
-                marker: Marker::of_pattern(m.pattern().as_usize()),
-                at: m.start() - start,
-                len: m.len(),
+                marker: Marker::of_pattern(m.pattern),
+                at: m.start - start,
+                len: m.end - m.start,
             });
             from = end + 1;
         }
@@ -197,9 +254,14 @@ impl Parser {
 
     /// Whether `bytes` hold a marker (used on the head of an over-long line).
     pub(crate) fn has_record_marker(&self, bytes: &[u8]) -> bool {
-        self.markers
-            .find_iter(bytes)
-            .any(|m| m.pattern().as_usize() < 3)
+        let mut from = 0;
+        while let Some(m) = self.markers.find(bytes, from) {
+            if m.pattern < 3 {
+                return true;
+            }
+            from = m.end;
+        }
+        false
     }
 
     pub(crate) fn parse_hit<'a>(&self, hit: Hit<'a>, scratch: &'a mut Vec<u8>) -> Line<'a> {
@@ -320,14 +382,14 @@ impl Parser {
             None => return Line::Unparseable(Unparseable::BadJson),
         }
         let message: &'a [u8] = scratch.as_slice();
-        let Some(m) = self.markers.find(message) else {
+        let Some(m) = self.markers.find(message, 0) else {
             return Line::Other;
         };
-        let marker = Marker::of_pattern(m.pattern().as_usize());
-        let after = &message[m.end()..];
+        let marker = Marker::of_pattern(m.pattern);
+        let after = &message[m.end..];
         match marker {
-            Marker::Typed => self.parse_typed(message, m.start(), after),
-            Marker::Bare => match parse_fields(&message[m.start() + "SECCOMP ".len()..], false) {
+            Marker::Typed => self.parse_typed(message, m.start, after),
+            Marker::Bare => match parse_fields(&message[m.start + "SECCOMP ".len()..], false) {
                 Ok(fields) => Line::Record(fields.into_record(stamp, b"")),
                 Err(e) => Line::Unparseable(e),
             },
@@ -900,6 +962,28 @@ mod tests {
             parse(number.as_bytes()),
             Line::Unparseable(Unparseable::BadJson)
         );
+    }
+
+    #[test]
+    fn teddy_and_automaton_find_the_same_markers() {
+        let Some(teddy) = Markers::teddy() else {
+            return;
+        };
+        let automaton = Markers::automaton();
+        let mut hay = KERNEL.to_vec();
+        hay.extend_from_slice(
+            b"\nSECCOMP auid=type=1326type=SECCOMP kauditd_printk_skb: audit_lost=",
+        );
+        hay.extend_from_slice(
+            b" hold queue overflowlimit exceededtype=132 SECCOMP auid type=SECCOM",
+        );
+        for from in 0..=hay.len() {
+            for end in [hay.len(), hay.len() * 2 / 3, from + 40, from + 12] {
+                let part = &hay[..end.clamp(from, hay.len())];
+                let found = |m: &Markers| m.find(part, from).map(|f| (f.pattern, f.start, f.end));
+                assert_eq!(found(&teddy), found(&automaton), "{from}..{}", part.len());
+            }
+        }
     }
 
     #[test]
