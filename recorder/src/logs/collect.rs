@@ -197,19 +197,18 @@ impl Collector {
             tally,
         } = self;
         let mut batch = Vec::with_capacity(BATCH);
-        parser.for_each_hit(chunk, |hit| match parser.parse_in_place(hit) {
-            Ok(line) => {
-                batch.push(line);
-                if batch.len() == BATCH {
-                    tally.take_batch(&mut batch);
-                }
-            }
-            Err(hit) => {
+        parser.for_each_hit(chunk, |hit| {
+            if hit.needs_decoding() {
                 // Decoded lines borrow `scratch`, which the next one reuses:
                 // counted on the spot, after the records before them.
                 tally.take_batch(&mut batch);
                 let line = parser.parse_hit(hit, scratch);
                 tally.take(line);
+            } else {
+                batch.push(parser.parse_text(hit));
+                if batch.len() == BATCH {
+                    tally.take_batch(&mut batch);
+                }
             }
         });
         tally.take_batch(&mut batch);

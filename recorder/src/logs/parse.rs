@@ -197,6 +197,14 @@ pub(crate) struct Hit<'a> {
     len: usize,
 }
 
+impl Hit<'_> {
+    /// Whether the record must be decoded before it is parsed (journald
+    /// JSON), into a buffer that the next such line reuses.
+    pub(crate) fn needs_decoding(&self) -> bool {
+        self.line.first() == Some(&b'{')
+    }
+}
+
 impl Parser {
     pub fn new() -> Parser {
         Parser::with_time_zone(jiff::tz::TimeZone::system())
@@ -265,24 +273,16 @@ impl Parser {
     }
 
     pub(crate) fn parse_hit<'a>(&self, hit: Hit<'a>, scratch: &'a mut Vec<u8>) -> Line<'a> {
-        match self.parse_in_place(hit) {
-            Ok(line) => line,
-            Err(hit) => self.parse_journal_json(hit.line, scratch),
+        if hit.needs_decoding() {
+            self.parse_journal_json(hit.line, scratch)
+        } else {
+            self.parse_text(hit)
         }
     }
 
     /// Parses a hit's line where it lies, so that the result borrows only
-    /// the input; gives the hit back when its line needs decoding first
-    /// (journald JSON).
-    pub(crate) fn parse_in_place<'a>(&self, hit: Hit<'a>) -> Result<Line<'a>, Hit<'a>> {
-        let line = hit.line;
-        if line.first() == Some(&b'{') {
-            return Err(hit);
-        }
-        Ok(self.parse_text(hit))
-    }
-
-    fn parse_text<'a>(&self, hit: Hit<'a>) -> Line<'a> {
+    /// the input: for hits that do not [need decoding](Hit::needs_decoding).
+    pub(crate) fn parse_text<'a>(&self, hit: Hit<'a>) -> Line<'a> {
         let line = hit.line;
         let after = &line[hit.at + hit.len..];
         match hit.marker {
