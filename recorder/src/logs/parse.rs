@@ -16,7 +16,6 @@ use memchr::{memchr, memrchr};
 
 use super::record::{
     ArchField, AuditStamp, NumberOrName, SeccompAction, SeccompRecord, SyscallField, Text,
-    hex_digit,
 };
 use super::time;
 
@@ -503,6 +502,18 @@ pub(crate) fn parse_dec64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
+    if b.len() < 20 {
+        // 19 digits never overflow a u64: no checked arithmetic.
+        let mut n: u64 = 0;
+        for &c in b {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(digit);
+        }
+        return Some(n);
+    }
     let mut n: u64 = 0;
     for &c in b {
         if !c.is_ascii_digit() {
@@ -521,9 +532,35 @@ fn parse_hex32(b: &[u8]) -> Option<u32> {
     if b.is_empty() || b.len() > 8 {
         return None;
     }
-    b.iter()
-        .try_fold(0u32, |n, &c| Some(n << 4 | u32::from(hex_digit(c)?)))
+    let mut n = 0u32;
+    for &c in b {
+        let digit = HEX_VALUES[usize::from(c)];
+        if digit == NOT_HEX {
+            return None;
+        }
+        n = n << 4 | u32::from(digit);
+    }
+    Some(n)
 }
+
+const NOT_HEX: u8 = 0xff;
+
+/// Each byte's value as a hex digit, [`NOT_HEX`] for others: one load per
+/// digit where [`super::record::hex_digit`]'s ranges take three compares.
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = match c as u8 {
+            b @ b'0'..=b'9' => b - b'0',
+            b @ b'A'..=b'F' => b - b'A' + 10,
+            b @ b'a'..=b'f' => b - b'a' + 10,
+            _ => NOT_HEX,
+        };
+        c += 1;
+    }
+    table
+};
 
 /// The fields of a record body, as found.
 #[derive(Default)]
@@ -592,8 +629,7 @@ fn parse_fields(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseabl
         let token_end = if spaces != 0 {
             pos + (spaces.trailing_zeros() / 8) as usize
         } else {
-            let next = (pos + 8).min(body.len());
-            find_byte(b' ', &body[next..]).map_or(body.len(), |i| next + i)
+            next_space(body, pos + 8)
         };
         let start = pos;
         pos = token_end + 1;
@@ -731,6 +767,19 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
             u64::from_le_bytes(word)
         }
     }
+}
+
+/// The first space at or after `from`, or the end of `bytes`: a word at a
+/// time to the very end (the last word padded with zeros).
+fn next_space(bytes: &[u8], mut from: usize) -> usize {
+    while from < bytes.len() {
+        let spaces = zero_bytes(word_at(bytes, from) ^ SPACES);
+        if spaces != 0 {
+            return from + (spaces.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    bytes.len()
 }
 
 /// The top bit of each byte of `x` that is zero, and no other bit: exact
@@ -983,6 +1032,48 @@ mod tests {
                 let found = |m: &Markers| m.find(part, from).map(|f| (f.pattern, f.start, f.end));
                 assert_eq!(found(&teddy), found(&automaton), "{from}..{}", part.len());
             }
+        }
+    }
+
+    #[test]
+    fn number_parsers_match_plain_ones() {
+        for byte in 0..=255u8 {
+            let want = super::super::record::hex_digit(byte).unwrap_or(NOT_HEX);
+            assert_eq!(HEX_VALUES[usize::from(byte)], want, "{byte:#x}");
+        }
+        for text in [
+            "0",
+            "42",
+            "0001",
+            "4294967295",
+            "4294967296",
+            "18446744073709551615",
+        ] {
+            assert_eq!(parse_dec64(text.as_bytes()), text.parse().ok(), "{text}");
+        }
+        for text in [
+            "9999999999999999999",
+            "18446744073709551616",
+            "99999999999999999999",
+            "1a",
+            "",
+        ] {
+            assert_eq!(parse_dec64(text.as_bytes()), text.parse().ok(), "{text}");
+        }
+        assert_eq!(parse_hex32(b"c000003E"), Some(0xc000_003e));
+        assert_eq!(parse_hex32(b"c000003g"), None);
+        assert_eq!(parse_hex32(b"123456789"), None);
+    }
+
+    #[test]
+    fn next_space_finds_the_first_space_or_the_end() {
+        let hay = b"auid=4294967295 uid=0  exe=\"/usr/bin/x\" a";
+        for from in 0..=hay.len() {
+            let want = hay[from..]
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(hay.len(), |i| from + i);
+            assert_eq!(next_space(hay, from), want, "{from}");
         }
     }
 
