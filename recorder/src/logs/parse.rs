@@ -621,36 +621,40 @@ fn parse_fields(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseabl
     let mut open_text: Option<(TextField, usize)> = None;
     let mut pos = 0;
     while pos < body.len() {
-        // Most tokens are `key=value` with a key of at most 7 bytes: one
-        // word read at the token's start finds its `=`, its key code and
-        // often its end, where a byte search would take a call for each.
+        // One word read at the token's start holds the key and its `=` in
+        // every token that matters (the keys read are at most 7 bytes):
+        // the key code is the word masked, and the token's end is found
+        // once, from the same word when it is short.
         let word = word_at(body, pos);
-        let spaces = zero_bytes(word ^ SPACES);
-        let token_end = if spaces != 0 {
-            pos + (spaces.trailing_zeros() / 8) as usize
+        let first_space = (zero_bytes(word ^ SPACES).trailing_zeros() / 8) as usize;
+        let first_equals = (zero_bytes(word ^ EQUALS).trailing_zeros() / 8) as usize;
+        let token_end = if first_space < 8 {
+            pos + first_space
         } else {
             next_space(body, pos + 8)
         };
         let start = pos;
         pos = token_end + 1;
-        if token_end == start {
-            continue;
-        }
-        let equals = zero_bytes(word ^ EQUALS);
-        let in_word = (equals.trailing_zeros() / 8) as usize;
-        let eq = if equals != 0 && start + in_word < token_end {
-            Some(in_word)
-        } else if token_end - start > 8 {
-            find_byte(b'=', &body[start + 8..token_end]).map(|i| i + 8)
+        let eq = if first_equals < first_space {
+            first_equals
+        } else if first_space == 8 && body.get(start + 8) == Some(&b'=') {
+            8
         } else {
-            None
-        };
-        let Some(eq) = eq else {
-            if interpreted && let Some((which, value_start)) = open_text {
-                let value = Text::Plain(&body[value_start..token_end]);
-                match which {
-                    TextField::Comm => f.comm = Some(value),
-                    TextField::Exe => f.exe = Some(value),
+            // No key of 8 bytes or less: the token is a bare word, empty,
+            // or has a longer key, which names no field read here. Only
+            // `ausearch -i` text values care which.
+            if interpreted && token_end > start {
+                match find_byte(b'=', &body[start..token_end]) {
+                    Some(_) => open_text = None,
+                    None => {
+                        if let Some((which, value_start)) = open_text {
+                            let value = Text::Plain(&body[value_start..token_end]);
+                            match which {
+                                TextField::Comm => f.comm = Some(value),
+                                TextField::Exe => f.exe = Some(value),
+                            }
+                        }
+                    }
                 }
             }
             continue;
@@ -658,10 +662,10 @@ fn parse_fields(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseabl
         let value = &body[start + eq + 1..token_end];
         open_text = None;
         // The word holds the key's bytes in key_code's order.
-        let code = match eq {
-            0..8 => word & ((1u64 << (8 * eq)) - 1),
-            8 => word,
-            _ => 0,
+        let code = if eq < 8 {
+            word & ((1u64 << (8 * eq)) - 1)
+        } else {
+            word
         };
         match code {
             ARCH => {
@@ -1075,6 +1079,21 @@ mod tests {
                 .map_or(hay.len(), |i| from + i);
             assert_eq!(next_space(hay, from), want, "{from}");
         }
+    }
+
+    #[test]
+    fn odd_tokens_keep_their_meaning() {
+        let r = record(
+            b"type=1326 audit(1.0:1): arch=c000003e  syscall=1 abcdefgh=7 syscalls=9 =x x= code=0x7ffc0000",
+        );
+        assert_eq!(r.syscall, SyscallField::Number(1));
+        assert_eq!(r.code, Some(0x7ffc_0000));
+        let r = record(
+            b"type=SECCOMP msg=audit(11/23/26 13:44:15.000:7) : comm=my prog abcdefghi=1 tail exe=/a b  c arch=x86_64 syscall=getppid code=log",
+        );
+        assert_eq!(r.comm, Some(Text::Plain(b"my prog")));
+        assert_eq!(r.exe, Some(Text::Plain(b"/a b  c")));
+        assert_eq!(r.syscall, SyscallField::Name(b"getppid"));
     }
 
     #[test]
