@@ -324,6 +324,13 @@ impl Tally {
     fn take_batch(&mut self, lines: &mut Vec<Line<'_>>) {
         let mut copies = std::mem::take(&mut self.copies);
         let mut kept = std::mem::take(&mut self.kept);
+        let mut touched = 0;
+        for line in lines.iter() {
+            if let Line::Record(r) = line {
+                touched ^= self.recent.touch(r);
+            }
+        }
+        std::hint::black_box(touched);
         copies.clear();
         copies.extend(lines.iter().map(|line| match line {
             Line::Record(r) => self.recent.is_copy(r),
@@ -346,6 +353,13 @@ impl Tally {
                 other => self.take(*other),
             }
         }
+        let mut touched = 0;
+        for &(i, _) in &kept {
+            if let Some(Line::Record(r)) = lines.get(i) {
+                touched ^= self.unpaired.touch(r);
+            }
+        }
+        std::hint::black_box(touched);
         for (i, twin) in &mut kept {
             if let Some(Line::Record(r)) = lines.get(*i) {
                 *twin = self.unpaired.is_twin(r);
