@@ -337,14 +337,11 @@ impl LoadSettings {
 /// the kernel's BTF its own way, and it is freed there (tens of megabytes
 /// in small allocations) while the caller attaches.
 fn load_object(settings: Receiver<LoadSettings>, loaded: SyncSender<Result<Ebpf, BpfError>>) {
-    // Declared before the loader, which borrows it, so that it outlives it.
-    let values: LoadSettings;
     let mut loader = EbpfLoader::new();
     // The caller gave up: nothing to load.
-    let Ok(received) = settings.recv() else {
+    let Ok(values) = settings.recv() else {
         return;
     };
-    values = received;
     values.apply(&mut loader);
     let result = loader.load(PROGRAM_OBJECT).map_err(|e| {
         if is_permission_error(&e) {
