@@ -498,6 +498,7 @@ fn parse_stamp(inside: &[u8]) -> Option<AuditStamp> {
     })
 }
 
+#[inline]
 pub(crate) fn parse_dec64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 20 {
         return None;
@@ -563,7 +564,7 @@ const HEX_VALUES: [u8; 256] = {
 };
 
 /// The fields of a record body, as found.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Fields<'a> {
     arch: Option<ArchField<'a>>,
     syscall: Option<SyscallField<'a>>,
@@ -617,6 +618,106 @@ fn parse_fields(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseabl
             break;
         }
     }
+    if !interpreted && let Some(fields) = kernel_layout(body) {
+        return Ok(fields);
+    }
+    parse_tokens(body, interpreted)
+}
+
+/// The kernel's own layout of a seccomp record body (`audit_seccomp()`):
+/// `auid= uid= gid= ses= [subj=] pid= comm= exe= sig= arch= syscall=
+/// compat= ip= code=`, one space apart, each key once. Almost every record
+/// is in it, and reading it field after field in that order takes a
+/// fraction of [`parse_tokens`]' work: no key is looked up, and most values
+/// are read where they stand. `None` when the body is not exactly in that
+/// layout or a value is not what the kernel writes; [`parse_tokens`] then
+/// decides, and for every body this accepts it gives the same fields.
+fn kernel_layout(body: &[u8]) -> Option<Fields<'_>> {
+    // Spaces before the first key (there is one after `audit(...):`) make
+    // empty tokens, which count for nothing.
+    let mut layout = Layout {
+        body,
+        at: body.len() - strip_spaces(body).len(),
+        first: true,
+    };
+    let mut f = Fields::default();
+    layout.value(b"auid=")?;
+    f.uid = Some(NumberOrName::Number(parse_dec32(layout.value(b"uid=")?)?));
+    layout.value(b"gid=")?;
+    layout.value(b"ses=")?;
+    let pid = match layout.value(b"subj=") {
+        Some(_) => layout.value(b"pid=")?,
+        None => layout.value(b"pid=")?,
+    };
+    f.pid = Some(parse_dec32(pid)?);
+    f.comm = Some(text(layout.value(b"comm=")?, false)?);
+    f.exe = Some(text(layout.value(b"exe=")?, false)?);
+    f.sig = Some(NumberOrName::Number(parse_dec32(layout.value(b"sig=")?)?));
+    f.arch = Some(ArchField::Audit(parse_hex32(layout.value(b"arch=")?)?));
+    f.syscall = Some(SyscallField::Number(parse_dec32(
+        layout.value(b"syscall=")?,
+    )?));
+    f.compat = Some(layout.value(b"compat=")? == b"1");
+    layout.value(b"ip=")?;
+    let code = parse_hex32(layout.value(b"code=")?.strip_prefix(b"0x")?)?;
+    if layout.at != body.len() {
+        return None;
+    }
+    f.code = Some(code);
+    f.action = Some(SeccompAction::from_code(code));
+    Some(f)
+}
+
+/// A walk along a body in the kernel's layout.
+struct Layout<'a> {
+    body: &'a [u8],
+    /// Where the last value ended (or where the first key starts).
+    at: usize,
+    first: bool,
+}
+
+impl<'a> Layout<'a> {
+    /// The value of `key` (at most 8 bytes, with its `=`) if it comes next,
+    /// one space after the last value. The key is compared as one word,
+    /// and the value's end is often in that same word.
+    #[inline(always)]
+    fn value(&mut self, key: &[u8]) -> Option<&'a [u8]> {
+        let start = if self.first {
+            self.at
+        } else if self.body.get(self.at) == Some(&b' ') {
+            self.at + 1
+        } else {
+            return None;
+        };
+        let word = word_at(self.body, start);
+        let len = key.len();
+        if len > 8 || word & low_bytes(len) != word_at(key, 0) {
+            return None;
+        }
+        let value_start = start + len;
+        let spaces = zero_bytes(word ^ SPACES) & !low_bytes(len);
+        let end = if spaces != 0 {
+            start + (spaces.trailing_zeros() / 8) as usize
+        } else {
+            next_space(self.body, start + 8)
+        };
+        self.first = false;
+        self.at = end;
+        self.body.get(value_start..end)
+    }
+}
+
+/// A mask of the `n` low bytes of a word (all of it for 8).
+fn low_bytes(n: usize) -> u64 {
+    match n {
+        0..8 => (1u64 << (8 * n)) - 1,
+        _ => u64::MAX,
+    }
+}
+
+/// Any body: `key=value` tokens separated by spaces, in any order, the
+/// last of a key winning.
+fn parse_tokens(body: &[u8], interpreted: bool) -> Result<Fields<'_>, Unparseable> {
     let mut f = Fields::default();
     let mut open_text: Option<(TextField, usize)> = None;
     let mut pos = 0;
@@ -761,15 +862,22 @@ const EQUALS: u64 = 0x3d3d_3d3d_3d3d_3d3d;
 
 /// The eight bytes at `at` as a little-endian word, zeros past the end
 /// (a zero byte is never a separator looked for).
+#[inline]
 fn word_at(bytes: &[u8], at: usize) -> u64 {
-    let rest = bytes.get(at..).unwrap_or_default();
-    match rest.first_chunk::<8>() {
-        Some(word) => u64::from_le_bytes(*word),
-        None => {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(word)
-        }
+    if let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        return u64::from_le_bytes(*word);
+    }
+    // Fewer than 8 bytes left: the slice's last word, shifted down past
+    // the bytes before `at` (a copy of a variable length is a call).
+    match bytes.last_chunk::<8>() {
+        Some(last) if at < bytes.len() => u64::from_le_bytes(*last) >> (8 * (at + 8 - bytes.len())),
+        Some(_) => 0,
+        None => bytes
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .fold(0, |word, &b| word << 8 | u64::from(b)),
     }
 }
 
@@ -1094,6 +1202,56 @@ mod tests {
         assert_eq!(r.comm, Some(Text::Plain(b"my prog")));
         assert_eq!(r.exe, Some(Text::Plain(b"/a b  c")));
         assert_eq!(r.syscall, SyscallField::Name(b"getppid"));
+    }
+
+    #[test]
+    fn kernel_layout_agrees_with_the_token_parser() {
+        let bodies: [&[u8]; 4] = [
+            b"auid=4294967295 uid=0 gid=0 ses=4294967295 pid=19884 comm=\"logchild\" exe=\"/tmp/cap/logchild\" sig=0 arch=40000003 syscall=20 compat=1 ip=0x40157b code=0x7ffc0000",
+            b"auid=1000 uid=1000 gid=1000 ses=3 subj=unconfined pid=7 comm=6D7920636F6D6D exe=2F746D702F6D792070726F67 sig=31 arch=c000003e syscall=1073741863 compat=0 ip=0x7f3a4c2b1e4d code=0x80000000",
+            b"auid=0 uid=0 gid=0 ses=1 pid=1 comm=\"a=b\" exe=(null) sig=0 arch=c00000b7 syscall=0 compat=0 ip=0x0 code=0x50001",
+            b"auid=0 uid=0 gid=0 ses=1 pid=1 comm=\"x\" exe=\"/x\" sig=0 arch=c000003e syscall=4294967295 compat=0 ip=0x1 code=0x7ffc0000",
+        ];
+        let inserts: [&[u8]; 9] = [b" ", b"=", b"x", b"\"", b"\0", b"  ", b"9", b"0x", b" a=1"];
+        for body in bodies {
+            let whole = kernel_layout(body).expect("the kernel's layout");
+            let spaced = [b"  ", body].concat();
+            assert_eq!(kernel_layout(&spaced).as_ref(), Some(&whole));
+            assert_eq!(Ok(whole), parse_tokens(body, false));
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for at in 0..=body.len() {
+                variants.push(body[..at].to_vec());
+                if at < body.len() {
+                    variants.push([&body[..at], &body[at + 1..]].concat());
+                }
+                for insert in inserts {
+                    variants.push([&body[..at], insert, &body[at..]].concat());
+                }
+            }
+            for variant in &variants {
+                if let Some(fast) = kernel_layout(variant) {
+                    assert_eq!(
+                        Ok(fast),
+                        parse_tokens(variant, false),
+                        "{}",
+                        String::from_utf8_lossy(variant)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn words_past_the_end_are_zero_padded() {
+        for hay in [&b"abcdefghijkl"[..], b"abc", b""] {
+            for at in 0..=hay.len() + 1 {
+                let mut want = [0u8; 8];
+                let rest = hay.get(at..).unwrap_or_default();
+                let n = rest.len().min(8);
+                want[..n].copy_from_slice(&rest[..n]);
+                assert_eq!(word_at(hay, at), u64::from_le_bytes(want), "{at}");
+            }
+        }
     }
 
     #[test]
