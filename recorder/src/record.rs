@@ -85,7 +85,8 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     let program = resolve_program(&options.command[0])?;
     warn_if_under_seccomp();
     let mut recorder = SyscallRecorder::load_with(options.attach)?;
-    stage(&format!("program attached to {}", recorder.attach_kind()));
+    log::debug!("hook: {}", recorder.attach_kind());
+    stage("program attached");
     let mount = Cgroup2Mount::find()?;
     let mut cgroup = OwnedCgroup::create(&mount, &format!("rec-{}", std::process::id()))?;
     let recording = recorder.start(cgroup.id(), Start::AtFirstExec)?;
