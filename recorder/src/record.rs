@@ -83,6 +83,9 @@ pub struct RecordOutcome {
 
 /// Runs `options.command` in a new cgroup and records it.
 pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
+    // Where start-up time goes, at debug level (-vv).
+    let clock = Instant::now();
+    let stage = |what: &str| log::debug!("record: {what} after {:.1?}", clock.elapsed());
     let program = resolve_program(&options.command[0])?;
     warn_if_under_seccomp();
     let mut recorder = SyscallRecorder::load_options(LoadOptions {
@@ -91,9 +94,11 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         ..LoadOptions::default()
     })?;
     log::debug!("hook: {}", recorder.attach_kind());
+    stage("program attached");
     let mount = Cgroup2Mount::find()?;
     let mut cgroup = OwnedCgroup::create(&mount, &format!("rec-{}", std::process::id()))?;
     let recording = recorder.start(cgroup.id(), Start::AtFirstExec)?;
+    stage("recording armed");
 
     // Install the handlers before the child exists so no signal is lost.
     let signals = forward_signals();
@@ -111,12 +116,16 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
             source,
         },
     })?;
+    stage("command started");
     let result = supervise(child, &cgroup, &recorder, recording, options, &signals);
+    stage("command ended");
     let seen = recorder.stop(recording)?;
     let program_stats = recorder.program_stats();
     if let Err(e) = cgroup.remove() {
         log::warn!("{e}");
     }
+    drop(recorder);
+    stage("program detached");
     let Ended {
         exit_code,
         interrupted,

@@ -7,6 +7,9 @@
 //! is reported. The kernel's own per-program accounting
 //! (`kernel.bpf_stats_enabled`) is far less noisy than wall time and is
 //! reported for our program and for an empty program on the same hook.
+//!
+//! The report opens with the machine (CPU, mitigations: [`Machine`]), then
+//! each part: `--only` runs one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ use anyhow::{Context as _, anyhow, bail};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf};
 
+use crate::bench_machine::Machine;
 use crate::util::{cargo, describe, exec, is_root, workspace_root};
 
 #[derive(clap::Args)]
@@ -101,9 +105,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             .arg(&src),
     )?;
     let recorder = root.join("target/release/recorder");
+    println!("{}", Machine::read());
     let only = args.only;
     if matches!(only, None | Some(Part::Logs)) {
-        crate::bench_logs::run(&recorder)?;
+        crate::bench_logs::run(&recorder, args.runs)?;
     }
     let bench = Bench {
         args,

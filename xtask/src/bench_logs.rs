@@ -3,22 +3,28 @@
 //! Generates a log of at least 1 GiB in a temp dir, half of its lines
 //! seccomp records in mixed shapes (dmesg, kmsg, auditd enriched, syslog,
 //! journald text and JSON) and half other kernel and daemon lines, then
-//! times `grep -c -E 'type=1326|type=SECCOMP'` and `recorder logs` on it, each
-//! once after the file is in the page cache. Target: recorder at least half
-//! of grep's throughput.
+//! times `grep -c -E 'type=1326|type=SECCOMP'`, `recorder logs --threads 1`
+//! and `recorder logs` (one parsing thread per CPU) on it from the page
+//! cache, in turn, round after round: each round's ratios are taken side by
+//! side, so that a machine whose speed drifts (other jobs) moves both sides
+//! of a ratio alike. Reported: the median of each figure over the rounds.
+//! Target: recorder at least half of grep's throughput on one thread.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use crate::util::describe;
+
 const TARGET_BYTES: u64 = 1 << 30;
 
-/// Runs the benchmark with the given `recorder` binary and prints figures.
-pub fn run(recorder_bin: &Path) -> anyhow::Result<()> {
+/// Runs the benchmark with the given `recorder` binary, `rounds` times,
+/// and prints figures.
+pub fn run(recorder_bin: &Path, rounds: usize) -> anyhow::Result<()> {
     let dir = TempDir::new()?;
     let log = dir.0.join("bench.log");
     let started = Instant::now();
@@ -28,48 +34,127 @@ pub fn run(recorder_bin: &Path) -> anyhow::Result<()> {
         bytes as f64 / (1 << 20) as f64,
         started.elapsed().as_secs_f64()
     );
-    // Warm the page cache so both tools read from memory.
+    // Warm the page cache so that every tool reads from memory.
     let _ = fs::read(&log).map(drop);
 
-    let started = Instant::now();
-    let grep = Command::new("grep")
-        .args(["-c", "-E", "type=1326|type=SECCOMP"])
-        .arg(&log)
-        .output()
-        .context("running grep")?;
-    let grep_secs = started.elapsed().as_secs_f64();
-    let grep_count: u64 = String::from_utf8_lossy(&grep.stdout)
-        .trim()
-        .parse()
-        .context("grep -c output")?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut grep = Command::new("grep");
+    grep.args(["-c", "-E", "type=1326|type=SECCOMP"]).arg(&log);
+    let recorder = |threads: usize| {
+        let mut cmd = Command::new(recorder_bin);
+        cmd.args(["logs", "--threads", &threads.to_string(), "-o", "/dev/null"])
+            .arg(&log);
+        cmd
+    };
+    let mut one = recorder(1);
+    let mut all = recorder(threads);
 
-    let started = Instant::now();
-    let out = Command::new(recorder_bin)
-        .args(["logs", "-o", "/dev/null"])
-        .arg(&log)
-        .output()
-        .with_context(|| format!("running {}", recorder_bin.display()))?;
-    let recorder_secs = started.elapsed().as_secs_f64();
-    let summary = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        bail!("recorder logs failed: {summary}");
+    let mut rounds_taken = Vec::with_capacity(rounds);
+    let mut summary = String::new();
+    let mut grep_count = 0u64;
+    for _ in 0..rounds.max(1) {
+        let (grep_run, grep_out) = timed(&mut grep)?;
+        grep_count = String::from_utf8_lossy(&grep_out.stdout)
+            .trim()
+            .parse()
+            .context("grep -c output")?;
+        let (one_run, out) = timed(&mut one)?;
+        summary = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (all_run, _) = timed(&mut all)?;
+        rounds_taken.push([grep_run, one_run, all_run]);
     }
 
     let mb = bytes as f64 / 1e6;
-    let grep_rate = mb / grep_secs;
-    let recorder_rate = mb / recorder_secs;
-    let ratio = recorder_rate / grep_rate;
-    println!("logs bench: grep -c -E: {grep_secs:.2}s, {grep_rate:.0} MB/s ({grep_count} lines)");
-    println!("logs bench: recorder logs: {recorder_secs:.2}s, {recorder_rate:.0} MB/s");
+    let median_of = |f: &dyn Fn(&[Run; 3]) -> f64| median(rounds_taken.iter().map(f).collect());
     println!(
-        "logs bench: {}",
-        summary.lines().next().unwrap_or("(no summary)")
+        "\n## `recorder logs` against `grep -c -E` on the 1 GiB log (median of {} rounds)\n",
+        rounds_taken.len()
+    );
+    println!("| command | wall s | CPU s | MB/s | throughput x grep (per round) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (i, name) in [
+        "grep -c -E".to_string(),
+        "recorder logs --threads 1".to_string(),
+        format!("recorder logs --threads {threads}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let wall = median_of(&|r| r[i].wall);
+        println!(
+            "| {name} | {wall:.2} | {:.2} | {:.0} | {:.2} |",
+            median_of(&|r| r[i].cpu),
+            mb / wall,
+            median_of(&|r| r[0].wall / r[i].wall),
+        );
+    }
+    let one_ratio = median_of(&|r| r[0].wall / r[1].wall);
+    println!(
+        "\n{threads} threads against 1: {:.2}x the throughput for {:.2}x the CPU time",
+        median_of(&|r| r[1].wall / r[2].wall),
+        median_of(&|r| r[2].cpu / r[1].cpu),
+    );
+    println!("grep counted {grep_count} lines");
+    println!(
+        "recorder: {}",
+        summary
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("recorder: "))
+            .unwrap_or("(no summary)")
     );
     println!(
-        "logs bench: ratio recorder/grep = {ratio:.2}x (target >= 0.50x){}",
-        if ratio >= 0.5 { "" } else { "  BELOW TARGET" }
+        "one thread: {one_ratio:.2}x grep (target >= 0.50x){}",
+        if one_ratio >= 0.5 {
+            ""
+        } else {
+            "  BELOW TARGET"
+        }
     );
     Ok(())
+}
+
+/// One timed run of a command: wall and CPU (user + system) seconds.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: f64,
+    cpu: f64,
+}
+
+/// Runs `cmd` to its end; fails when it fails.
+fn timed(cmd: &mut Command) -> anyhow::Result<(Run, Output)> {
+    let cpu_before = children_cpu();
+    let started = Instant::now();
+    let out = cmd.output().with_context(|| describe(cmd))?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = (children_cpu() - cpu_before).as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            describe(cmd),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok((Run { wall, cpu }, out))
+}
+
+/// User and system time of this process's waited-for children so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage(2) writes into the struct it is given, nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Writes the log; returns its size and the number of seccomp records.

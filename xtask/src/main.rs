@@ -3,6 +3,7 @@
 mod bench;
 mod bench_daemon;
 mod bench_logs;
+mod bench_machine;
 mod demo;
 mod dist;
 mod gen_tables;

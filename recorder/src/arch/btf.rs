@@ -69,6 +69,9 @@ struct TypeEntry {
 /// `types[i - 1]`).
 pub struct Btf {
     bytes: Vec<u8>,
+    hdr_len: usize,
+    types_start: usize,
+    types_end: usize,
     strings: usize,
     strings_end: usize,
     types: Vec<TypeEntry>,
@@ -143,6 +146,9 @@ impl Btf {
         }
         Ok(Btf {
             bytes,
+            hdr_len,
+            types_start,
+            types_end,
             strings,
             strings_end,
             types,
@@ -161,6 +167,41 @@ impl Btf {
             id = member_type;
         }
         offset_bits.is_multiple_of(8).then_some(offset_bits / 8)
+    }
+
+    /// The id of the first typedef named `name`.
+    pub fn typedef_id(&self, name: &str) -> Option<u32> {
+        self.types
+            .iter()
+            .position(|t| t.kind == KIND_TYPEDEF && self.name(t.name_off) == Some(name))
+            .map(|i| i as u32 + 1)
+    }
+
+    /// This BTF cut after type `id`: the types up to it, each with its own
+    /// id, and every string. A library that parses all of a BTF to look
+    /// one type up by name (aya, to attach a `tp_btf` program) finds the
+    /// same id in it after parsing a fraction of the kernel's 100 000 and
+    /// more types.
+    pub fn through_type(&self, id: u32) -> Option<Vec<u8>> {
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.types.get(index)?;
+        // A type ends where the next one's 12-byte header starts.
+        let cut = self
+            .types
+            .get(index + 1)
+            .map_or(self.types_end, |next| next.data - 12);
+        let types = &self.bytes[self.types_start..cut];
+        let strings = &self.bytes[self.strings..self.strings_end];
+        let mut out = Vec::with_capacity(self.hdr_len + types.len() + strings.len());
+        out.extend_from_slice(&self.bytes[..self.hdr_len]);
+        // type_off, type_len, str_off (str_len is unchanged).
+        for (at, value) in [(8, 0), (12, types.len()), (16, types.len())] {
+            let value = u32::try_from(value).ok()?;
+            out[at..at + 4].copy_from_slice(&value.to_ne_bytes());
+        }
+        out.extend_from_slice(types);
+        out.extend_from_slice(strings);
+        Some(out)
     }
 
     /// The id of the struct named `name` with members (not a forward
@@ -295,6 +336,22 @@ mod tests {
         assert_eq!(btf.member_offset("outer", "bits"), None);
         assert_eq!(btf.member_offset("outer", "nope"), None);
         assert_eq!(btf.member_offset("missing", "x"), None);
+    }
+
+    #[test]
+    fn a_cut_keeps_every_id_up_to_it() {
+        let btf = Btf::parse(sample()).unwrap();
+        assert_eq!(btf.typedef_id("inner_t"), Some(3));
+        assert_eq!(btf.typedef_id("inner"), None);
+        let cut = Btf::parse(btf.through_type(3).unwrap()).unwrap();
+        assert_eq!(cut.types.len(), 3);
+        assert_eq!(cut.typedef_id("inner_t"), Some(3));
+        assert_eq!(cut.member_offset("inner", "b"), Some(4));
+        assert_eq!(cut.member_offset("outer", "x"), None);
+        let whole = Btf::parse(btf.through_type(5).unwrap()).unwrap();
+        assert_eq!(whole.member_offset("outer", "in.b"), Some(8));
+        assert!(btf.through_type(0).is_none());
+        assert!(btf.through_type(6).is_none());
     }
 
     #[test]

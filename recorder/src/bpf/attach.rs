@@ -12,6 +12,24 @@ use aya::{Btf, Ebpf};
 use recorder_common::program;
 
 use super::BpfError;
+use crate::arch::btf::Btf as KernelBtf;
+
+/// The typedef the kernel declares for the `sys_enter` tracepoint, whose id
+/// a `tp_btf` program is loaded with (aya prefixes the tracepoint's name).
+const HOOK_TYPE: &str = "btf_trace_sys_enter";
+
+/// The kernel BTF that attaching `tp_btf/sys_enter` needs. aya only looks
+/// the hook's type up in it, by name, but wants it parsed whole, which
+/// took as long as everything else in start-up together: this gives it the
+/// kernel's BTF cut after that type ([`KernelBtf::through_type`]; its
+/// ids are the kernel's), and the whole only when our reader could not
+/// read the kernel's BTF or find the type.
+pub(super) fn hook_btf(kernel: Option<&KernelBtf>) -> Option<Btf> {
+    let cut = kernel
+        .and_then(|btf| btf.through_type(btf.typedef_id(HOOK_TYPE)?))
+        .and_then(|bytes| Btf::parse(&bytes, aya::Endianness::default()).ok());
+    cut.or_else(|| Btf::from_sys_fs().ok())
+}
 
 /// The kind of hook the program runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,6 +25,7 @@ mod privileges;
 use std::collections::BTreeSet;
 
 use std::os::unix::fs::MetadataExt;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, HashMap, MapData, MapError, Queue};
@@ -266,25 +267,160 @@ pub struct SyscallRecorder {
 /// again. A program runs for well under a microsecond: this is ample.
 pub const SLOT_COOLING: Duration = Duration::from_millis(20);
 
-/// The three parses of the kernel's BTF that loading needs, side by side:
-/// they take milliseconds each and are most of `recorder record`'s
-/// start-up. aya's loader parses it for loading (aya 0.14 has no loader
-/// without that parse), attaching a `tp_btf` program needs a parsed copy of
-/// its own, and our reader finds the task_struct fields the kernel side
-/// reads (its parse is small and fast, but not aya's kind).
-fn parse_kernel_btf_thrice<'a>() -> (EbpfLoader<'a>, Option<aya::Btf>, Result<Btf, BtfError>) {
-    std::thread::scope(|s| {
-        let for_attach = s.spawn(|| aya::Btf::from_sys_fs().ok());
-        let ours = s.spawn(Btf::kernel);
-        let loader = EbpfLoader::new();
-        let for_attach = for_attach
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let ours = ours
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (loader, for_attach, ours)
-    })
+/// What loading sets in the object: the values the kernel side reads from
+/// its read-only globals, and the size of the slot maps.
+struct LoadSettings {
+    execve: u64,
+    execveat: u64,
+    x32_bit: u64,
+    arm_private_base: u64,
+    mips_bases: [u64; 3],
+    compat_offset: u64,
+    compat_mask: u64,
+    pidns_dev: u64,
+    pidns_ino: u64,
+    mnt_ns_on: u64,
+    mnt_ns: MountNsFields,
+    cmdline_on: u64,
+    args: ArgsFields,
+    /// The hot path's loads through the task pointer (issue 14).
+    cgroup_id_on: u64,
+    cgroup_id: [u64; 4],
+    pid_level_on: u64,
+    pid_level: [u64; 2],
+    host_pid_level: u64,
+    /// Argument capture's constants, with `--args`.
+    arg_globals: Option<ArgGlobals>,
+    args_on: u64,
+    slots: u32,
+}
+
+impl LoadSettings {
+    /// This machine's values; `kernel` is the kernel's BTF, for the offsets
+    /// of the task fields the kernel side reads.
+    fn of_host(
+        kernel: Result<&Btf, &BtfError>,
+        slots: u32,
+        capture_args: bool,
+    ) -> Result<LoadSettings, BpfError> {
+        let host = crate::arch::Arch::host();
+        let table = host.table();
+        let numbering = host.numbering();
+        let compat = crate::arch::compat_field(kernel);
+        let mount_ns = MountNsFields::of_kernel(kernel.ok());
+        let args = ArgsFields::of_kernel(kernel.ok());
+        let hot = HotPathFields::of_kernel(kernel.ok());
+        let arg_globals = if capture_args {
+            Some(ArgGlobals::of_host(kernel.ok())?)
+        } else {
+            None
+        };
+        let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
+        Ok(LoadSettings {
+            execve: u64::from(table.number("execve").unwrap_or(u32::MAX)),
+            execveat: u64::from(table.number("execveat").unwrap_or(u32::MAX)),
+            x32_bit: numbering.x32_bit,
+            arm_private_base: numbering.arm_private_base,
+            mips_bases: numbering.mips_bases,
+            compat_offset: compat.map_or(0, |c| c.offset),
+            compat_mask: compat.map_or(0, |c| c.mask),
+            pidns_dev: pidns.dev(),
+            pidns_ino: pidns.ino(),
+            mnt_ns_on: u64::from(mount_ns.is_some()),
+            mnt_ns: mount_ns.unwrap_or_default(),
+            cmdline_on: u64::from(args.is_some()),
+            args: args.unwrap_or_default(),
+            cgroup_id_on: u64::from(hot.cgroup_id.is_some()),
+            cgroup_id: hot.cgroup_id.unwrap_or_default(),
+            pid_level_on: u64::from(hot.pid_level.is_some()),
+            pid_level: hot.pid_level.unwrap_or_default(),
+            host_pid_level: own_pid_level(),
+            args_on: u64::from(arg_globals.is_some()),
+            arg_globals,
+            slots,
+        })
+    }
+
+    fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        let [mips_native, mips_compat, mips_third] = &self.mips_bases;
+        let (mnt_ns, args) = (&self.mnt_ns, &self.args);
+        loader
+            .override_global(global::EXECVE_NR, &self.execve, true)
+            .override_global(global::EXECVEAT_NR, &self.execveat, true)
+            .override_global(global::X32_BIT, &self.x32_bit, true)
+            .override_global(global::ARM_PRIVATE_BASE, &self.arm_private_base, true)
+            .override_global(global::MIPS_BASE_NATIVE, mips_native, true)
+            .override_global(global::MIPS_BASE_COMPAT, mips_compat, true)
+            .override_global(global::MIPS_BASE_THIRD, mips_third, true)
+            .override_global(global::COMPAT_OFFSET, &self.compat_offset, true)
+            .override_global(global::COMPAT_MASK, &self.compat_mask, true)
+            .override_global(global::HOST_PIDNS_DEV, &self.pidns_dev, true)
+            .override_global(global::HOST_PIDNS_INO, &self.pidns_ino, true)
+            .override_global(global::MNT_NS_ON, &self.mnt_ns_on, true)
+            .override_global(global::REAL_PARENT_OFFSET, &mnt_ns.real_parent_offset, true)
+            .override_global(global::NSPROXY_OFFSET, &mnt_ns.nsproxy_offset, true)
+            .override_global(global::MNT_NS_OFFSET, &mnt_ns.mnt_ns_offset, true)
+            .override_global(global::NS_INUM_OFFSET, &mnt_ns.inum_offset, true)
+            .override_global(global::TGID_OFFSET, &mnt_ns.tgid_offset, true)
+            .override_global(global::CMDLINE_ON, &self.cmdline_on, true)
+            .override_global(global::MM_OFFSET, &args.mm_offset, true)
+            .override_global(global::ARG_START_OFFSET, &args.arg_start_offset, true)
+            .override_global(global::ARG_END_OFFSET, &args.arg_end_offset, true)
+            .override_global(global::ENV_START_OFFSET, &args.env_start_offset, true)
+            .override_global(global::ENV_END_OFFSET, &args.env_end_offset, true)
+            .map_max_entries(map::SLOTS, self.slots)
+            .map_max_entries(map::FREE_SLOTS, self.slots);
+        let [cgroups, dfl_cgrp, cgroup_kn, kn_id] = &self.cgroup_id;
+        let [thread_pid, pid_level] = &self.pid_level;
+        loader
+            .override_global(global::CGROUP_ID_ON, &self.cgroup_id_on, true)
+            .override_global(global::CGROUPS_OFFSET, cgroups, true)
+            .override_global(global::DFL_CGRP_OFFSET, dfl_cgrp, true)
+            .override_global(global::CGROUP_KN_OFFSET, cgroup_kn, true)
+            .override_global(global::KN_ID_OFFSET, kn_id, true)
+            .override_global(global::PID_LEVEL_ON, &self.pid_level_on, true)
+            .override_global(global::THREAD_PID_OFFSET, thread_pid, true)
+            .override_global(global::PID_LEVEL_OFFSET, pid_level, true)
+            .override_global(global::HOST_PID_LEVEL, &self.host_pid_level, true)
+            .override_global(global::ARGS_ON, &self.args_on, true);
+        if let Some(g) = &self.arg_globals {
+            loader
+                .override_global(global::ARG_KIND, &*g.kinds, true)
+                .override_global(global::ARG_REGS_NATIVE, &g.native, true)
+                .override_global(global::ARG_REGS_COMPAT, &g.compat, true)
+                .override_global(global::COMPAT_ARG_MASK, &g.compat_mask, true)
+                .override_global(global::CLONE_FLAGS_ARG, &g.clone_flags_arg, true);
+        }
+        // Without --args the sets are never touched: one entry.
+        let arg_sets = if self.args_on != 0 { self.slots } else { 1 };
+        loader.map_max_entries(map::ARG_SETS, arg_sets);
+    }
+}
+
+/// Loads the object with the settings received, on a loader made on this
+/// thread.
+///
+/// aya 0.14's loader parses the whole kernel BTF when it is made, for
+/// CO-RE relocations this object does not have: the longest step of
+/// start-up, and nothing needs the loader before the load itself. So it
+/// is made on a thread of its own from the start while the caller reads
+/// the kernel's BTF its own way, and it is freed there (tens of megabytes
+/// in small allocations) while the caller attaches.
+fn load_object(settings: Receiver<LoadSettings>, loaded: SyncSender<Result<Ebpf, BpfError>>) {
+    let mut loader = EbpfLoader::new();
+    // The caller gave up: nothing to load.
+    let Ok(values) = settings.recv() else {
+        return;
+    };
+    values.apply(&mut loader);
+    let result = loader.load(PROGRAM_OBJECT).map_err(|e| {
+        if is_permission_error(&e) {
+            BpfError::PermissionDenied
+        } else {
+            BpfError::Load(Box::new(e))
+        }
+    });
+    let _ = loaded.send(result);
 }
 
 impl SyscallRecorder {
@@ -310,98 +446,34 @@ impl SyscallRecorder {
         }
         check_privileges()?;
         raise_memlock_limit();
-        let host = crate::arch::Arch::host();
-        let table = host.table();
-        let execve = u64::from(table.number("execve").unwrap_or(u32::MAX));
-        let execveat = u64::from(table.number("execveat").unwrap_or(u32::MAX));
-        let numbering = host.numbering();
-        let [mips_native, mips_compat, mips_third] = numbering.mips_bases;
-        let (mut loader, btf, kernel_types) = parse_kernel_btf_thrice();
-        let compat = crate::arch::compat_field(kernel_types.as_ref());
-        let mount_ns = MountNsFields::of_kernel(kernel_types.as_ref().ok());
-        let args = ArgsFields::of_kernel(kernel_types.as_ref().ok());
-        let hot = HotPathFields::of_kernel(kernel_types.as_ref().ok());
-        let cgroup_id_on = u64::from(hot.cgroup_id.is_some());
-        let [cgroups, dfl_cgrp, cgroup_kn, kn_id] = hot.cgroup_id.unwrap_or_default();
-        let pid_level_on = u64::from(hot.pid_level.is_some());
-        let [thread_pid, pid_level] = hot.pid_level.unwrap_or_default();
-        let host_pid_level = own_pid_level();
-        let arg_globals = if options.args {
-            Some(ArgGlobals::of_host(kernel_types.as_ref().ok())?)
-        } else {
-            None
-        };
-        drop(kernel_types);
-        let (compat_offset, compat_mask) = compat.map_or((0u64, 0u64), |c| (c.offset, c.mask));
-        let mnt_ns_on = u64::from(mount_ns.is_some());
-        let mnt_ns_fields = mount_ns.unwrap_or_default();
-        let cmdline_on = u64::from(args.is_some());
-        let args = args.unwrap_or_default();
-        let pidns = std::fs::metadata("/proc/self/ns/pid").map_err(BpfError::PidNamespace)?;
-        let (pidns_dev, pidns_ino) = (pidns.dev(), pidns.ino());
-        loader
-            .override_global(global::EXECVE_NR, &execve, true)
-            .override_global(global::EXECVEAT_NR, &execveat, true)
-            .override_global(global::X32_BIT, &numbering.x32_bit, true)
-            .override_global(global::ARM_PRIVATE_BASE, &numbering.arm_private_base, true)
-            .override_global(global::MIPS_BASE_NATIVE, &mips_native, true)
-            .override_global(global::MIPS_BASE_COMPAT, &mips_compat, true)
-            .override_global(global::MIPS_BASE_THIRD, &mips_third, true)
-            .override_global(global::COMPAT_OFFSET, &compat_offset, true)
-            .override_global(global::COMPAT_MASK, &compat_mask, true)
-            .override_global(global::HOST_PIDNS_DEV, &pidns_dev, true)
-            .override_global(global::HOST_PIDNS_INO, &pidns_ino, true)
-            .override_global(global::MNT_NS_ON, &mnt_ns_on, true)
-            .override_global(
-                global::REAL_PARENT_OFFSET,
-                &mnt_ns_fields.real_parent_offset,
-                true,
-            )
-            .override_global(global::NSPROXY_OFFSET, &mnt_ns_fields.nsproxy_offset, true)
-            .override_global(global::MNT_NS_OFFSET, &mnt_ns_fields.mnt_ns_offset, true)
-            .override_global(global::NS_INUM_OFFSET, &mnt_ns_fields.inum_offset, true)
-            .override_global(global::TGID_OFFSET, &mnt_ns_fields.tgid_offset, true)
-            .override_global(global::CMDLINE_ON, &cmdline_on, true)
-            .override_global(global::MM_OFFSET, &args.mm_offset, true)
-            .override_global(global::ARG_START_OFFSET, &args.arg_start_offset, true)
-            .override_global(global::ARG_END_OFFSET, &args.arg_end_offset, true)
-            .override_global(global::ENV_START_OFFSET, &args.env_start_offset, true)
-            .override_global(global::ENV_END_OFFSET, &args.env_end_offset, true)
-            .override_global(global::CGROUP_ID_ON, &cgroup_id_on, true)
-            .override_global(global::CGROUPS_OFFSET, &cgroups, true)
-            .override_global(global::DFL_CGRP_OFFSET, &dfl_cgrp, true)
-            .override_global(global::CGROUP_KN_OFFSET, &cgroup_kn, true)
-            .override_global(global::KN_ID_OFFSET, &kn_id, true)
-            .override_global(global::PID_LEVEL_ON, &pid_level_on, true)
-            .override_global(global::THREAD_PID_OFFSET, &thread_pid, true)
-            .override_global(global::PID_LEVEL_OFFSET, &pid_level, true)
-            .override_global(global::HOST_PID_LEVEL, &host_pid_level, true)
-            .map_max_entries(map::SLOTS, capacity)
-            .map_max_entries(map::FREE_SLOTS, capacity);
-        let args_on = u64::from(arg_globals.is_some());
-        loader.override_global(global::ARGS_ON, &args_on, true);
-        if let Some(g) = &arg_globals {
-            loader
-                .override_global(global::ARG_KIND, &*g.kinds, true)
-                .override_global(global::ARG_REGS_NATIVE, &g.native, true)
-                .override_global(global::ARG_REGS_COMPAT, &g.compat, true)
-                .override_global(global::COMPAT_ARG_MASK, &g.compat_mask, true)
-                .override_global(global::CLONE_FLAGS_ARG, &g.clone_flags_arg, true);
-        }
-        // Without --args the sets are never touched: one entry.
-        loader.map_max_entries(map::ARG_SETS, if args_on != 0 { capacity } else { 1 });
-        let mut ebpf = loader.load(PROGRAM_OBJECT).map_err(|e| {
-            if is_permission_error(&e) {
-                BpfError::PermissionDenied
-            } else {
-                BpfError::Load(Box::new(e))
-            }
+        let clock = Instant::now();
+        let (settings_tx, settings_rx) = sync_channel(1);
+        let (loaded_tx, loaded_rx) = sync_channel(1);
+        let (mut ebpf, attach, reads_mount_ns) = std::thread::scope(|s| {
+            s.spawn(move || load_object(settings_rx, loaded_tx));
+            let kernel_types = Btf::kernel();
+            let settings = LoadSettings::of_host(kernel_types.as_ref(), capacity, options.args)?;
+            let reads_mount_ns = settings.mnt_ns_on != 0;
+            // On an error above this end is dropped and the loader thread
+            // ends without loading, so the scope does not wait for a load.
+            let _ = settings_tx.send(settings);
+            let btf = attach::hook_btf(kernel_types.as_ref().ok());
+            drop(kernel_types);
+            log::debug!("load: kernel BTF read after {:.1?}", clock.elapsed());
+            // No answer only when the loader thread panicked, which the
+            // scope raises again here.
+            let mut ebpf = loaded_rx
+                .recv()
+                .map_err(|_| BpfError::Missing("a loader"))??;
+            log::debug!("load: object loaded after {:.1?}", clock.elapsed());
+            let attach = attach::attach(&mut ebpf, btf.as_ref(), kind)?;
+            log::debug!("load: attached after {:.1?}", clock.elapsed());
+            Ok::<_, BpfError>((ebpf, attach, reads_mount_ns))
         })?;
-        let attach = attach::attach(&mut ebpf, btf.as_ref(), kind)?;
         let roots = take_map(&mut ebpf, map::ROOTS)?;
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
-        let arg_sets = if args_on != 0 {
+        let arg_sets = if options.args {
             Some(take_map(&mut ebpf, map::ARG_SETS)?)
         } else {
             None
@@ -424,7 +496,7 @@ impl SyscallRecorder {
             lending: false,
             epochs: vec![0; capacity as usize],
             generation: 0,
-            reads_mount_ns: mount_ns.is_some(),
+            reads_mount_ns,
         })
     }
 

@@ -20,6 +20,10 @@ use crate::capture::SyscallSet;
 const BITMAP_NUMBERS: u32 = 4096;
 const BITMAP_WORDS: usize = BITMAP_NUMBERS as usize / 64;
 
+/// Records parsed from a chunk before they are counted, at most: see
+/// [`Tally::take_batch`]. Small enough for the batch to stay in L1.
+const BATCH: usize = 64;
+
 /// Turns log input into a syscall set.
 #[derive(Debug)]
 pub struct Collector {
@@ -39,6 +43,11 @@ struct Tally {
     /// `summary` after each feed.
     pending: Pending,
     printk: PrintkWindow,
+    /// Per line of a batch, whether it is a copy; reused.
+    copies: Vec<bool>,
+    /// The batch's records that pass the filters (their index) and whether
+    /// each is a twin; reused.
+    kept: Vec<(usize, bool)>,
 }
 
 /// The kernel-log records of the last printk interval, to find the
@@ -168,6 +177,8 @@ impl Collector {
                 unpaired: UnpairedCopies::default(),
                 pending: Pending::default(),
                 printk: PrintkWindow::new(None),
+                copies: Vec::with_capacity(BATCH),
+                kept: Vec::with_capacity(BATCH),
             },
         }
         .printk_limit(Some(PrintkRateLimit::DEFAULT))
@@ -185,10 +196,22 @@ impl Collector {
             scratch,
             tally,
         } = self;
+        let mut batch = Vec::with_capacity(BATCH);
         parser.for_each_hit(chunk, |hit| {
-            let line = parser.parse_hit(hit, scratch);
-            tally.take(line);
+            if hit.needs_decoding() {
+                // Decoded lines borrow `scratch`, which the next one reuses:
+                // counted on the spot, after the records before them.
+                tally.take_batch(&mut batch);
+                let line = parser.parse_hit(hit, scratch);
+                tally.take(line);
+            } else {
+                batch.push(parser.parse_text(hit));
+                if batch.len() == BATCH {
+                    tally.take_batch(&mut batch);
+                }
+            }
         });
+        tally.take_batch(&mut batch);
         tally.flush();
     }
 
@@ -290,21 +313,77 @@ impl Tally {
         }
     }
 
+    /// Lines in input order, counted as [`Tally::take`] would one by one.
+    ///
+    /// The duplicate tables are larger than a core's cache, so most of
+    /// their reads miss it. Each table is consulted for the whole batch in
+    /// a loop of its own, where one record's read does not wait for the
+    /// previous record's, and the misses overlap. The order of the calls on
+    /// each table is the input's, and neither table's answer depends on the
+    /// steps in between, so the counts are those of the one-by-one path.
+    fn take_batch(&mut self, lines: &mut Vec<Line<'_>>) {
+        let mut copies = std::mem::take(&mut self.copies);
+        let mut kept = std::mem::take(&mut self.kept);
+        let mut touched = 0;
+        for line in lines.iter() {
+            if let Line::Record(r) = line {
+                touched ^= self.recent.touch(r);
+            }
+        }
+        std::hint::black_box(touched);
+        copies.clear();
+        copies.extend(lines.iter().map(|line| match line {
+            Line::Record(r) => self.recent.is_copy(r),
+            _ => false,
+        }));
+        kept.clear();
+        for (i, (line, &copy)) in lines.iter().zip(&copies).enumerate() {
+            match line {
+                Line::Record(r) => {
+                    self.summary.records += 1;
+                    if copy {
+                        self.summary.duplicates += 1;
+                        continue;
+                    }
+                    self.printk_passed(r);
+                    if self.passes(r) {
+                        kept.push((i, false));
+                    }
+                }
+                other => self.take(*other),
+            }
+        }
+        let mut touched = 0;
+        for &(i, _) in &kept {
+            if let Some(Line::Record(r)) = lines.get(i) {
+                touched ^= self.unpaired.touch(r);
+            }
+        }
+        std::hint::black_box(touched);
+        for (i, twin) in &mut kept {
+            if let Some(Line::Record(r)) = lines.get(*i) {
+                *twin = self.unpaired.is_twin(r);
+            }
+        }
+        for &(i, twin) in &kept {
+            if twin {
+                self.summary.duplicates += 1;
+            } else if let Some(Line::Record(r)) = lines.get(i) {
+                self.count(r);
+            }
+        }
+        lines.clear();
+        self.copies = copies;
+        self.kept = kept;
+    }
+
     fn record(&mut self, r: &SeccompRecord<'_>) {
         if self.recent.is_copy(r) {
             self.summary.duplicates += 1;
             return;
         }
-        // Before the filter: every record printk passed drew on its budget.
-        if let Some(stamp) = r.stamp
-            && through_printk(r)
-        {
-            self.printk
-                .add(stamp.secs.saturating_mul(1000).saturating_add(i64::from(stamp.millis)));
-            self.summary.printk.busiest = self.printk.busiest;
-        }
-        if let Err(reason) = self.filter.check(r) {
-            *self.summary.filtered.entry(reason).or_default() += 1;
+        self.printk_passed(r);
+        if !self.passes(r) {
             return;
         }
         // After the filter: of journald's two copies, the stampless one may
@@ -313,6 +392,37 @@ impl Tally {
             self.summary.duplicates += 1;
             return;
         }
+        self.count(r);
+    }
+
+    /// Before the filter: every record printk passed drew on its budget.
+    fn printk_passed(&mut self, r: &SeccompRecord<'_>) {
+        if let Some(stamp) = r.stamp
+            && through_printk(r)
+        {
+            self.printk.add(
+                stamp
+                    .secs
+                    .saturating_mul(1000)
+                    .saturating_add(i64::from(stamp.millis)),
+            );
+            self.summary.printk.busiest = self.printk.busiest;
+        }
+    }
+
+    /// Whether a record passes the filters; counts it when it does not.
+    fn passes(&mut self, r: &SeccompRecord<'_>) -> bool {
+        match self.filter.check(r) {
+            Ok(()) => true,
+            Err(reason) => {
+                *self.summary.filtered.entry(reason).or_default() += 1;
+                false
+            }
+        }
+    }
+
+    /// Counts a record that is used: its syscall and its action.
+    fn count(&mut self, r: &SeccompRecord<'_>) {
         let Some(arch) = record_arch(r) else {
             let shown = match r.arch {
                 ArchField::Audit(a) => format!("{a:x}"),

@@ -55,18 +55,40 @@ impl RecentRecords {
             pid: record.pid,
             syscall: syscall_key(record.syscall),
         };
-        let mixed = key
-            .stamp
-            .serial
-            .wrapping_add(key.stamp.secs as u64)
-            .wrapping_add(u64::from(key.stamp.millis) << 20)
-            .wrapping_add(u64::from(key.syscall) << 32);
-        let slot = &mut self.slots[slot_of(mixed)];
+        let slot = &mut self.slots[key.slot()];
         if *slot == Some(key) {
             return true;
         }
         *slot = Some(key);
         false
+    }
+
+    /// Reads the slot [`RecentRecords::is_copy`] will read for this record
+    /// and returns a value of it, for the caller to pass to
+    /// [`std::hint::black_box`]: a read whose result nothing waits for, so
+    /// that the reads of many records overlap while they miss the cache.
+    pub fn touch(&self, record: &SeccompRecord<'_>) -> u64 {
+        let Some(stamp) = record.stamp else {
+            return 0;
+        };
+        let key = StampKey {
+            stamp,
+            pid: record.pid,
+            syscall: syscall_key(record.syscall),
+        };
+        self.slots[key.slot()].map_or(0, |held| held.stamp.serial)
+    }
+}
+
+impl StampKey {
+    fn slot(&self) -> usize {
+        let mixed = self
+            .stamp
+            .serial
+            .wrapping_add(self.stamp.secs as u64)
+            .wrapping_add(u64::from(self.stamp.millis) << 20)
+            .wrapping_add(u64::from(self.syscall) << 32);
+        slot_of(mixed)
     }
 }
 
@@ -98,21 +120,9 @@ impl UnpairedCopies {
     /// Registers a record that is not a stamped duplicate; `true` when it is
     /// the twin of an earlier, still unpaired copy of the other kind.
     pub fn is_twin(&mut self, record: &SeccompRecord<'_>) -> bool {
-        let key = ContentKey {
-            pid: record.pid,
-            arch: match record.arch {
-                ArchField::Audit(audit) => audit,
-                ArchField::Name(name) => hash_bytes(name),
-            },
-            syscall: syscall_key(record.syscall),
-            code: record.code,
-        };
+        let key = ContentKey::of(record);
         let step = if record.stamp.is_some() { 1 } else { -1 };
-        let mixed = u64::from(key.pid.unwrap_or(u32::MAX))
-            .wrapping_add(u64::from(key.arch) << 16)
-            .wrapping_add(u64::from(key.syscall) << 32)
-            .wrapping_add(u64::from(key.code.unwrap_or(0)) << 40);
-        let slot = &mut self.slots[slot_of(mixed)];
+        let slot = &mut self.slots[key.slot()];
         match slot {
             Some((held, waiting)) if *held == key => {
                 let twin = *waiting != 0 && waiting.signum() == -step;
@@ -124,6 +134,36 @@ impl UnpairedCopies {
                 false
             }
         }
+    }
+}
+
+impl UnpairedCopies {
+    /// As [`RecentRecords::touch`], for [`UnpairedCopies::is_twin`].
+    pub fn touch(&self, record: &SeccompRecord<'_>) -> u64 {
+        let key = ContentKey::of(record);
+        self.slots[key.slot()].map_or(0, |(_, waiting)| waiting as u64)
+    }
+}
+
+impl ContentKey {
+    fn of(record: &SeccompRecord<'_>) -> ContentKey {
+        ContentKey {
+            pid: record.pid,
+            arch: match record.arch {
+                ArchField::Audit(audit) => audit,
+                ArchField::Name(name) => hash_bytes(name),
+            },
+            syscall: syscall_key(record.syscall),
+            code: record.code,
+        }
+    }
+
+    fn slot(&self) -> usize {
+        let mixed = u64::from(self.pid.unwrap_or(u32::MAX))
+            .wrapping_add(u64::from(self.arch) << 16)
+            .wrapping_add(u64::from(self.syscall) << 32)
+            .wrapping_add(u64::from(self.code.unwrap_or(0)) << 40);
+        slot_of(mixed)
     }
 }
 

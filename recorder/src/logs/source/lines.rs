@@ -48,6 +48,8 @@ pub struct LineBuffer {
     /// Inside an over-long line: drop bytes up to the next newline.
     skipping: bool,
     skipped: u64,
+    /// The most asked of one read.
+    read_size: usize,
 }
 
 impl Default for LineBuffer {
@@ -67,7 +69,15 @@ impl LineBuffer {
             len: 0,
             skipping: false,
             skipped: 0,
+            read_size: usize::MAX,
         }
+    }
+
+    /// Reads at most `size` bytes at a time (at least a byte), so that the
+    /// lines of a read reach the sink while they are still in the cache.
+    pub fn reading_at_most(mut self, size: usize) -> LineBuffer {
+        self.read_size = size.max(1);
+        self
     }
 
     /// One read from `reader`; complete lines go to `sink`. Returns the
@@ -77,7 +87,8 @@ impl LineBuffer {
         reader: &mut (impl Read + ?Sized),
         sink: &mut impl LineSink,
     ) -> io::Result<usize> {
-        let n = reader.read(&mut self.buf[self.len..])?;
+        let end = self.buf.len().min(self.len.saturating_add(self.read_size));
+        let n = reader.read(&mut self.buf[self.len..end])?;
         if n > 0 {
             self.take(n, sink);
         }

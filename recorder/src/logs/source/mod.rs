@@ -92,8 +92,13 @@ impl Compression {
     }
 }
 
-/// Reads a whole file (`-` or `None` for stdin) into the collector.
-pub fn read_file(path: Option<&Path>, collector: &mut Collector) -> Result<(), SourceError> {
+/// Reads a whole file (`-` or `None` for stdin) into the collector, parsing
+/// on `threads` threads (1: on this one).
+pub fn read_file(
+    path: Option<&Path>,
+    collector: &mut Collector,
+    threads: usize,
+) -> Result<(), SourceError> {
     let shown = path.map_or_else(|| PathBuf::from("standard input"), Path::to_path_buf);
     let raw: Box<dyn Read> = match path.filter(|p| p.as_os_str() != "-") {
         None => Box::new(io::stdin().lock()),
@@ -119,7 +124,7 @@ pub fn read_file(path: Option<&Path>, collector: &mut Collector) -> Result<(), S
             },
         )?),
     };
-    match parallel::scan(&mut reader, collector, default_workers()) {
+    match parallel::scan(&mut reader, collector, threads) {
         Ok(()) => Ok(()),
         Err(source) if compression != Compression::None => Err(SourceError::Corrupt {
             path: shown,
