@@ -411,6 +411,27 @@ mod tests {
         assert_eq!(caps(Role::Logs, KernelVersion(5, 4)), "none");
     }
 
+    /// The README's Security table says what the code keeps.
+    #[test]
+    fn the_readme_documents_what_each_command_keeps() {
+        let readme = include_str!("../../../README.md");
+        for (row, role) in [
+            ("`record`", Role::Record),
+            ("`trace`", Role::Trace),
+            ("`trace` through a daemon", Role::TraceThroughDaemon),
+            ("`logs --source`", Role::Logs),
+            ("`run`", Role::Run),
+            ("`daemon`", Role::Daemon),
+        ] {
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| {row} |")))
+                .unwrap_or_else(|| panic!("no README row for {row}"));
+            let documented = line.split('|').nth(2).unwrap().trim().replace('`', "");
+            assert_eq!(documented, role.capabilities().to_string(), "{row}");
+        }
+    }
+
     #[test]
     fn dac_override_only_where_root_does_not_own_the_directory() {
         use std::os::unix::fs::PermissionsExt;
