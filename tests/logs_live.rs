@@ -8,31 +8,14 @@
 
 mod common;
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::*;
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext};
-
-/// Serialises tests that change host-wide state, across test binaries.
-struct HostLock {
-    _file: File,
-}
-
-impl HostLock {
-    fn take() -> HostLock {
-        let file = File::create("/run/lock/recorder-tests-host-state.lock")
-            .expect("creating the host-state lock file");
-        // SAFETY: flock on an open fd.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
-        HostLock { _file: file }
-    }
-}
 
 /// Lifts printk's rate limit (which drops audit lines in the kernel log)
 /// and restores it on drop.

@@ -48,6 +48,12 @@ impl AuditSocket {
     /// Joins the group with a large receive queue; records from now on are
     /// queued.
     pub fn open() -> Result<AuditSocket, AuditSocketError> {
+        Self::open_with_queue(None)
+    }
+
+    /// Joins the group with a receive queue of `bytes` (8 MiB when `None`;
+    /// a small one makes the queue overflow, for tests).
+    pub fn open_with_queue(bytes: Option<usize>) -> Result<AuditSocket, AuditSocketError> {
         // SAFETY: plain socket(2); the fd is owned below.
         let fd = unsafe {
             libc::socket(
@@ -61,7 +67,7 @@ impl AuditSocket {
         }
         // SAFETY: a fresh fd we own.
         let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        crate::netlink::grow_receive_buffer(&socket);
+        crate::netlink::set_receive_buffer(&socket, bytes.unwrap_or(crate::netlink::LARGE_QUEUE));
         crate::netlink::bind_group(&socket, AUDIT_NLGRP_READLOG).map_err(AuditSocketError::Join)?;
         Ok(AuditSocket { socket })
     }
@@ -97,6 +103,14 @@ impl AuditSocket {
             Some((kind, body)) => Received::Record { kind, body },
             None => Received::Empty,
         })
+    }
+}
+
+impl AuditSocket {
+    /// The size of the receive queue the kernel granted (it doubles what
+    /// was asked, for its bookkeeping).
+    pub fn queue_bytes(&self) -> u64 {
+        crate::netlink::receive_buffer(&self.socket).unwrap_or(0)
     }
 }
 

@@ -280,6 +280,45 @@ impl Drop for OwnedCgroup {
     }
 }
 
+/// Removes the recording cgroups (`<mount>/recorder/rec-PID`) that killed
+/// recorders left, once no process is left in them: a recorder removes its
+/// own as it ends, which SIGKILL gives it no chance to. One whose recorder
+/// (PID) still runs stays, and so does one whose workload still runs (it
+/// goes at a later run, once the workload has ended).
+pub fn remove_leftovers(mount: &Cgroup2Mount) {
+    let Ok(entries) = fs::read_dir(mount.root.join("recorder")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("rec-"))
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || pid as u32 == std::process::id() || crate::spawn::process_runs(pid) {
+            continue;
+        }
+        let dir = entry.path();
+        if !pids_in_tree(&dir).is_empty() {
+            log::debug!(
+                "{} was left by a recorder that was killed, and processes still run in it",
+                dir.display()
+            );
+            continue;
+        }
+        match remove_tree(&dir) {
+            Ok(()) => log::info!(
+                "removed cgroup {}, left by a recorder that was killed",
+                dir.display()
+            ),
+            Err(e) => log::debug!("removing {}: {e}", dir.display()),
+        }
+    }
+}
+
 /// Pids of the processes in the cgroup directory `dir` and every cgroup
 /// below it (a cgroup that vanishes meanwhile counts as empty).
 pub fn pids_in_tree(dir: &Path) -> Vec<i32> {

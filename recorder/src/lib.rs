@@ -23,6 +23,7 @@ pub mod logs;
 mod netlink;
 pub mod profile;
 pub mod record;
+pub mod self_confine;
 mod session;
 pub mod spawn;
 pub mod trace;

@@ -15,8 +15,9 @@ use crate::bpf::{
     AttachKind, BpfError, LoadOptions, ProgramStats, RecordingId, Seen, Start, SyscallRecorder,
 };
 use crate::cgroup::{Cgroup2Mount, CgroupError, OwnedCgroup};
+use crate::self_confine::{self, Confinement, Role, SelfConfineError, Write};
 pub use crate::session::stderr_is_terminal;
-use crate::session::{ForwardedSignal, StatusLine, forward_signals, seccomp_mode, wait_for_exit};
+use crate::session::{ForwardedSignal, StatusLine, catch_signals, seccomp_mode, wait_for_exit};
 use crate::spawn::{Spawned, spawn_in_cgroup, try_wait};
 
 /// Errors of a recording run.
@@ -38,6 +39,8 @@ pub enum RecordError {
     },
     #[error("waiting for the command: {0}")]
     Wait(#[source] io::Error),
+    #[error(transparent)]
+    SelfConfine(#[from] SelfConfineError),
 }
 
 impl RecordError {
@@ -64,6 +67,11 @@ pub struct RecordOptions {
     pub args: bool,
     /// Show a live status line on stderr.
     pub status_line: bool,
+    /// How the recorder lowers itself once the command runs.
+    pub confinement: Confinement,
+    /// Where it writes afterwards (the profile), for the capabilities it
+    /// keeps.
+    pub writes: Vec<Write>,
 }
 
 /// What a recording produced.
@@ -87,6 +95,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     let clock = Instant::now();
     let stage = |what: &str| log::debug!("record: {what} after {:.1?}", clock.elapsed());
     let program = resolve_program(&options.command[0])?;
+    let confinement = self_confine::prepare(Role::Record, &options.confinement)?;
     warn_if_under_seccomp();
     let mut recorder = SyscallRecorder::load_options(LoadOptions {
         attach: options.attach,
@@ -96,12 +105,13 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     log::debug!("hook: {}", recorder.attach_kind());
     stage("program attached");
     let mount = Cgroup2Mount::find()?;
+    crate::cgroup::remove_leftovers(&mount);
     let mut cgroup = OwnedCgroup::create(&mount, &format!("rec-{}", std::process::id()))?;
     let recording = recorder.start(cgroup.id(), Start::AtFirstExec)?;
     stage("recording armed");
 
-    // Install the handlers before the child exists so no signal is lost.
-    let signals = forward_signals();
+    // Catch signals before the child exists so no signal is lost.
+    let signals = catch_signals();
     let child = spawn_in_cgroup(
         &program,
         &options.command,
@@ -117,6 +127,11 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
         },
     })?;
     stage("command started");
+    // The command runs with the recorder's privileges and no filter of its
+    // own; from here on the recorder only reads its recording, passes
+    // signals on, removes its cgroup and writes the profile.
+    confinement.apply(&options.writes);
+    let signals = signals.forward();
     let result = supervise(child, &cgroup, &recorder, recording, options, &signals);
     stage("command ended");
     let seen = recorder.stop(recording)?;

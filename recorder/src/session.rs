@@ -19,30 +19,54 @@ pub(crate) struct ForwardedSignal {
     pub from_terminal: bool,
 }
 
-/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT from now on and sends each
-/// down the returned channel instead of ending the recorder.
-pub(crate) fn forward_signals() -> Receiver<ForwardedSignal> {
-    let (tx, rx) = mpsc::channel();
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT, caught from [`catch_signals`] on and
+/// kept until [`CaughtSignals::forward`] passes them on: a command catches
+/// them before it starts anything, and starts the thread that passes them
+/// on only once it has lowered its privileges (threads keep their
+/// creator's capabilities, see [`crate::self_confine`]).
+pub(crate) struct CaughtSignals(Option<SignalsInfo<WithOrigin>>);
+
+/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT from now on instead of
+/// ending the recorder; signals that come meanwhile wait for
+/// [`CaughtSignals::forward`].
+pub(crate) fn catch_signals() -> CaughtSignals {
     match SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                for origin in signals.forever() {
-                    let from_terminal = matches!(origin.cause, Cause::Kernel);
-                    if tx
-                        .send(ForwardedSignal {
-                            signal: origin.signal,
-                            from_terminal,
-                        })
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
+        Ok(signals) => CaughtSignals(Some(signals)),
+        Err(e) => {
+            log::warn!("cannot install signal handlers: {e}");
+            CaughtSignals(None)
         }
-        Err(e) => log::warn!("cannot install signal handlers: {e}"),
     }
-    rx
+}
+
+impl CaughtSignals {
+    /// Sends each caught signal (those that came already first) down the
+    /// returned channel, from a thread of its own.
+    pub(crate) fn forward(self) -> Receiver<ForwardedSignal> {
+        let (tx, rx) = mpsc::channel();
+        if let Some(mut signals) = self.0 {
+            let spawned = std::thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || {
+                    for origin in signals.forever() {
+                        let from_terminal = matches!(origin.cause, Cause::Kernel);
+                        if tx
+                            .send(ForwardedSignal {
+                                signal: origin.signal,
+                                from_terminal,
+                            })
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                log::warn!("cannot start the thread that passes signals on: {e}");
+            }
+        }
+        rx
+    }
 }
 
 /// The live `recording 3.2s, 57 syscalls` line on a terminal's stderr.

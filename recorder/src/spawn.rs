@@ -211,6 +211,15 @@ pub(crate) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// Whether a process `pid` runs: kill(2) with no signal fails with ESRCH
+/// only when there is none (EPERM means one runs that is not ours to
+/// signal).
+pub(crate) fn process_runs(pid: i32) -> bool {
+    // SAFETY: plain kill(2) with signal 0, which only checks.
+    let found = unsafe { libc::kill(pid, 0) } == 0;
+    found || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 /// How a child ended, as a shell reports it: its exit code, or 128 + signal.
 pub fn exit_code(status: libc::c_int) -> i32 {
     if libc::WIFEXITED(status) {

@@ -79,6 +79,23 @@ pub fn build_program(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
     compile_c(dir, name, &source, flags)
 }
 
+/// Serialises tests that change host-wide state or read global kernel
+/// logs (printk's rate limit, seccomp records), across test binaries.
+pub struct HostLock {
+    _file: std::fs::File,
+}
+
+impl HostLock {
+    pub fn take() -> HostLock {
+        let file = std::fs::File::create("/run/lock/recorder-tests-host-state.lock")
+            .expect("creating the host-state lock file");
+        // SAFETY: flock on an open fd.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
+        HostLock { _file: file }
+    }
+}
+
 /// Runs a command and panics with its stderr when it could not start.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()

@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::logs::parse_duration;
 use super::print_error;
+use super::self_confine_args::SelfConfineArgs;
 use crate::arch::ArchPolicy;
 use crate::bpf::AttachKind;
 use crate::daemon::client::DEFAULT_SOCKET;
@@ -116,6 +117,9 @@ pub struct DaemonArgs {
     /// Hook to attach to (default: the best the kernel supports).
     #[arg(long, value_name = "KIND", hide = true)]
     attach: Option<AttachKind>,
+
+    #[command(flatten)]
+    confinement: SelfConfineArgs,
 }
 
 fn parse_glob(text: &str) -> Result<glob::Pattern, String> {
@@ -142,6 +146,7 @@ pub fn run(args: DaemonArgs) -> i32 {
         args: args.args,
         attach: args.attach,
         layout: None,
+        confinement: args.confinement.confinement(),
     };
     match run_daemon(options) {
         Ok(()) => 0,

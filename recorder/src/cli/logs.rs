@@ -10,12 +10,16 @@ use clap::{Args, ValueEnum};
 
 use super::print_error;
 use super::recorded_profile::RecordedProfileArgs;
+use super::self_confine_args::SelfConfineArgs;
+use crate::audit_netlink::AuditSocket;
 use crate::cgroup::Cgroup2Mount;
 use crate::container::{self, HostLayout, ResolveError};
 use crate::logs::filter::{ContainerSelector, FollowedProcesses, PidExitedError};
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
+use crate::profile::output::Output;
+use crate::self_confine::{self, Role};
 
 /// Write a seccomp profile from the kernel's seccomp audit records: run the
 /// workload under a profile whose defaultAction is SCMP_ACT_LOG, then turn
@@ -113,6 +117,14 @@ pub struct LogsArgs {
         conflicts_with_all = ["follow", "source"]
     )]
     threads: Option<u16>,
+
+    /// The audit socket's receive queue in bytes, for --source audit
+    /// (default 8 MiB; a small one makes it overflow, for tests).
+    #[arg(long, value_name = "BYTES", hide = true, requires = "source")]
+    audit_queue: Option<usize>,
+
+    #[command(flatten)]
+    confinement: SelfConfineArgs,
 }
 
 /// A live source of kernel records.
@@ -120,6 +132,33 @@ pub struct LogsArgs {
 pub enum LiveSource {
     Audit,
     Kmsg,
+}
+
+/// A live source of kernel records, open.
+enum KernelSource {
+    Audit(AuditSocket),
+    Kmsg(std::fs::File),
+}
+
+/// Opens the live source (the only step that needs privileges: joining the
+/// audit group, opening /dev/kmsg), then lowers the recorder, which only
+/// reads it and writes the profile from then on.
+fn open_kernel_source(
+    kind: LiveSource,
+    audit_queue: Option<usize>,
+    confinement: &SelfConfineArgs,
+    output: &Output,
+) -> Result<KernelSource, String> {
+    let plan =
+        self_confine::prepare(Role::Logs, &confinement.confinement()).map_err(|e| e.to_string())?;
+    let source = match kind {
+        LiveSource::Audit => {
+            KernelSource::Audit(source::open_audit_netlink(audit_queue).map_err(|e| e.to_string())?)
+        }
+        LiveSource::Kmsg => KernelSource::Kmsg(source::open_kmsg().map_err(|e| e.to_string())?),
+    };
+    plan.apply(&output.writes());
+    Ok(source)
 }
 
 /// `--container`'s container, resolved as `trace` resolves it, with its
@@ -215,9 +254,12 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         actions: args.action,
     };
     let mut collector = Collector::new(options);
+    // Subscribed now, read from a thread of its own once the recorder has
+    // lowered itself (threads keep their creator's capabilities).
+    let mut followed = None;
     if live && let Some((selector, Some(dir))) = &container {
         match FollowedProcesses::start(dir) {
-            Ok(processes) => collector.follow(processes),
+            Ok(processes) => followed = Some(processes),
             Err(e) => print_error(format_args!(
                 "warning: --container {}: {e}; records of its processes that exit before their records are read will be left out",
                 selector.query
@@ -239,20 +281,33 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
             Some(d) => format!("for {}s", d.as_secs()),
             None => "until Ctrl-C".to_string(),
         };
-        let result = match (&args.follow, args.source) {
+        let kernel = match (&args.follow, args.source) {
+            (Some(_), _) | (None, None) => None,
+            (None, Some(kind)) => Some(open_kernel_source(
+                kind,
+                args.audit_queue,
+                &args.confinement,
+                &output,
+            )?),
+        };
+        if let Some(processes) = followed {
+            processes.read_in_background();
+            collector.follow(processes);
+        }
+        let result = match (&args.follow, kernel) {
             (Some(path), _) => source::follow(path, &mut collector, &stop, || {
                 eprintln!("recorder: following {} {until_what}", path.display());
             }),
-            (None, Some(LiveSource::Audit)) => {
-                source::read_audit_netlink(&mut collector, &stop, || {
-                    eprintln!(
-                        "recorder: reading seccomp records from the kernel's audit netlink group {until_what}"
-                    );
-                })
+            (None, Some(KernelSource::Audit(socket))) => {
+                eprintln!(
+                    "recorder: reading seccomp records from the kernel's audit netlink group {until_what}"
+                );
+                source::read_audit_netlink(socket, &mut collector, &stop)
             }
-            (None, Some(LiveSource::Kmsg)) => source::read_kmsg(&mut collector, &stop, || {
+            (None, Some(KernelSource::Kmsg(kmsg))) => {
                 eprintln!("recorder: reading seccomp records from /dev/kmsg {until_what}");
-            }),
+                source::read_kmsg(kmsg, &mut collector, &stop)
+            }
             (None, None) => unreachable!("live implies --follow or --source"),
         };
         result.map_err(|e| e.to_string())?;
@@ -285,9 +340,10 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
     }
     args.profile.report_versions(&built);
     eprintln!("recorder: {NAMES_ONLY}");
-    args.profile
-        .write(&built, &output)
-        .map_err(|e| e.to_string())?;
+    if let Err(e) = args.profile.write(&built, &output) {
+        print_error(&e);
+        return Ok(e.exit_code(0, 1));
+    }
     if let Some(path) = output.path() {
         eprintln!(
             "recorder: wrote {} ({} syscalls)",

@@ -16,6 +16,7 @@ pub mod profile_args;
 mod record;
 mod recorded_profile;
 mod run;
+pub mod self_confine_args;
 mod status;
 mod syscalls;
 mod template;

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::print_error;
 use super::recorded_profile::{RecordedProfileArgs, count_syscalls, warn_unlisted};
+use super::self_confine_args::SelfConfineArgs;
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
 use crate::record::{RecordOptions, record, stderr_is_terminal};
@@ -58,6 +59,9 @@ pub struct RecordArgs {
     #[arg(long, hide = true)]
     bpf_stats: bool,
 
+    #[command(flatten)]
+    confinement: SelfConfineArgs,
+
     /// The command to record, and its arguments.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -88,6 +92,8 @@ pub fn run(args: RecordArgs) -> i32 {
         attach: args.attach,
         args: args.args,
         status_line: !args.quiet && stderr_is_terminal(),
+        confinement: args.confinement.confinement(),
+        writes: output.writes(),
     };
     let outcome = match record(&options) {
         Ok(o) => o,
@@ -119,12 +125,8 @@ pub fn run(args: RecordArgs) -> i32 {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(e);
-        return if outcome.exit_code == 0 {
-            1
-        } else {
-            outcome.exit_code
-        };
+        print_error(&e);
+        return e.exit_code(outcome.exit_code, 1);
     }
     if let Some(path) = output.path()
         && !args.quiet

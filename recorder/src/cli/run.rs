@@ -7,7 +7,8 @@ use clap::Args;
 
 use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile, spec_path};
-use crate::confine::{RUN_FAILED, run_confined};
+use super::self_confine_args::SelfConfineArgs;
+use crate::confine::{RUN_FAILED, RunOptions, run_confined};
 use crate::errno::errno_name;
 use crate::profile::output::Output;
 use crate::profile::{Action, Profile};
@@ -53,6 +54,9 @@ pub struct RunArgs {
     #[command(flatten)]
     target: TargetArgs,
 
+    #[command(flatten)]
+    confinement: SelfConfineArgs,
+
     /// The command to run, and its arguments.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -81,7 +85,12 @@ pub fn run(args: RunArgs) -> i32 {
     for note in crate::confine::filter::unenforced(&document.profile) {
         print_error(format_args!("warning: {note}"));
     }
-    let outcome = match run_confined(&document.profile, &args.command, args.complain) {
+    let options = RunOptions {
+        complain: args.complain,
+        confinement: args.confinement.confinement(),
+        writes: output.as_ref().map(Output::writes).unwrap_or_default(),
+    };
+    let outcome = match run_confined(&document.profile, &args.command, &options) {
         Ok(o) => o,
         Err(e) => {
             print_error(&e);
@@ -151,8 +160,8 @@ pub fn run(args: RunArgs) -> i32 {
             .format
             .write(&fixed, &output, Some(spec_path(&args.profile)))
         {
-            print_error(e);
-            return RUN_FAILED;
+            print_error(&e);
+            return e.exit_code(outcome.exit_code, RUN_FAILED);
         }
         if let Some(path) = output.path() {
             eprintln!(

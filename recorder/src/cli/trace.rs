@@ -8,6 +8,7 @@ use clap::{ArgGroup, Args};
 use super::logs::parse_duration;
 use super::print_error;
 use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
+use super::self_confine_args::SelfConfineArgs;
 use crate::arch::Arch;
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
@@ -15,7 +16,9 @@ use crate::container::base::{BaseChoice, BaseProfile};
 use crate::container::default_runtime::default_runtime;
 use crate::container::{Engine, HostLayout};
 use crate::daemon::client::{DEFAULT_SOCKET, DaemonClient};
+use crate::profile::output::Output;
 use crate::record::stderr_is_terminal;
+use crate::self_confine::Write;
 use crate::trace::{Target, TraceEnd, TraceError, TraceOptions, trace, trace_via_daemon};
 
 /// Record a container (or a process's or a cgroup's processes) and write the
@@ -109,6 +112,9 @@ pub struct TraceArgs {
     /// Hook to attach to (default: the best the kernel supports).
     #[arg(long, value_name = "KIND", hide = true)]
     attach: Option<AttachKind>,
+
+    #[command(flatten)]
+    confinement: SelfConfineArgs,
 }
 
 pub fn run(args: TraceArgs) -> i32 {
@@ -150,12 +156,14 @@ pub fn run(args: TraceArgs) -> i32 {
         wait: args.wait,
         timeout: args.timeout,
         duration: args.duration,
-        ready_file: args.ready_file,
+        ready_file: args.ready_file.clone(),
         attach: args.attach,
         args: args.args,
         status_line: !args.quiet && stderr_is_terminal(),
         quiet: args.quiet,
         layout: None,
+        confinement: args.confinement.confinement(),
+        writes: writes(&output, args.ready_file.as_deref()),
     };
     let through_daemon = match &options.target {
         Target::Container(_) if !args.no_daemon => DaemonClient::answering(&args.daemon_socket)
@@ -261,8 +269,8 @@ pub fn run(args: TraceArgs) -> i32 {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(e);
-        return 1;
+        print_error(&e);
+        return e.exit_code(0, 1);
     }
     if !args.quiet {
         let total = profile.allowed_names().len() + profile.conditionally_allowed_names().len();
@@ -286,6 +294,17 @@ pub fn run(args: TraceArgs) -> i32 {
         );
     }
     0
+}
+
+/// Where `trace` writes once it has lowered itself: the profile, and the
+/// ready file's directory.
+fn writes(output: &Output, ready_file: Option<&Path>) -> Vec<Write> {
+    let mut writes = output.writes();
+    if let Some(file) = ready_file {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        writes.push(Write::InDirectory(dir.to_path_buf()));
+    }
+    writes
 }
 
 /// Adds the base profile's names as calls of the host's own ABI: the

@@ -31,6 +31,8 @@ use self::proc_events::{ProcEventsError, ProcessTree};
 use crate::arch::Arch;
 use crate::profile::{Action, Profile, SyscallRule};
 use crate::record::RecordError;
+use crate::self_confine::{self, Confinement, Role, SelfConfineError, Write};
+use crate::session::{CaughtSignals, catch_signals};
 
 /// How long to wait for the marker's record before reporting what came.
 const MARKER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -66,6 +68,8 @@ pub enum ConfineError {
     Wait(#[source] std::io::Error),
     #[error("reading audit records and process events: {0}")]
     Watch(#[source] std::io::Error),
+    #[error(transparent)]
+    SelfConfine(#[from] SelfConfineError),
 }
 
 /// `recorder run`'s exit status for its own failures, as `docker run` and
@@ -102,13 +106,26 @@ pub struct RunOutcome {
     pub skipped_names: Vec<String>,
 }
 
+/// How `recorder run` runs a command.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Log instead of denying, and report what would have been denied.
+    pub complain: bool,
+    /// How the recorder lowers itself once the command runs.
+    pub confinement: Confinement,
+    /// Where it writes afterwards (`--fix`'s profile).
+    pub writes: Vec<Write>,
+}
+
 /// Runs `command` under `profile` (in complain mode with `complain`).
 pub fn run_confined(
     profile: &Profile,
     command: &[OsString],
-    complain: bool,
+    options: &RunOptions,
 ) -> Result<RunOutcome, ConfineError> {
+    let complain = options.complain;
     let program = crate::record::resolve_program(&command[0])?;
+    let own = self_confine::prepare(Role::Run, &options.confinement)?;
     let loaded = if complain {
         filter::complain(profile)
     } else {
@@ -118,7 +135,7 @@ pub fn run_confined(
     let skipped_names = filter.skipped.clone();
     let watcher = if complain {
         check_log_action()?;
-        Some(Watcher::start()?)
+        Some(Watching::open()?)
     } else {
         None
     };
@@ -129,6 +146,7 @@ pub fn run_confined(
     unsafe {
         cmd.pre_exec(move || filter.load());
     }
+    let caught = catch_signals();
     let mut child = cmd.spawn().map_err(|source| {
         if matches!(
             source.raw_os_error(),
@@ -146,8 +164,12 @@ pub fn run_confined(
             }
         }
     })?;
+    // The command runs under its profile alone; from here on the recorder
+    // waits, passes signals on and reads what the kernel reports.
+    own.apply(&options.writes);
+    let watcher = watcher.map(Watching::start);
     let reaped = Arc::new(AtomicBool::new(false));
-    forward_signals_to(child.id() as i32, Arc::clone(&reaped));
+    forward_signals_to(caught, child.id() as i32, Arc::clone(&reaped));
     let status = child.wait().map_err(ConfineError::Wait);
     reaped.store(true, Ordering::SeqCst);
     let status = status?;
@@ -191,8 +213,8 @@ fn check_log_action() -> Result<(), ConfineError> {
 /// Passes signals sent to the recorder (not a terminal's, which reached the
 /// command already) on to the command until `done` is set, when the command
 /// has been reaped and its pid may belong to another process.
-fn forward_signals_to(pid: i32, done: Arc<AtomicBool>) {
-    let signals = crate::session::forward_signals();
+fn forward_signals_to(caught: CaughtSignals, pid: i32, done: Arc<AtomicBool>) {
+    let signals = caught.forward();
     std::thread::spawn(move || {
         for sig in signals {
             if done.load(Ordering::SeqCst) {
@@ -206,17 +228,25 @@ fn forward_signals_to(pid: i32, done: Arc<AtomicBool>) {
     });
 }
 
-/// Reads process events and seccomp records while the command runs.
-struct Watcher {
-    records: Arc<Mutex<HashSet<SeccompRecord>>>,
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<std::io::Result<bool>>,
+/// The audit and process-event sockets, open before the command starts so
+/// that they queue everything it does from its first syscall.
+struct Watching {
+    log: SeccompLog,
+    tree: ProcessTree,
 }
 
-impl Watcher {
-    fn start() -> Result<Watcher, ConfineError> {
-        let mut log = SeccompLog::open()?;
-        let mut tree = ProcessTree::follow(std::process::id())?;
+impl Watching {
+    fn open() -> Result<Watching, ConfineError> {
+        Ok(Watching {
+            log: SeccompLog::open()?,
+            tree: ProcessTree::follow(std::process::id())?,
+        })
+    }
+
+    /// Reads what the sockets queued, and what comes, on a thread of its
+    /// own.
+    fn start(self) -> Watcher {
+        let Watching { mut log, mut tree } = self;
         let records = Arc::new(Mutex::new(HashSet::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -262,13 +292,22 @@ impl Watcher {
                 }
             })
         };
-        Ok(Watcher {
+        Watcher {
             records,
             stop,
             thread,
-        })
+        }
     }
+}
 
+/// Reads process events and seccomp records while the command runs.
+struct Watcher {
+    records: Arc<Mutex<HashSet<SeccompRecord>>>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<std::io::Result<bool>>,
+}
+
+impl Watcher {
     /// Waits for the end marker, stops reading, and returns the command's
     /// records and whether they are complete.
     fn finish(self) -> Result<(Vec<SeccompRecord>, bool), ConfineError> {

@@ -48,6 +48,7 @@ use crate::capture::SyscallSet;
 use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, id_of_dir};
 use crate::container::identify::Identified;
 use crate::container::{self, Container, HostLayout, Status};
+use crate::self_confine::{self, Confinement, Role, SelfConfineError, Write};
 use crate::triage::{Arrival, Decision, Sighting, Triage, running_scope};
 
 use metrics::{Gauges, Metrics};
@@ -85,6 +86,8 @@ pub struct DaemonOptions {
     pub attach: Option<AttachKind>,
     /// Where engines keep their state; `None` for this host.
     pub layout: Option<HostLayout>,
+    /// How the daemon lowers itself once set up.
+    pub confinement: Confinement,
 }
 
 /// Which containers to record.
@@ -144,6 +147,8 @@ pub enum DaemonError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    SelfConfine(#[from] SelfConfineError),
 }
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
@@ -197,6 +202,7 @@ pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
+    let confinement = self_confine::prepare(Role::Daemon, &options.confinement)?;
     let mount = Cgroup2Mount::find()?;
     let layout = options
         .layout
@@ -259,6 +265,18 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         lost: 0,
         failing_since: None,
     }));
+    let metrics_listener = match options.metrics {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(io_error(format!("serving metrics at {address}")))?,
+        ),
+        None => None,
+    };
+    // Set up: from here on the daemon reads its maps through the fds it
+    // holds, runtime state and /proc, and writes profiles; the threads it
+    // starts from now on inherit what it keeps.
+    confinement.apply(&daemon_writes(&options));
     let mut sightings = spawn_sighting(new_cgroups, lock(&shared).triage.clone())
         .map_err(io_error("starting the thread that reads new cgroups"))?;
     lock(&shared).record_running(after);
@@ -275,10 +293,7 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         options.socket.display()
     );
     tokio::spawn(api::serve_socket(listener, shared.clone()));
-    if let Some(address) = options.metrics {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(io_error(format!("serving metrics at {address}")))?;
+    if let Some(listener) = metrics_listener {
         tokio::spawn(api::serve_metrics(listener, shared.clone()));
     }
 
@@ -357,6 +372,25 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
 /// Milliseconds the reader of new cgroups waits before it reads (tests
 /// only: see [`spawn_sighting`]).
 pub const SIGHTING_DELAY_ENV: &str = "RECORDER_TEST_SIGHTING_DELAY_MS";
+
+/// Where the daemon writes once set up: its profiles, the ready file, and
+/// its socket's directory (the socket is removed as it stops).
+fn daemon_writes(options: &DaemonOptions) -> Vec<Write> {
+    let parent = |p: &Path| {
+        Write::InDirectory(
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+        )
+    };
+    let mut writes = vec![
+        Write::InDirectory(options.output.clone()),
+        parent(&options.socket),
+    ];
+    writes.extend(options.ready_file.as_deref().map(parent));
+    writes
+}
 
 /// Reads the kernel side's announcements of new cgroups on a thread of its
 /// own, and reads what tells each (its runtime's call and bundle) the moment

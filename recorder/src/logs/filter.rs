@@ -203,7 +203,8 @@ impl std::fmt::Debug for FollowedProcesses {
 
 impl FollowedProcesses {
     /// Follows the processes in the cgroup directory `cgroup_dir` (and
-    /// below) and what they start from now on.
+    /// below) and what they start from now on; their events queue in the
+    /// kernel until [`Self::read_in_background`].
     pub fn start(cgroup_dir: &Path) -> Result<FollowedProcesses, ProcEventsError> {
         // Listed after subscribing, so that no fork in between is missed.
         let mut tree = ProcessTree::subscribe()?;
@@ -212,10 +213,21 @@ impl FollowedProcesses {
                 tree.insert(pid);
             }
         }
-        let tree = Arc::new(Mutex::new(tree));
-        let weak = Arc::downgrade(&tree);
-        std::thread::spawn(move || drain_events(&weak));
-        Ok(FollowedProcesses { tree })
+        Ok(FollowedProcesses {
+            tree: Arc::new(Mutex::new(tree)),
+        })
+    }
+
+    /// Reads the events as they come, on a thread of its own, until these
+    /// followed processes are dropped.
+    pub fn read_in_background(&self) {
+        let weak = Arc::downgrade(&self.tree);
+        let spawned = std::thread::Builder::new()
+            .name("process-events".into())
+            .spawn(move || drain_events(&weak));
+        if let Err(e) = spawned {
+            log::warn!("cannot start the thread that reads process events: {e}");
+        }
     }
 
     /// Whether `pid` is one of the followed processes, by the events read

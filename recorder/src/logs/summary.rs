@@ -111,13 +111,20 @@ pub struct LossCounts {
     pub audit_lost: u64,
     /// /dev/kmsg records overwritten before they were read.
     pub kmsg_overwritten: u64,
-    /// Audit netlink messages dropped because the socket buffer was full.
+    /// Times the audit netlink socket's queue overflowed (ENOBUFS): each
+    /// time one or more records were dropped.
     pub netlink_overruns: u64,
+    /// The size of that queue, for the warning.
+    pub netlink_queue_bytes: u64,
 }
 
 impl LossCounts {
     pub fn any(&self) -> bool {
-        *self != LossCounts::default()
+        self.suppressed > 0
+            || self.limit_exceeded > 0
+            || self.audit_lost > 0
+            || self.kmsg_overwritten > 0
+            || self.netlink_overruns > 0
     }
 
     fn add(&mut self, other: LossCounts) {
@@ -126,6 +133,7 @@ impl LossCounts {
         self.audit_lost = self.audit_lost.max(other.audit_lost);
         self.kmsg_overwritten += other.kmsg_overwritten;
         self.netlink_overruns += other.netlink_overruns;
+        self.netlink_queue_bytes = self.netlink_queue_bytes.max(other.netlink_queue_bytes);
     }
 }
 
@@ -197,14 +205,28 @@ impl Summary {
         }
         if l.netlink_overruns > 0 {
             signs.push(format!(
-                "the audit socket overflowed {} times",
+                "the audit socket's queue ({}) overflowed {} times, each time dropping one or more records",
+                human_bytes(l.netlink_queue_bytes),
                 l.netlink_overruns
             ));
         }
+        let only_the_socket = l.netlink_overruns > 0
+            && l.suppressed == 0
+            && l.limit_exceeded == 0
+            && l.audit_lost == 0
+            && l.kmsg_overwritten == 0;
+        let fix = if only_the_socket {
+            "The recorder fell behind the kernel: keep it running (not stopped, not starved of CPU) \
+             while the workload runs, log fewer syscalls (run the workload under its recorded profile \
+             with `recorder run --complain`, which logs only what the profile lacks), or have auditd \
+             keep the records (`auditctl -b 8192`, records in /var/log/audit/audit.log) and read that file"
+        } else {
+            "Record with auditd running (`auditctl -b 8192`, records in /var/log/audit/audit.log) or \
+             with `recorder logs --source audit`, which reads the kernel's audit socket without \
+             printk's rate limit"
+        };
         Some(format!(
-            "warning: records were lost, the profile may be incomplete: {}. Record with auditd running \
-             (`auditctl -b 8192`, records in /var/log/audit/audit.log) or with `recorder logs --source audit`, \
-             which reads the kernel's audit socket without printk's rate limit",
+            "warning: records were lost, the profile may be incomplete: {}. {fix}",
             signs.join("; ")
         ))
     }
@@ -343,6 +365,24 @@ mod tests {
             w.contains("20 audit lines") && w.contains("--source audit") && w.contains("auditd"),
             "{w}"
         );
+    }
+
+    #[test]
+    fn an_overflowing_audit_socket_names_its_own_fix() {
+        let mut s = Summary::default();
+        s.loss.netlink_overruns = 3;
+        s.loss.netlink_queue_bytes = 4608;
+        assert_eq!(
+            s.loss_warning().unwrap(),
+            "warning: records were lost, the profile may be incomplete: the audit socket's queue (4.5 KiB) \
+             overflowed 3 times, each time dropping one or more records. The recorder fell behind the \
+             kernel: keep it running (not stopped, not starved of CPU) while the workload runs, log fewer \
+             syscalls (run the workload under its recorded profile with `recorder run --complain`, which \
+             logs only what the profile lacks), or have auditd keep the records (`auditctl -b 8192`, \
+             records in /var/log/audit/audit.log) and read that file"
+        );
+        s.loss.netlink_overruns = 0;
+        assert!(s.loss_warning().is_none(), "a queue size alone is no loss");
     }
 
     #[test]

@@ -9,15 +9,24 @@
 //! (`O_TMPFILE`) where the filesystem allows, so that a recorded command
 //! listing the directory does not see it. Anything else (`/dev/stdout`, a
 //! FIFO, a terminal) is written directly and never replaced.
+//!
+//! Two faults leave no profile lost: a writer killed between naming its
+//! temporary file and renaming it leaves `.NAME.PID.tmp`, which the next
+//! output prepared or written beside the same target removes once PID is
+//! gone; and a write that fails (a full filesystem) puts the profile in a
+//! file of its own in `$TMPDIR` instead, which the error names
+//! ([`OutputError::SavedElsewhere`]).
 
 use std::cell::Cell;
 use std::ffi::{CString, OsString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Write as _};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use crate::self_confine::Write;
 
 /// Errors of [`Output`].
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +41,41 @@ pub enum OutputError {
     IsDirectory { path: PathBuf },
     #[error("writing to standard output: {0}")]
     Stdout(io::Error),
+    #[error(
+        "cannot write {target}: {source}; the profile is in {fallback} instead (copy it there once it can be written)"
+    )]
+    SavedElsewhere {
+        target: String,
+        source: io::Error,
+        fallback: PathBuf,
+    },
+    #[error("cannot write {target}: {source}, nor {fallback}: {fallback_error}")]
+    NotSaved {
+        target: String,
+        source: io::Error,
+        fallback: PathBuf,
+        fallback_error: io::Error,
+    },
+}
+
+/// `EX_IOERR` of sysexits.h: the exit status of a command whose own work
+/// succeeded but whose profile could not be written where asked.
+pub const EX_IOERR: i32 = 74;
+
+impl OutputError {
+    /// The exit status after this failure, for a command whose own status
+    /// (a recorded command's, 0 when there is none) is `status`: that
+    /// status when it is not 0, else [`EX_IOERR`] when the profile could not
+    /// be written, else `failed` (a check before anything ran).
+    pub fn exit_code(&self, status: i32, failed: i32) -> i32 {
+        match self {
+            OutputError::SavedElsewhere { .. } | OutputError::NotSaved { .. } if status != 0 => {
+                status
+            }
+            OutputError::SavedElsewhere { .. } | OutputError::NotSaved { .. } => EX_IOERR,
+            _ => failed,
+        }
+    }
 }
 
 /// A checked destination for a profile.
@@ -84,6 +128,7 @@ impl Output {
                         dir,
                     });
                 }
+                remove_stale_temps(path);
                 Replacement::create(path)
                     .map(Output::Replace)
                     .map_err(|source| OutputError::Unwritable {
@@ -94,32 +139,55 @@ impl Output {
         }
     }
 
-    /// Writes `text` to the destination.
+    /// Writes `text` to the destination; when that fails, to a file of its
+    /// own in `$TMPDIR`, which the error names.
     pub fn write(&self, text: &str) -> Result<(), OutputError> {
-        match self {
+        let written = match self {
             Output::Stdout => {
                 let mut out = io::stdout().lock();
-                out.write_all(text.as_bytes())
-                    .and_then(|()| out.flush())
-                    .map_err(OutputError::Stdout)
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
             }
             Output::Direct(path) => OpenOptions::new()
                 .write(true)
                 .open(path)
-                .and_then(|mut f| f.write_all(text.as_bytes()))
-                .map_err(|source| OutputError::Unwritable {
-                    path: path.clone(),
-                    source,
-                }),
-            Output::Replace(replacement) => {
-                replacement
-                    .write(text.as_bytes())
-                    .map_err(|source| OutputError::Unwritable {
-                        path: replacement.target.clone(),
-                        source,
-                    })
-            }
+                .and_then(|mut f| f.write_all(text.as_bytes())),
+            Output::Replace(replacement) => replacement.write(text.as_bytes()),
+        };
+        let Err(source) = written else {
+            return Ok(());
+        };
+        let target = self.path().map_or_else(
+            || "standard output".to_string(),
+            |p| p.display().to_string(),
+        );
+        let fallback = fallback_path(self.path());
+        match save_new(&fallback, text.as_bytes()) {
+            Ok(()) => Err(OutputError::SavedElsewhere {
+                target,
+                source,
+                fallback,
+            }),
+            Err(fallback_error) => Err(OutputError::NotSaved {
+                target,
+                source,
+                fallback,
+                fallback_error,
+            }),
         }
+    }
+
+    /// Where this output writes, for what the recorder keeps once it has
+    /// lowered its privileges ([`crate::self_confine`]): the target's
+    /// directory or the file written in place, and `$TMPDIR` for the
+    /// fallback.
+    pub fn writes(&self) -> Vec<Write> {
+        let mut writes = vec![Write::InDirectory(std::env::temp_dir())];
+        match self {
+            Output::Stdout => {}
+            Output::Replace(r) => writes.push(Write::InDirectory(parent_dir(&r.target))),
+            Output::Direct(path) => writes.push(Write::File(path.clone())),
+        }
+        writes
     }
 
     /// The file name, for messages; `None` for stdout.
@@ -242,9 +310,69 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// Removes the temporary files (`.NAME.PID.tmp`) that writers of `target`
+/// killed before they renamed them left beside it: those of pids that no
+/// longer run. A live writer's is left alone.
+fn remove_stale_temps(target: &Path) {
+    let Some(name) = target.file_name() else {
+        return;
+    };
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let Ok(entries) = fs::read_dir(parent_dir(target)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .as_bytes()
+            .strip_prefix(prefix.as_bytes())
+            .and_then(|rest| rest.strip_suffix(b".tmp"))
+            .and_then(|pid| std::str::from_utf8(pid).ok())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid > 0 && pid as u32 != std::process::id() && !crate::spawn::process_runs(pid) {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => log::info!(
+                    "removed {}, left by a writer that was killed",
+                    entry.path().display()
+                ),
+                Err(e) => log::debug!("removing {}: {e}", entry.path().display()),
+            }
+        }
+    }
+}
+
+/// `$TMPDIR/recorder-<PID>-<target's file name>` (`profile.json` for
+/// stdout).
+fn fallback_path(target: Option<&Path>) -> PathBuf {
+    let name = target
+        .and_then(Path::file_name)
+        .map_or_else(|| OsString::from("profile.json"), OsString::from);
+    let mut file = OsString::from(format!("recorder-{}-", std::process::id()));
+    file.push(name);
+    std::env::temp_dir().join(file)
+}
+
+/// Writes `bytes` to a new file at `path` (never over an existing one).
+fn save_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it
-/// over `path`. Keeps the permissions of an existing target.
+/// over `path`. Keeps the permissions of an existing target; removes what
+/// killed writers left beside it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    remove_stale_temps(path);
     let tmp = temp_path(path)?;
     let result = (|| {
         let mut file: File = OpenOptions::new()
@@ -330,6 +458,48 @@ mod tests {
         assert!(matches!(out, Output::Direct(_)));
         out.write("x").unwrap();
         assert!(Path::new("/dev/null").exists());
+    }
+
+    #[test]
+    fn temporary_files_of_killed_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        // pid_max is at most 2^22: this pid never runs.
+        let stale = dir.path().join(".p.json.99999999.tmp");
+        // pid 1 always runs.
+        let live = dir.path().join(".p.json.1.tmp");
+        let other = dir.path().join(".q.json.99999999.tmp");
+        for f in [&stale, &live, &other] {
+            fs::write(f, "partial").unwrap();
+        }
+        Output::prepare(Some(&path)).unwrap().write("{}\n").unwrap();
+        assert!(!stale.exists(), "a dead writer's temporary file goes");
+        assert!(live.exists(), "a running writer's stays");
+        assert!(other.exists(), "another target's stays");
+        fs::write(&stale, "partial").unwrap();
+        write_atomically(&path, b"{}\n").unwrap();
+        assert!(!stale.exists());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_profile_in_tmpdir() {
+        // /dev/full fails every write with ENOSPC.
+        let out = Output::prepare(Some(Path::new("/dev/full"))).unwrap();
+        let err = out.write("{\"x\": 1}\n").unwrap_err();
+        let OutputError::SavedElsewhere { fallback, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(fs::read_to_string(fallback).unwrap(), "{\"x\": 1}\n");
+        assert!(fallback.starts_with(std::env::temp_dir()));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot write /dev/full: No space left on device"),
+            "{text}"
+        );
+        assert!(text.contains(&fallback.display().to_string()), "{text}");
+        assert_eq!(err.exit_code(0, 1), EX_IOERR);
+        assert_eq!(err.exit_code(3, 1), 3, "the command's own status wins");
+        fs::remove_file(fallback).unwrap();
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl Session<'_> {
                 ));
                 Ok(Attached {
                     recordings: vec![recording],
-                    cgroup,
+                    cgroup: Some(cgroup),
                     container: Some(c),
                     from_start: false,
                     process: None,
@@ -54,7 +54,7 @@ impl Session<'_> {
                 self.announce_waiting(&format!("container {query}"))?;
                 Ok(Attached {
                     recordings: vec![recording],
-                    cgroup,
+                    cgroup: Some(cgroup),
                     container: Some(c),
                     from_start: true,
                     process: None,
@@ -91,7 +91,7 @@ impl Session<'_> {
         ));
         Ok(Attached {
             recordings: vec![recording],
-            cgroup,
+            cgroup: Some(cgroup),
             container,
             from_start: false,
             process: Some(pid),
@@ -115,7 +115,7 @@ impl Session<'_> {
             return Ok(Attached {
                 recordings: vec![recording],
                 container: self.container_in(&cgroup),
-                cgroup,
+                cgroup: Some(cgroup),
                 from_start: false,
                 process: None,
                 populated: false,

@@ -36,7 +36,8 @@ use std::time::Duration;
 use crate::bpf::{AttachKind, BpfError, LoadOptions, RecordingId, Scope, Seen, SyscallRecorder};
 use crate::cgroup::{Cgroup2Mount, CgroupError, CgroupId, id_of_dir};
 use crate::container::{self, Container, HostLayout, ResolveError, cgroup_names};
-use crate::session::{ForwardedSignal, forward_signals};
+use crate::self_confine::{self, Confinement, Role, SelfConfineError, Write};
+use crate::session::{ForwardedSignal, catch_signals};
 
 /// What to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +71,11 @@ pub struct TraceOptions {
     pub quiet: bool,
     /// Where engines keep their state; `None` for this host.
     pub layout: Option<HostLayout>,
+    /// How the recorder lowers itself once its program is attached.
+    pub confinement: Confinement,
+    /// Where it writes afterwards (the profile, the ready file), for the
+    /// capabilities it keeps.
+    pub writes: Vec<Write>,
 }
 
 /// Why a trace ended.
@@ -145,11 +151,14 @@ pub enum TraceError {
     Bpf(#[from] BpfError),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    SelfConfine(#[from] SelfConfineError),
 }
 
 /// Records `options.target` until it exits, a signal arrives, or the
 /// duration passes.
 pub fn trace(options: &TraceOptions) -> Result<TraceOutcome, TraceError> {
+    let confinement = self_confine::prepare(Role::Trace, &options.confinement)?;
     let mount = Cgroup2Mount::find()?;
     let layout = options
         .layout
@@ -162,7 +171,11 @@ pub fn trace(options: &TraceOptions) -> Result<TraceOutcome, TraceError> {
     })?;
     log::debug!("hook: {}", recorder.attach_kind());
     // Handlers first: a Ctrl-C while waiting must end the wait, not us.
-    let signals = forward_signals();
+    let signals = catch_signals();
+    // From here on the recorder reads runtime state and /proc, and its
+    // maps through the fds it holds.
+    confinement.apply(&options.writes);
+    let signals = signals.forward();
     let mut session = Session {
         recorder: &mut recorder,
         layout: &layout,
@@ -182,7 +195,10 @@ pub fn trace(options: &TraceOptions) -> Result<TraceOutcome, TraceError> {
 /// A recording under way, and how to tell it is over.
 struct Attached {
     recordings: Vec<RecordingId>,
-    cgroup: PathBuf,
+    /// Relative to the cgroup2 mount; `None` when it was gone before it
+    /// could be looked up (a container that ended at once): the recording
+    /// is over then.
+    cgroup: Option<PathBuf>,
     container: Option<Container>,
     from_start: bool,
     /// End when this process exits (`--pid`), not when the cgroup empties.

@@ -18,7 +18,14 @@ impl Session<'_> {
     pub(super) fn supervise(&mut self, attached: Attached) -> Result<TraceOutcome, TraceError> {
         let started = Instant::now();
         let deadline = self.options.duration.map(|d| started + d);
-        let dir = self.layout.cgroup_dir(&attached.cgroup);
+        let dir = attached
+            .cgroup
+            .as_deref()
+            .map(|c| self.layout.cgroup_dir(c));
+        let shown = attached.cgroup.as_deref().map_or_else(
+            || "a cgroup gone since".to_string(),
+            |c| c.display().to_string(),
+        );
         let pidfd = attached.process.and_then(pidfd_open);
         let mut status_line = self.options.status_line.then(StatusLine::new);
         let mut populated_once = attached.populated;
@@ -36,17 +43,20 @@ impl Session<'_> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 break TraceEnd::DurationElapsed;
             }
-            let pids = crate::cgroup::pids_in_tree(&dir);
+            // A cgroup gone before it was looked up: its container ended.
+            let Some(dir) = dir.as_deref() else {
+                break TraceEnd::Exited;
+            };
+            let pids = crate::cgroup::pids_in_tree(dir);
             if confined.is_none() {
                 confined = find_confined(&self.layout.proc, &pids);
                 if let Some(p) = confined {
                     eprintln!(
                         "recorder: warning: process {} of {} runs under a seccomp filter (mode {}): the syscalls it denies never reach the recorder; record it unconfined (e.g. --security-opt seccomp=unconfined) for a complete profile",
                         p.pid,
-                        container.as_ref().map_or_else(
-                            || attached.cgroup.display().to_string(),
-                            Container::describe
-                        ),
+                        container
+                            .as_ref()
+                            .map_or_else(|| shown.clone(), Container::describe),
                         p.mode
                     );
                 }
@@ -57,7 +67,7 @@ impl Session<'_> {
                 }
             } else if !dir.is_dir() {
                 break TraceEnd::Exited;
-            } else if container::is_populated(&dir) {
+            } else if container::is_populated(dir) {
                 populated_once = true;
             } else if populated_once {
                 break TraceEnd::Exited;
@@ -78,7 +88,7 @@ impl Session<'_> {
         Ok(TraceOutcome {
             seen,
             container,
-            cgroup: attached.cgroup,
+            cgroup: attached.cgroup.unwrap_or_default(),
             from_start: attached.from_start,
             end,
             confined,

@@ -11,7 +11,8 @@ use crate::bpf::Seen;
 use crate::container::{self, Container, Engine, KubernetesName, OciRuntime, ResolveError, Status};
 use crate::daemon::client::{ClientError, DaemonClient};
 use crate::daemon::recordings::{RecordingState, RecordingView};
-use crate::session::forward_signals;
+use crate::self_confine::{self, Role};
+use crate::session::catch_signals;
 
 /// How often the daemon is asked while waiting and following.
 const ASK_EVERY: Duration = Duration::from_millis(100);
@@ -26,15 +27,27 @@ pub fn trace_via_daemon(
     let Target::Container(query) = &options.target else {
         return Ok(None);
     };
-    let signals = forward_signals();
+    let confinement = self_confine::prepare(Role::TraceThroughDaemon, &options.confinement)?;
+    let signals = catch_signals();
     let listed = client.recordings().map_err(daemon_error)?;
     let found = match find(&listed, query) {
         Ok(view) => Some(view.clone()),
         Err(ResolveError::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
+    let found = match found {
+        Some(v) if v.state == RecordingState::Recording => Some(v),
+        Some(v) if v.state == RecordingState::Unrecorded => return Ok(None),
+        Some(_) if !options.wait => return Err(ResolveError::Exited(query.clone()).into()),
+        _ if !options.wait => return Ok(None),
+        _ => None,
+    };
+    // The daemon has it: from here on this process only asks it, over its
+    // socket, and writes the profile.
+    confinement.apply(&options.writes);
+    let signals = signals.forward();
     let view = match found {
-        Some(v) if v.state == RecordingState::Recording => {
+        Some(v) => {
             if v.partial && !options.quiet {
                 eprintln!(
                     "recorder: {} ran before the daemon saw it: its recording starts then",
@@ -43,10 +56,7 @@ pub fn trace_via_daemon(
             }
             v
         }
-        Some(v) if v.state == RecordingState::Unrecorded => return Ok(None),
-        Some(_) if !options.wait => return Err(ResolveError::Exited(query.clone()).into()),
-        _ if !options.wait => return Ok(None),
-        _ => {
+        None => {
             // Only recordings that begin from now on count.
             let newest = listed.iter().map(|r| r.recording).max().unwrap_or(0);
             if !options.quiet {

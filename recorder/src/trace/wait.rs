@@ -81,7 +81,7 @@ impl Session<'_> {
                 );
                 return Ok(Attached {
                     recordings: vec![recording],
-                    cgroup: arrival.path.clone().unwrap_or_default(),
+                    cgroup: arrival.path.clone(),
                     container,
                     from_start: true,
                     process: None,
@@ -143,7 +143,7 @@ impl Session<'_> {
         }
         Ok(Some(Attached {
             recordings: vec![recording],
-            cgroup,
+            cgroup: Some(cgroup),
             container: Some(c.clone()),
             from_start: start == Start::AtFirstExec,
             process: None,
@@ -192,7 +192,7 @@ impl Session<'_> {
                 return Ok(Attached {
                     recordings: mine,
                     container: self.container_in(&cgroup),
-                    cgroup,
+                    cgroup: Some(cgroup),
                     from_start: true,
                     process: None,
                     populated: false,

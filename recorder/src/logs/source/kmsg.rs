@@ -4,7 +4,7 @@
 //! optional continuation lines). EPIPE means the ring buffer overwrote
 //! records before they were read; they are counted as lost.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -17,19 +17,23 @@ use crate::logs::collect::Collector;
 /// Larger than the kernel's record limit (about 8 KiB incl. dictionary).
 const RECORD_BUF: usize = 1 << 16;
 
-/// Calls `ready` once /dev/kmsg is open and positioned at its end.
-pub fn read_kmsg(
-    collector: &mut Collector,
-    stop: &Stop,
-    ready: impl FnOnce(),
-) -> Result<(), SourceError> {
+/// /dev/kmsg, open and positioned at its end: records from now on.
+pub fn open_kmsg() -> Result<File, SourceError> {
     let mut kmsg = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open("/dev/kmsg")
         .map_err(SourceError::Kmsg)?;
     kmsg.seek(SeekFrom::End(0)).map_err(SourceError::Kmsg)?;
-    ready();
+    Ok(kmsg)
+}
+
+/// Reads the records of an [`open_kmsg`] until `stop`.
+pub fn read_kmsg(
+    mut kmsg: File,
+    collector: &mut Collector,
+    stop: &Stop,
+) -> Result<(), SourceError> {
     let mut buf = vec![0u8; RECORD_BUF];
     while !stop.now() {
         let mut pfd = libc::pollfd {

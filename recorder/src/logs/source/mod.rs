@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 pub use follow::follow;
-pub use kmsg::read_kmsg;
+pub use kmsg::{open_kmsg, read_kmsg};
 pub use lines::{LineBuffer, LineSink, MAX_LINE};
-pub use netlink::read_audit_netlink;
+pub use netlink::{open_audit_netlink, read_audit_netlink};
 pub use parallel::default_workers;
 
 use super::collect::Collector;

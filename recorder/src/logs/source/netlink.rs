@@ -8,14 +8,19 @@ use super::{SourceError, Stop};
 use crate::audit_netlink::{AUDIT_SECCOMP, AuditSocket, Received};
 use crate::logs::collect::Collector;
 
-/// Calls `ready` once the socket receives records.
+/// Joins the audit group: records from now on queue in the socket's
+/// receive queue, `queue_bytes` large (8 MiB when `None`).
+pub fn open_audit_netlink(queue_bytes: Option<usize>) -> Result<AuditSocket, SourceError> {
+    Ok(AuditSocket::open_with_queue(queue_bytes)?)
+}
+
+/// Reads the records of an [`open_audit_netlink`] until `stop`.
 pub fn read_audit_netlink(
+    socket: AuditSocket,
     collector: &mut Collector,
     stop: &Stop,
-    ready: impl FnOnce(),
 ) -> Result<(), SourceError> {
-    let socket = AuditSocket::open()?;
-    ready();
+    collector.summary_mut().loss.netlink_queue_bytes = socket.queue_bytes();
     let mut buf = vec![0u8; 1 << 16];
     while !stop.now() {
         let mut pfd = libc::pollfd {
