@@ -268,7 +268,13 @@ fn no_self_confine_keeps_every_privilege() {
     let ready = dir.path().join("ready");
     let trace = Running(
         recorder()
-            .args(["trace", "--container", &unique("kept"), "--wait", "--no-daemon"])
+            .args([
+                "trace",
+                "--container",
+                &unique("kept"),
+                "--wait",
+                "--no-daemon",
+            ])
             .args(["--no-self-confine", "-o", "/dev/null", "--ready-file"])
             .arg(&ready)
             .stderr(Stdio::null())
