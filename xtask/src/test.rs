@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use crate::setup::EBPF_TOOLCHAIN;
 use crate::util::{cargo, describe, exec, is_root, print_log_tail, workspace_root};
 
-/// How long CI fuzzes the log line parser.
+/// How long CI runs each fuzz target.
 const FUZZ_SECONDS: u32 = 30;
 
 pub fn run() -> anyhow::Result<()> {
@@ -44,7 +44,7 @@ pub fn run() -> anyhow::Result<()> {
     };
     // The suites' totals first: a fuzz failure must not hide them.
     counts.print_summary();
-    fuzz_log_parser()?;
+    fuzz_targets()?;
     Ok(())
 }
 
@@ -110,24 +110,46 @@ fn run_counted(cmd: &mut Command) -> anyhow::Result<Counts> {
     Ok(counts)
 }
 
-/// Runs the log parser's fuzz target for a fixed time. Built without the
-/// eBPF object: the target only exercises parsing. libFuzzer's progress goes
-/// to target/fuzz-parse_line.log; its tail is shown when it fails.
-fn fuzz_log_parser() -> anyhow::Result<()> {
+/// The fuzz targets CI runs, each with the directories of real inputs
+/// that seed it (beside the corpus it grows under target/).
+const FUZZ_TARGETS: &[(&str, &[&str])] = &[
+    ("parse_line", &["tests/data/logs"]),
+    (
+        "read_profile",
+        &["tests/data/corpus", "tests/data/reference", "profiles/base"],
+    ),
+    ("runtime_state", &[]),
+];
+
+/// Runs each fuzz target for a fixed time. Built without the eBPF object:
+/// the targets only exercise parsing. libFuzzer's progress goes to
+/// target/fuzz-NAME.log; its tail is shown when it fails.
+fn fuzz_targets() -> anyhow::Result<()> {
+    for (name, seeds) in FUZZ_TARGETS {
+        fuzz(name, seeds)?;
+    }
+    Ok(())
+}
+
+fn fuzz(name: &str, seeds: &[&str]) -> anyhow::Result<()> {
     let root = workspace_root();
-    let corpus = root.join("target/fuzz-corpus/parse_line");
+    let corpus = root.join("target/fuzz-corpus").join(name);
     std::fs::create_dir_all(&corpus).context("creating the fuzz corpus directory")?;
-    let log_path = root.join("target/fuzz-parse_line.log");
+    let log_path = root.join(format!("target/fuzz-{name}.log"));
     let log = std::fs::File::create(&log_path).context("creating the fuzz log")?;
+    // Files a target writes (runtime_state's state files) stay in target/.
+    let scratch = root.join("target/fuzz-tmp").join(name);
+    std::fs::create_dir_all(&scratch).context("creating the fuzz scratch directory")?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(&root)
         .arg(format!("+{EBPF_TOOLCHAIN}"))
-        .args(["fuzz", "run", "parse_line"])
+        .args(["fuzz", "run", name])
         .arg(&corpus)
-        .arg(root.join("tests/data/logs"))
+        .args(seeds.iter().map(|s| root.join(s)))
         .arg("--")
         .arg(format!("-max_total_time={FUZZ_SECONDS}"))
         .env("RECORDER_SKIP_EBPF", "1")
+        .env("TMPDIR", &scratch)
         .stdout(log.try_clone()?)
         .stderr(log);
     eprintln!("+ {} (output in {})", describe(&cmd), log_path.display());
@@ -139,17 +161,17 @@ fn fuzz_log_parser() -> anyhow::Result<()> {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             if line.contains("panicked at") {
-                eprintln!("fuzz parse_line: {line}");
+                eprintln!("fuzz {name}: {line}");
                 if let Some(message) = lines.get(i + 1) {
-                    eprintln!("fuzz parse_line: {message}");
+                    eprintln!("fuzz {name}: {message}");
                 }
             }
         }
-        bail!("fuzzing the log parser failed: {status}");
+        bail!("fuzzing {name} failed: {status}");
     }
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     if let Some(done) = text.lines().find(|l| l.starts_with("Done ")) {
-        eprintln!("fuzz parse_line: {done}");
+        eprintln!("fuzz {name}: {done}");
     }
     Ok(())
 }
