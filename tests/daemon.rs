@@ -970,3 +970,119 @@ fn a_container_gone_before_it_is_read_is_still_told() {
         );
     }
 }
+
+/// 20,000 cgroups, each with a process making a syscall
+/// (`many_cgroups.c`: every second), appear while the daemon runs and four `record`s run
+/// at once: each recording stays exact (evictions from the per-CPU cache
+/// cost a walk, never a syscall), the daemon marks the cgroups ignored
+/// without holding a slot for them, and a container started afterwards is
+/// recorded as usual; no slot is left in use once it is written.
+#[test]
+fn twenty_thousand_cgroups_leave_recordings_exact_and_no_slot_used() {
+    let _serial = serial();
+    let (dir, rootfs) = setup();
+    let dir = dir.path();
+    let daemon = Daemon::start(dir, &dir.join("profiles"), &[]);
+    let many = build_program(dir, "many_cgroups", &["-static", "-O1"]);
+    let rare = build_program(dir, "rare_syscalls", &["-static", "-O1"]);
+    let expected = allowed_names(&record_to_file(dir, "alone", &rare));
+
+    let parent = cgroup2_mount().join(format!("recorder-test-many-{}", std::process::id()));
+    std::fs::create_dir(&parent).unwrap();
+    let mut load = Command::new(&many)
+        .arg(&parent)
+        .arg("20000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting many_cgroups");
+    let mut ready = [0u8; 6];
+    load.stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut ready)
+        .unwrap();
+    assert_eq!(&ready, b"ready\n");
+
+    let recorded: Vec<BTreeSet<String>> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..4)
+            .map(|i| {
+                let rare = &rare;
+                s.spawn(move || allowed_names(&record_to_file(dir, &format!("r{i}"), rare)))
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for (i, names) in recorded.iter().enumerate() {
+        assert_eq!(names, &expected, "recording {i} among 20,000 cgroups");
+    }
+    // The daemon has told them apart: ignored, none holding a slot.
+    let started = Instant::now();
+    while daemon.metric("recorder_cgroups_ignored") < 20_000.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "20,000 cgroups not marked ignored: {}\n{}",
+            daemon.metric("recorder_cgroups_ignored"),
+            daemon.get("/metrics")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemon.metric("recorder_slots{state=\"used\"}"), 0.0);
+
+    let id = unique("after-many");
+    let bundle = RuncBundle::new(dir, &rootfs, &id, &["/bin/syscaller", "umask"], false, None);
+    assert!(bundle.run(&id).status.success());
+    let recordings = daemon.wait_for(&id, "the container after 20,000 cgroups written", |r| {
+        r.len() == 1 && r[0]["state"] == "written"
+    });
+    let names = profile_names(Path::new(recordings[0]["profile"].as_str().unwrap()));
+    assert!(names.contains("umask"), "{names:?}");
+    assert_eq!(daemon.metric("recorder_slots{state=\"used\"}"), 0.0);
+    assert_eq!(daemon.metric("recorder_slots{state=\"triage\"}"), 0.0);
+
+    drop(load.stdin.take());
+    let _ = load.wait();
+    remove_cgroup_tree(&parent);
+}
+
+/// `recorder record -o DIR/NAME.json -- PROGRAM`, the profile's text.
+fn record_to_file(dir: &Path, name: &str, program: &Path) -> String {
+    let path = dir.join(format!("{name}.json"));
+    let out = run(recorder()
+        .args(["record", "-q", "-o"])
+        .arg(&path)
+        .arg("--")
+        .arg(program));
+    assert!(
+        out.status.success(),
+        "recording {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&path).unwrap()
+}
+
+/// Removes `parent` and its child cgroups once their processes are gone.
+fn remove_cgroup_tree(parent: &Path) {
+    let started = Instant::now();
+    loop {
+        let children: Vec<PathBuf> = std::fs::read_dir(parent)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for child in &children {
+            let _ = std::fs::remove_dir(child);
+        }
+        if std::fs::remove_dir(parent).is_ok() || !parent.exists() {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            eprintln!("warning: {} not removed within 60 s", parent.display());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -79,6 +79,17 @@ pub fn build_program(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
     compile_c(dir, name, &source, flags)
 }
 
+/// Where cgroup2 is mounted: `/sys/fs/cgroup` itself, or `unified` on a
+/// hybrid host.
+pub fn cgroup2_mount() -> PathBuf {
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    if unified.join("cgroup.procs").exists() {
+        unified.to_path_buf()
+    } else {
+        PathBuf::from("/sys/fs/cgroup")
+    }
+}
+
 /// Serialises tests that change host-wide state or read global kernel
 /// logs (printk's rate limit, seccomp records), across test binaries.
 pub struct HostLock {
