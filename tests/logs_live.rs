@@ -223,6 +223,42 @@ fn audit_netlink_source_records_the_child() {
     assert_child_profile(&profile, &summary);
 }
 
+/// The audit socket's queue overflows while the reader is stopped (a small
+/// queue, SIGSTOP, hundreds of records): the summary counts it and names
+/// its own fix.
+#[test]
+fn an_overflowing_audit_socket_is_counted_and_reported() {
+    require_root();
+    let _lock = HostLock::take();
+    let dir = temp_dir();
+    let program = log_filter();
+    let out = dir.path().join("profile.json");
+    let (recorder, stderr) = start_recorder(&[
+        "--source",
+        "audit",
+        "--audit-queue",
+        "4096",
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let pid = recorder.id() as i32;
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    for _ in 0..100 {
+        LoggedChild::fork(&program).run();
+    }
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let summary = stop_recorder(recorder, stderr);
+    // The kernel doubles the queue asked for.
+    assert!(
+        summary.contains("records were lost")
+            && summary.contains("the audit socket's queue (8.0 KiB) overflowed")
+            && summary.contains("keep it running (not stopped"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn kmsg_source_records_the_child() {
     require_root();

@@ -204,10 +204,13 @@ impl Summary {
             ));
         }
         if l.netlink_overruns > 0 {
+            let times = match l.netlink_overruns {
+                1 => "once".to_string(),
+                n => format!("{n} times"),
+            };
             signs.push(format!(
-                "the audit socket's queue ({}) overflowed {} times, each time dropping one or more records",
+                "the audit socket's queue ({}) overflowed {times}, each time dropping one or more records",
                 human_bytes(l.netlink_queue_bytes),
-                l.netlink_overruns
             ));
         }
         let only_the_socket = l.netlink_overruns > 0
