@@ -1006,3 +1006,58 @@ fn readme_names_every_command_and_template() {
         );
     }
 }
+
+/// Names from outside never escape the kubelet's profile directory: a
+/// SeccompProfile whose metadata.name is a path (`..`, `/`) or has control
+/// characters is refused in one line pointing at `--as`, and writes
+/// nothing; `--as` takes only safe file names.
+#[test]
+fn install_keeps_hostile_names_inside_its_directory() {
+    let dir = temp_dir();
+    let kubelet = dir.path().join("kubelet");
+    for name in ["../../escaped", "a/b", "line\\nbreak", ".."] {
+        let yaml = dir.path().join("hostile.yaml");
+        std::fs::write(
+            &yaml,
+            format!(
+                "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nmetadata:\n  name: \"{name}\"\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
+            ),
+        )
+        .unwrap();
+        let out = run(recorder()
+            .args(["install", "--create-root", "--kubelet-root"])
+            .arg(&kubelet)
+            .arg(&yaml));
+        assert_one_line_error(&out, 1, "--as");
+        let out = run(recorder()
+            .args(["install", "--create-root", "--kubelet-root"])
+            .arg(&kubelet)
+            .args(["--as", name])
+            .arg(&yaml));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--as {name:?}: {}",
+            stderr(&out)
+        );
+    }
+    let written: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

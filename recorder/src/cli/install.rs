@@ -79,9 +79,21 @@ pub fn run(args: InstallArgs) -> i32 {
             return 1;
         }
     };
+    // A SeccompProfile's metadata.name comes from the file: it names a file
+    // only when it is a safe file name (no '/', no "..").
+    let from_document = match document.name.as_deref().map(parse_file_name) {
+        Some(Err(e)) if args.name.is_none() => {
+            print_error(format_args!(
+                "the profile's metadata.name {e}; choose the file's name with --as NAME"
+            ));
+            return 1;
+        }
+        Some(Ok(name)) => Some(name),
+        _ => None,
+    };
     let name = args
         .name
-        .or_else(|| document.name.clone())
+        .or(from_document)
         .or_else(|| {
             spec_path(&args.profile)
                 .file_stem()
