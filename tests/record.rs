@@ -76,7 +76,7 @@ fn exact_set_of_a_known_program_while_another_cgroup_is_busy() {
     require_root();
     let dir = temp_dir();
     let rare = build_program(dir.path(), "rare_syscalls", &["-static", "-O1"]);
-    let busy = build_program(dir.path(), "busy_other", &["-static", "-O1"]);
+    let busy = build_program(dir.path(), "busy_threads", &["-static", "-O1", "-pthread"]);
     let mut other = Command::new(&busy).spawn().expect("starting busy process");
     let profile = record_stdout(&["--", rare.to_str().unwrap()]);
     other.kill().expect("stopping busy process");

@@ -224,29 +224,6 @@ fn touching(marker: &Path, rest: &str) -> String {
     format!("touch {}; {rest}", marker.display())
 }
 
-/// A small tmpfs, full, unmounted when dropped.
-struct FullTmpfs(PathBuf);
-
-impl FullTmpfs {
-    fn mount(dir: &Path) -> FullTmpfs {
-        std::fs::create_dir_all(dir).unwrap();
-        let mounted = run(Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir));
-        assert!(mounted.status.success(), "mounting a small tmpfs");
-        let mut file = std::fs::File::create(dir.join("filler")).unwrap();
-        let chunk = vec![0u8; 4096];
-        while file.write_all(&chunk).is_ok() {}
-        FullTmpfs(dir.to_path_buf())
-    }
-}
-
-impl Drop for FullTmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).output();
-    }
-}
-
 /// A cgroup of the test's own with a process in it, removed when dropped.
 struct BusyCgroup {
     dir: PathBuf,

@@ -90,6 +90,29 @@ pub fn cgroup2_mount() -> PathBuf {
     }
 }
 
+/// A small tmpfs, full, unmounted when dropped.
+pub struct FullTmpfs(pub PathBuf);
+
+impl FullTmpfs {
+    pub fn mount(dir: &Path) -> FullTmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir));
+        assert!(mounted.status.success(), "mounting a small tmpfs");
+        let mut file = std::fs::File::create(dir.join("filler")).unwrap();
+        let chunk = vec![0u8; 4096];
+        while std::io::Write::write_all(&mut file, &chunk).is_ok() {}
+        FullTmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for FullTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
 /// Serialises tests that change host-wide state or read global kernel
 /// logs (printk's rate limit, seccomp records), across test binaries.
 pub struct HostLock {

@@ -1,5 +1,6 @@
-/* Load for tests/under_load.rs: argv[1] threads, each making, until killed,
- * rare syscalls that the recorded workload never makes (as busy_other.c). */
+/* Runs in other cgroups while a recording is on: argv[1] threads (default
+ * 1), each making, until killed, rare syscalls that the recorded workloads
+ * never make. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
