@@ -417,6 +417,26 @@ impl Bench {
         println!(
             "(target: recorder <= 1.25x empty for a recorded process, <= 1.20x for others, on every hook)"
         );
+        // The floor of a program that must know the current task: the one
+        // call the warm path makes, and nothing else.
+        let mut empty = RunTime::default();
+        let mut one_call = RunTime::default();
+        for _ in 0..runs {
+            empty.add(
+                self.with_empty_program_on(Hook::TpBtf, || self.bare_loop())?
+                    .1,
+            );
+            one_call.add(
+                self.with_program("sys_enter_noop_task", Hook::TpBtf, || self.bare_loop())?
+                    .1,
+            );
+        }
+        println!(
+            "\nThe one call alone (bpf_get_current_task_btf, tp-btf, runs interleaved): {:.1} ns/run against the empty program's {:.1}, {:.2}x: the floor of any program that tells whose syscall it sees.",
+            one_call.per_call(),
+            empty.per_call(),
+            one_call.per_call() / empty.per_call()
+        );
         let mut cmd = Command::new(&self.recorder);
         cmd.arg("debug-hot-path");
         let out = cmd.output().with_context(|| describe(&cmd))?;
@@ -485,10 +505,20 @@ impl Bench {
         hook: Hook,
         f: impl FnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<(T, RunTime)> {
+        self.with_program(hook.noop_program(), hook, f)
+    }
+
+    /// Attaches program `name` of the noop object on `hook` while `f`
+    /// runs and returns its run time.
+    fn with_program<T>(
+        &self,
+        name: &str,
+        hook: Hook,
+        f: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(T, RunTime)> {
         let object = find_noop_object()?;
         let mut ebpf =
             Ebpf::load_file(&object).with_context(|| format!("loading {}", object.display()))?;
-        let name = hook.noop_program();
         let program = ebpf
             .program_mut(name)
             .ok_or_else(|| anyhow!("{name} missing from {}", object.display()))?;
