@@ -68,13 +68,27 @@ const RUNTIME_BASELINE: &[&str] = &[
 /// takes it at every flush).
 const UNFORCED: &[(&str, &[&str])] = &[("trace", &["open_by_handle_at", "readlink"])];
 
-/// A recorder binary under test.
+/// A recorder binary under test, and the $TMPDIR it runs with (where the
+/// scenarios' failed writes leave their profiles), if not the test's own.
 #[derive(Clone)]
-struct Binary(PathBuf);
+struct Binary(PathBuf, Option<PathBuf>);
 
 impl Binary {
+    fn new(path: PathBuf) -> Binary {
+        Binary(path, None)
+    }
+
     fn cmd(&self) -> Command {
-        Command::new(&self.0)
+        let mut cmd = Command::new(&self.0);
+        if let Some(tmpdir) = &self.1 {
+            cmd.env("TMPDIR", tmpdir);
+        }
+        cmd
+    }
+
+    /// The same binary with $TMPDIR at `dir`.
+    fn with_tmpdir(&self, dir: &Path) -> Binary {
+        Binary(self.0.clone(), Some(dir.to_path_buf()))
     }
 }
 
@@ -915,6 +929,11 @@ fn record_the_commands(bin: &Binary) -> BTreeMap<&'static str, BTreeSet<String>>
     require_program("script", "bsdutils");
     let dir = temp_dir();
     let work = dir.path();
+    // The profiles of the scenarios' failed writes stay in the test's
+    // directory.
+    let tmpdir = work.join("tmp");
+    std::fs::create_dir_all(&tmpdir).unwrap();
+    let bin = &bin.with_tmpdir(&tmpdir);
     let rootfs = busybox_rootfs(work);
     let recordings: BTreeMap<&'static str, SelfRecording> = COMMANDS
         .iter()
@@ -985,7 +1004,7 @@ fn release_binary() -> Binary {
         "no release binary {}: run `cargo xtask dist` first (`cargo xtask test` does)",
         binary.display()
     );
-    Binary(binary)
+    Binary::new(binary)
 }
 
 fn blessing() -> bool {
@@ -995,7 +1014,8 @@ fn blessing() -> bool {
 /// Writes profiles/self/ anew from both binaries' recordings (and the
 /// runtime baseline).
 fn bless() {
-    let mut recorded = record_the_commands(&Binary(PathBuf::from(env!("CARGO_BIN_EXE_recorder"))));
+    let mut recorded =
+        record_the_commands(&Binary::new(PathBuf::from(env!("CARGO_BIN_EXE_recorder"))));
     let dist = std::env::var_os("RECORDER_DIST_DIR").is_some()
         || Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../target/dist/SHA256SUMS")
@@ -1029,7 +1049,7 @@ fn the_shipped_self_profiles_cover_what_the_commands_do() {
         bless();
         return;
     }
-    let bin = Binary(PathBuf::from(env!("CARGO_BIN_EXE_recorder")));
+    let bin = Binary::new(PathBuf::from(env!("CARGO_BIN_EXE_recorder")));
     check(&record_the_commands(&bin), "the recorder cargo built");
 }
 
