@@ -163,66 +163,50 @@ impl CompiledFilter {
     /// Sets no_new_privs and loads the filter on the calling thread. Makes
     /// only raw syscalls, so it may run between fork and exec.
     pub fn load(&self) -> std::io::Result<()> {
+        self.load_with_flags(self.flags)
+    }
+
+    /// Sets no_new_privs and loads the filter on every thread of the
+    /// process (TSYNC, which sets no_new_privs on each too), with none of
+    /// the profile's flags: the recorder's own filter, which keeps the
+    /// kernel's speculation mitigations on (no SPEC_ALLOW).
+    pub fn load_on_every_thread(&self) -> std::io::Result<()> {
+        self.load_with_flags(TSYNC)
+    }
+
+    /// prctl(PR_SET_NO_NEW_PRIVS) and seccomp(SECCOMP_SET_MODE_FILTER,
+    /// `flags`): raw syscalls only.
+    fn load_with_flags(&self, flags: libc::c_ulong) -> std::io::Result<()> {
         let program = libc::sock_fprog {
             len: self.instructions.len() as libc::c_ushort,
             filter: self.instructions.as_ptr() as *mut libc::sock_filter,
         };
         // SAFETY: plain prctl and seccomp(2) with a program that outlives the call.
-        unsafe {
+        let rc = unsafe {
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            if libc::syscall(
+            libc::syscall(
                 libc::SYS_seccomp,
                 libc::SECCOMP_SET_MODE_FILTER,
-                self.flags,
+                flags,
                 &program as *const libc::sock_fprog,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
+            )
+        };
+        match rc {
+            0 => Ok(()),
+            // With TSYNC: the id of a thread that could not take it.
+            tid if tid > 0 => Err(std::io::Error::other(format!(
+                "thread {tid} could not take the filter"
+            ))),
+            _ => Err(std::io::Error::last_os_error()),
         }
-        Ok(())
     }
 }
 
 /// `SECCOMP_FILTER_FLAG_TSYNC`: the filter goes onto every thread of the
 /// process at once, or onto none.
 const TSYNC: libc::c_ulong = 1;
-
-impl CompiledFilter {
-    /// Sets no_new_privs and loads the filter on every thread of the
-    /// process (TSYNC, which sets no_new_privs on each too), with none of
-    /// the profile's flags: the recorder's own filter, which keeps the
-    /// kernel's speculation mitigations on (no SPEC_ALLOW).
-    pub fn load_on_every_thread(&self) -> std::io::Result<()> {
-        let program = libc::sock_fprog {
-            len: self.instructions.len() as libc::c_ushort,
-            filter: self.instructions.as_ptr() as *mut libc::sock_filter,
-        };
-        // SAFETY: plain prctl and seccomp(2) with a program that outlives the call.
-        unsafe {
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let rc = libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                TSYNC,
-                &program as *const libc::sock_fprog,
-            );
-            if rc < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if rc > 0 {
-                return Err(std::io::Error::other(format!(
-                    "thread {rc} could not take the filter"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// The profile with every denial (of the default or of a rule) turned into
 /// `SCMP_ACT_LOG`.
