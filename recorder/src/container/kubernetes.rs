@@ -91,13 +91,38 @@ pub fn role<'a>(annotation: impl Fn(&str) -> Option<&'a str>) -> KubernetesRole 
             return KubernetesRole::Sandbox;
         }
         let text = |key| annotation(key).unwrap_or_default().to_string();
-        return KubernetesRole::Container(KubernetesName {
+        let name = KubernetesName {
             namespace: text(keys.namespace),
             pod: text(keys.pod),
             container: container.to_string(),
-        });
+        };
+        // Annotations anyone can write (a plain `runc run` with a crafted
+        // spec): a name Kubernetes would refuse ('/', "..", control
+        // characters, thousands of characters) names nothing, so that it
+        // can break no line and no path.
+        let valid = |n: &str| n.is_empty() || is_kubernetes_name(n);
+        if !(is_kubernetes_name(&name.container) && valid(&name.pod) && valid(&name.namespace)) {
+            log::debug!(
+                "CRI annotations with names Kubernetes would refuse: not a Kubernetes name"
+            );
+            return KubernetesRole::None;
+        }
+        return KubernetesRole::Container(name);
     }
     KubernetesRole::None
+}
+
+/// A name Kubernetes accepts for a namespace, pod or container (a DNS-1123
+/// subdomain: lower-case letters, digits, '-' and '.', starting and ending
+/// with a letter or digit, at most 253 characters).
+fn is_kubernetes_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    !bytes.is_empty()
+        && bytes.len() <= 253
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+        && bytes.iter().all(|b| alnum(b) || *b == b'-' || *b == b'.')
 }
 
 /// The names a container is known by in Kubernetes, most specific first:
@@ -134,6 +159,40 @@ pub fn names_from_labels(labels: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn names_kubernetes_would_refuse_name_nothing() {
+        let long = "a".repeat(300);
+        for bad in [
+            "../x",
+            "a/b",
+            "web\nINFO forged",
+            "nul\0x",
+            "..",
+            "Web",
+            long.as_str(),
+        ] {
+            for key in [
+                "io.kubernetes.cri.container-name",
+                "io.kubernetes.cri.sandbox-name",
+                "io.kubernetes.cri.sandbox-namespace",
+            ] {
+                let mut pairs = vec![
+                    ("io.kubernetes.cri.container-name", "app"),
+                    ("io.kubernetes.cri.sandbox-name", "web-5d8f7c9b4-x7k2p"),
+                    ("io.kubernetes.cri.sandbox-namespace", "default"),
+                ];
+                for pair in &mut pairs {
+                    if pair.0 == key {
+                        pair.1 = bad;
+                    }
+                }
+                assert_eq!(names_of(&pairs), Vec::<String>::new(), "{key}={bad:?}");
+            }
+        }
+        assert!(is_kubernetes_name("web-5d8f7c9b4-x7k2p"));
+        assert!(is_kubernetes_name("kube-system"));
+    }
 
     fn names_of(pairs: &[(&str, &str)]) -> Vec<String> {
         let map: BTreeMap<&str, &str> = pairs.iter().copied().collect();
@@ -193,11 +252,14 @@ mod tests {
             "bundle=/run/containerd/io.containerd.runtime.v2.task/k8s.io/3f2a",
             "io.kubernetes.cri.container-name-extra=not-this",
             "io.kubernetes.cri.container-name=app",
-            "io.kubernetes.cri.sandbox-name=pod=with=equals",
+            "io.kubernetes.cri.sandbox-name=web-5d8f7c9b4-x7k2p",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
-        assert_eq!(names_from_labels(&labels), ["pod=with=equals/app", "app"]);
+        assert_eq!(
+            names_from_labels(&labels),
+            ["web-5d8f7c9b4-x7k2p/app", "app"]
+        );
     }
 }
