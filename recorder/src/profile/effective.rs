@@ -94,14 +94,7 @@ fn write_condition(f: &mut fmt::Formatter<'_>, c: &ArgCondition) -> fmt::Result 
     match c.op {
         ArgOp::MaskedEqual => write!(f, "{arg} & {:#x} == {:#x}", c.value, c.value_two),
         op => {
-            let symbol = match op {
-                ArgOp::NotEqual => "!=",
-                ArgOp::LessThan => "<",
-                ArgOp::LessOrEqual => "<=",
-                ArgOp::Equal => "==",
-                ArgOp::GreaterOrEqual => ">=",
-                _ => ">",
-            };
+            let symbol = op.symbol();
             write!(f, "{arg} {symbol} {}", c.value)
         }
     }

@@ -222,6 +222,18 @@ fn merge_name(
         })
         .collect();
     let allowers: Vec<&Say> = says.iter().filter(|s| s.allows_all()).collect();
+    // Allowed outright by some input: allow (without logging when one input
+    // allows it silently).
+    let allowed_outright = || {
+        let verdict = pick(
+            allowers.iter().map(|s| s.treatment.fallback(s.default)),
+            Prefer::Allow,
+        )?;
+        Some(Treatment {
+            unconditional: Some(verdict),
+            conditional: Default::default(),
+        })
+    };
     let value_lists: Vec<&Say> = says.iter().filter(|s| s.allows_values()).collect();
     let others: Vec<&Say> = says
         .iter()
@@ -239,30 +251,14 @@ fn merge_name(
             return Some(union);
         }
         // Allowed outright somewhere: that covers every value.
-        let verdict = pick(
-            allowers.iter().map(|s| s.treatment.fallback(s.default)),
-            Prefer::Allow,
-        )?;
-        return Some(Treatment {
-            unconditional: Some(verdict),
-            conditional: Default::default(),
-        });
+        return allowed_outright();
     }
     let restrictors: Vec<&Say> = says
         .iter()
         .filter(|s| s.explicit && !s.allows_all())
         .collect();
     if restrictors.is_empty() {
-        // Allowed outright by some input: allow (without logging when one
-        // input allows it silently).
-        let verdict = pick(
-            allowers.iter().map(|s| s.treatment.fallback(s.default)),
-            Prefer::Allow,
-        )?;
-        return Some(Treatment {
-            unconditional: Some(verdict),
-            conditional: Default::default(),
-        });
+        return allowed_outright();
     }
     let explicit_allowers: Vec<&Say> = allowers.iter().copied().filter(|s| s.explicit).collect();
     let (restriction, restriction_label, restriction_conflict) = combine(&restrictors, prefer);

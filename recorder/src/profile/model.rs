@@ -86,6 +86,21 @@ pub enum ArgOp {
     MaskedEqual,
 }
 
+impl ArgOp {
+    /// The comparison as people write it (`!=`, `<`, ...); MASKED_EQ, which
+    /// also masks, shows as `==` here and needs its mask said beside it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArgOp::NotEqual => "!=",
+            ArgOp::LessThan => "<",
+            ArgOp::LessOrEqual => "<=",
+            ArgOp::Equal | ArgOp::MaskedEqual => "==",
+            ArgOp::GreaterOrEqual => ">=",
+            ArgOp::GreaterThan => ">",
+        }
+    }
+}
+
 /// What the kernel does when a rule (or the default) matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Action {

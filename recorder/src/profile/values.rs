@@ -161,14 +161,7 @@ pub fn describe_condition(syscall: &str, c: &ArgCondition) -> String {
             format!("{arg} & {mask} == {expected}")
         }
         op => {
-            let symbol = match op {
-                ArgOp::NotEqual => "!=",
-                ArgOp::LessThan => "<",
-                ArgOp::LessOrEqual => "<=",
-                ArgOp::Equal => "==",
-                ArgOp::GreaterOrEqual => ">=",
-                _ => ">",
-            };
+            let symbol = op.symbol();
             let value = match op {
                 ArgOp::Equal | ArgOp::NotEqual => value_name(syscall, c.index, c.value),
                 _ => c.value.to_string(),
