@@ -646,6 +646,11 @@ pub const fn cache_entry(slot_plus_one: u32, generation: u64) -> u64 {
 /// for a recorded cgroup, [`CpuCache::epoch`] the slot's). A
 /// syscall-heavy process stays on its CPU, so most syscalls take this path and
 /// skip the hash lookups entirely.
+///
+/// It also remembers the last task seen on this CPU and its cgroup, so that
+/// the next syscall of the same task finds its cgroup without asking the
+/// kernel for the current task (a helper call, the dearest part of the
+/// program where calls and returns go through mitigation thunks).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuCache {
@@ -656,6 +661,16 @@ pub struct CpuCache {
     pub _pad: u32,
     /// The slot's [`Slot::epoch`] when the answer was computed.
     pub epoch: u64,
+    /// The last task seen on this CPU, named by the address of its saved
+    /// user registers (the top of its kernel stack: no two live tasks share
+    /// it); 0 for none.
+    pub task_key: u64,
+    /// [`control::TASK_CHANGES`] + 1 when `task_cgroup_id` was read: a new
+    /// task (which may have a dead task's stack) or a cgroup migration since
+    /// then makes the pair stale.
+    pub task_stamp: u64,
+    /// That task's cgroup id.
+    pub task_cgroup_id: u64,
 }
 
 /// A `CGROUP_SLOT` value: [`cache_entry`] and the slot's epoch with it (see
@@ -695,8 +710,12 @@ pub mod control {
     /// Number of [`super::NewCgroupEvent`]s the ring buffer had no room for
     /// (written without atomics: only "non-zero" matters).
     pub const EVENTS_LOST: u32 = 4;
+    /// Bumped by the kernel side (atomically) whenever a task is created or
+    /// moved to another cgroup, which invalidates every CPU's remembered task
+    /// ([`super::CpuCache::task_key`]) at once.
+    pub const TASK_CHANGES: u32 = 5;
     /// Number of entries in `CONTROL`.
-    pub const LEN: u32 = 5;
+    pub const LEN: u32 = 6;
 }
 
 /// Map and program names, shared so that a rename cannot split the two sides.
@@ -826,6 +845,19 @@ pub mod program {
     pub const RAW: &str = "sys_enter_raw";
     /// `tracepoint/raw_syscalls/sys_enter`: needs tracefs.
     pub const CLASSIC: &str = "sys_enter_classic";
+    /// `raw_tp` on [`TASK_CHANGE_HOOKS`]: bumps
+    /// [`super::control::TASK_CHANGES`]. Attached with the two hooks that
+    /// remember tasks (`tp_btf`, `raw_tp`).
+    pub const TASK_CHANGED: &str = "task_changed";
+    /// The tracepoints after which a task's cgroup may differ from what a
+    /// CPU remembers for its registers' address: a new task (which may reuse
+    /// a dead one's kernel stack) and the two ways tasks move between
+    /// cgroups.
+    pub const TASK_CHANGE_HOOKS: [&str; 3] = [
+        "task_newtask",
+        "cgroup_attach_task",
+        "cgroup_transfer_tasks",
+    ];
 }
 
 #[cfg(feature = "user")]

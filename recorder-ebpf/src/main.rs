@@ -24,6 +24,8 @@
 
 mod args;
 
+use core::intrinsics::{AtomicOrdering, atomic_xadd};
+
 use args::Regs;
 use aya_ebpf::{
     EbpfContext,
@@ -141,14 +143,31 @@ const MAX_CGROUP_DEPTH: i32 = 32;
 
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter_btf(ctx: BtfTracePointContext) -> i32 {
-    // sys_enter(struct pt_regs *regs, long id)
-    record(ctx.arg::<i64>(1), Regs::Btf(ctx.arg::<*const u8>(0)));
+    // sys_enter(struct pt_regs *regs, long id): the registers' address is
+    // the task's key (see `CpuCache::task_key`).
+    let regs = ctx.arg::<*const u8>(0);
+    record(ctx.arg::<i64>(1), Regs::Btf(regs), Some(regs as u64));
     0
 }
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
-    record(ctx.arg::<i64>(1), Regs::Raw(ctx.arg::<*const u8>(0)));
+    let regs = ctx.arg::<*const u8>(0);
+    record(ctx.arg::<i64>(1), Regs::Raw(regs), Some(regs as u64));
+    0
+}
+
+/// On every tracepoint of `recorder_common::program::TASK_CHANGE_HOOKS`: a
+/// task was created or moved between cgroups, so what any CPU remembers of
+/// a task's cgroup may be stale. Attached with the two `sys_enter` hooks
+/// that remember tasks; rare next to syscalls.
+#[raw_tracepoint]
+pub fn task_changed(_ctx: RawTracePointContext) -> i32 {
+    if let Some(changes) = CONTROL.get_ptr_mut(control::TASK_CHANGES) {
+        // SAFETY: an array value, which lives as long as the map; the add is
+        // atomic, as CPUs create tasks at the same moment.
+        unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(changes, 1) };
+    }
     0
 }
 
@@ -159,7 +178,9 @@ pub fn sys_enter_classic(ctx: TracePointContext) -> i32 {
     // verifier checks it against the event's size), not through a
     // probe-read helper: one call fewer on every syscall.
     let id = unsafe { core::ptr::read_volatile((ctx.as_ptr() as *const i64).add(1)) };
-    record(id, Regs::Classic(ctx.as_ptr() as *const u8));
+    // The classic event carries no registers' address: no task key, and
+    // the current task is asked for on every syscall.
+    record(id, Regs::Classic(ctx.as_ptr() as *const u8), None);
     0
 }
 
@@ -170,25 +191,51 @@ fn load(global: &u64) -> u64 {
     unsafe { core::ptr::read_volatile(global) }
 }
 
-/// The hot path, run on every syscall of every process: one helper call
-/// (the current task), whatever the cgroup; the cgroup id, the compat flag,
-/// the pid namespace's level and the mount namespace are plain loads
-/// through that task pointer, under the RCU read lock the tracepoint holds.
-/// On CPUs where every call and return goes through a mitigation thunk, a
-/// call costs more than the rest of the program.
+/// The hot path, run on every syscall of every process. A task whose last
+/// syscall on this CPU was its previous one (`task_key`, the address of its
+/// saved registers, as remembered) costs no call at all unless it is
+/// recorded; a recorded one costs one (the current task, whose compat flag
+/// and namespaces the recording needs); any other task costs that call
+/// too, once, to read its cgroup. The cgroup id, the compat flag, the pid
+/// namespace's level and the mount namespace are plain loads through the
+/// task pointer, under the RCU read lock the tracepoint holds. On CPUs where
+/// every call and return goes through a mitigation thunk, a call costs more
+/// than the rest of the program.
 #[inline(always)]
-fn record(id: i64, regs: Regs) {
+fn record(id: i64, regs: Regs, task_key: Option<u64>) {
     let Some(generation) = CONTROL.get(control::GENERATION) else {
         return;
     };
     let generation = *generation;
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
-    let cgroup_id = cgroup_id_of(task);
+    // Read before the task's cgroup: a change counted after this read makes
+    // what is remembered below stale at the next syscall.
+    let Some(changes) = CONTROL.get(control::TASK_CHANGES) else {
+        return;
+    };
+    let stamp = unsafe { core::ptr::read_volatile(changes) } + 1;
     let Some(cache) = CPU_CACHE.get_ptr_mut(0) else {
         return;
     };
     // SAFETY: a per-CPU value, only touched by this CPU with preemption off.
     let cache = unsafe { &mut *cache };
+    let mut task = core::ptr::null();
+    let cgroup_id = match task_key {
+        Some(key) if key != 0 && cache.task_key == key && cache.task_stamp == stamp => {
+            cache.task_cgroup_id
+        }
+        Some(key) => {
+            task = current_task_on_change();
+            let cgroup_id = cgroup_id_of(task);
+            cache.task_key = key;
+            cache.task_stamp = stamp;
+            cache.task_cgroup_id = cgroup_id;
+            cgroup_id
+        }
+        None => {
+            task = current_task();
+            cgroup_id_of(task)
+        }
+    };
     if cache.cgroup_id == cgroup_id && cache.generation == generation {
         if cache.slot_plus_one == NOT_RECORDED {
             return;
@@ -199,6 +246,9 @@ fn record(id: i64, regs: Regs) {
             // value.
             let slot = unsafe { &mut *slot };
             if slot.epoch == cache.epoch {
+                if task.is_null() {
+                    task = current_task();
+                }
                 mark_and_capture(slot, cache.slot_plus_one - 1, id, regs, task);
                 return;
             }
@@ -217,7 +267,25 @@ fn record(id: i64, regs: Regs) {
     };
     // SAFETY: as above.
     let slot = unsafe { &mut *slot };
+    if task.is_null() {
+        task = current_task();
+    }
     mark_and_capture(slot, found - 1, id, regs, task);
+}
+
+/// The current task, as a BTF pointer.
+#[inline(always)]
+fn current_task() -> *const u8 {
+    unsafe { bpf_get_current_task_btf() as *const u8 }
+}
+
+/// [`current_task`] where the task is not the one this CPU remembers: a
+/// subprogram, not inlined, so that the call counts of
+/// `recorder::bpf::hot_path` find the start of this path, which is not
+/// warm, by its name.
+#[inline(never)]
+fn current_task_on_change() -> *const u8 {
+    unsafe { bpf_get_current_task_btf() as *const u8 }
 }
 
 /// The cgroup v2 id of `task`: `task->cgroups->dfl_cgrp->kn->id`, read

@@ -53,6 +53,12 @@ impl AttachKind {
         }
     }
 
+    /// Whether the hook gives the registers' address that lets the hot path
+    /// remember the task on each CPU (the classic tracepoint does not).
+    fn remembers_tasks(self) -> bool {
+        matches!(self, AttachKind::TpBtf | AttachKind::RawTp)
+    }
+
     pub(super) fn program(self) -> &'static str {
         match self {
             AttachKind::TpBtf => program::BTF,
@@ -90,7 +96,15 @@ pub(super) fn attach(
         None => AttachKind::ALL.to_vec(),
     };
     let mut failures = Vec::new();
+    let mut task_hooks: Option<Result<(), String>> = None;
     for candidate in candidates {
+        if candidate.remembers_tasks() {
+            if let Err(e) = task_hooks.get_or_insert_with(|| attach_task_hooks(ebpf)) {
+                log::debug!("{candidate}: {e}");
+                failures.push(format!("{candidate}: {e}"));
+                continue;
+            }
+        }
         match attach_one(ebpf, btf, candidate) {
             Ok(()) => {
                 log::debug!("attached to sys_enter via {candidate}");
@@ -103,6 +117,25 @@ pub(super) fn attach(
         }
     }
     Err(BpfError::NoHook(failures.join("; ")))
+}
+
+/// Attaches the program that tells the hot path a task was created or
+/// moved between cgroups (see `recorder_common::control::TASK_CHANGES`):
+/// without it, a CPU could take a new task for a dead one whose kernel
+/// stack it reuses. Attached before `sys_enter`, so that no syscall is seen
+/// before a change can be.
+fn attach_task_hooks(ebpf: &mut Ebpf) -> Result<(), String> {
+    let prog = ebpf
+        .program_mut(program::TASK_CHANGED)
+        .ok_or_else(|| format!("program {} missing from the object", program::TASK_CHANGED))?;
+    let p: &mut RawTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
+    p.load()
+        .map_err(|e| format!("load {}: {e}", program::TASK_CHANGED))?;
+    for hook in program::TASK_CHANGE_HOOKS {
+        p.attach(hook)
+            .map_err(|e| format!("attach to {hook}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), String> {

@@ -731,6 +731,15 @@ impl SyscallRecorder {
             .map_err(|source| map_error(map::CONTROL, source))
     }
 
+    /// How many tasks were created or moved between cgroups since the
+    /// program was loaded, as the kernel side counted them for the hot
+    /// path's memory of tasks (0 on the classic tracepoint, which has none).
+    pub fn task_changes(&self) -> Result<u64, BpfError> {
+        self.control
+            .get(&control::TASK_CHANGES, 0)
+            .map_err(|source| map_error(map::CONTROL, source))
+    }
+
     /// The recording of a slot the kernel side took for `cgroup`, as a
     /// [`NewCgroup`] names it.
     pub fn new_cgroup_recording(&self, cgroup: CgroupId, slot: u32) -> Option<RecordingId> {
