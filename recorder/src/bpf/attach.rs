@@ -98,12 +98,12 @@ pub(super) fn attach(
     let mut failures = Vec::new();
     let mut task_hooks: Option<Result<(), String>> = None;
     for candidate in candidates {
-        if candidate.remembers_tasks() {
-            if let Err(e) = task_hooks.get_or_insert_with(|| attach_task_hooks(ebpf)) {
-                log::debug!("{candidate}: {e}");
-                failures.push(format!("{candidate}: {e}"));
-                continue;
-            }
+        if candidate.remembers_tasks()
+            && let Err(e) = task_hooks.get_or_insert_with(|| attach_task_hooks(ebpf))
+        {
+            log::debug!("{candidate}: {e}");
+            failures.push(format!("{candidate}: {e}"));
+            continue;
         }
         match attach_one(ebpf, btf, candidate) {
             Ok(()) => {
