@@ -417,8 +417,9 @@ impl Bench {
         println!(
             "(target: recorder <= 1.25x empty for a recorded process, <= 1.20x for others, on every hook)"
         );
-        // The floor of a program that must know the current task: the one
-        // call the warm path makes, and nothing else.
+        // The floor of a program that must ask for the current task: the
+        // one call the recorded warm path makes (and a task the CPU does not
+        // remember), and nothing else.
         let mut empty = RunTime::default();
         let mut one_call = RunTime::default();
         for _ in 0..runs {
@@ -432,7 +433,7 @@ impl Bench {
             );
         }
         println!(
-            "\nThe one call alone (bpf_get_current_task_btf, tp-btf, runs interleaved): {:.1} ns/run against the empty program's {:.1}, {:.2}x: the floor of any program that tells whose syscall it sees.",
+            "\nThe one call alone (bpf_get_current_task_btf, tp-btf, runs interleaved): {:.1} ns/run against the empty program's {:.1}, {:.2}x: the floor of any program that asks for the current task, as the recorded warm path does (its compat flag and namespaces).",
             one_call.per_call(),
             empty.per_call(),
             one_call.per_call() / empty.per_call()
