@@ -671,6 +671,11 @@ pub struct CpuCache {
     pub task_stamp: u64,
     /// That task's cgroup id.
     pub task_cgroup_id: u64,
+    /// On the classic tracepoint, whose event has no registers' address:
+    /// set to 1 by `sched_switch` when another task starts running on this
+    /// CPU, cleared when the running task's cgroup is read, so that 0 names
+    /// the task `task_cgroup_id` belongs to.
+    pub switched: u64,
 }
 
 /// A `CGROUP_SLOT` value: [`cache_entry`] and the slot's epoch with it (see
@@ -846,18 +851,23 @@ pub mod program {
     /// `tracepoint/raw_syscalls/sys_enter`: needs tracefs.
     pub const CLASSIC: &str = "sys_enter_classic";
     /// `raw_tp` on [`TASK_CHANGE_HOOKS`]: bumps
-    /// [`super::control::TASK_CHANGES`]. Attached with the two hooks that
-    /// remember tasks (`tp_btf`, `raw_tp`).
+    /// [`super::control::TASK_CHANGES`]. Attached with `tp_btf` and
+    /// `raw_tp`.
     pub const TASK_CHANGED: &str = "task_changed";
-    /// The tracepoints after which a task's cgroup may differ from what a
-    /// CPU remembers for its registers' address: a new task (which may reuse
-    /// a dead one's kernel stack) and the two ways tasks move between
-    /// cgroups.
-    pub const TASK_CHANGE_HOOKS: [&str; 3] = [
-        "task_newtask",
-        "cgroup_attach_task",
-        "cgroup_transfer_tasks",
+    /// The same on the classic tracepoints, attached with `CLASSIC`.
+    pub const TASK_CHANGED_CLASSIC: &str = "task_changed_classic";
+    /// The tracepoints (category, name) after which a task's cgroup may
+    /// differ from what a CPU remembers of it: a new task (which may reuse a
+    /// dead one's kernel stack, and so its registers' address) and the two
+    /// ways tasks move between cgroups.
+    pub const TASK_CHANGE_HOOKS: [(&str, &str); 3] = [
+        ("task", "task_newtask"),
+        ("cgroup", "cgroup_attach_task"),
+        ("cgroup", "cgroup_transfer_tasks"),
     ];
+    /// `tracepoint/sched/sched_switch`: tells `CLASSIC` that another task
+    /// runs (see [`super::CpuCache::switched`]).
+    pub const SCHED_SWITCH_CLASSIC: &str = "sched_switch_classic";
 }
 
 #[cfg(feature = "user")]

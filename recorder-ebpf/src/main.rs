@@ -146,14 +146,22 @@ pub fn sys_enter_btf(ctx: BtfTracePointContext) -> i32 {
     // sys_enter(struct pt_regs *regs, long id): the registers' address is
     // the task's key (see `CpuCache::task_key`).
     let regs = ctx.arg::<*const u8>(0);
-    record(ctx.arg::<i64>(1), Regs::Btf(regs), Some(regs as u64));
+    record(
+        ctx.arg::<i64>(1),
+        Regs::Btf(regs),
+        TaskKey::Regs(regs as u64),
+    );
     0
 }
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
     let regs = ctx.arg::<*const u8>(0);
-    record(ctx.arg::<i64>(1), Regs::Raw(regs), Some(regs as u64));
+    record(
+        ctx.arg::<i64>(1),
+        Regs::Raw(regs),
+        TaskKey::Regs(regs as u64),
+    );
     0
 }
 
@@ -163,12 +171,48 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
 /// that remember tasks; rare next to syscalls.
 #[raw_tracepoint]
 pub fn task_changed(_ctx: RawTracePointContext) -> i32 {
+    count_task_change();
+    0
+}
+
+/// [`task_changed`] on the classic tracepoints, for `sys_enter_classic`.
+#[tracepoint]
+pub fn task_changed_classic(_ctx: TracePointContext) -> i32 {
+    count_task_change();
+    0
+}
+
+#[inline(always)]
+fn count_task_change() {
     if let Some(changes) = CONTROL.get_ptr_mut(control::TASK_CHANGES) {
         // SAFETY: an array value, which lives as long as the map; the add is
         // atomic, as CPUs create tasks at the same moment.
         unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(changes, 1) };
     }
+}
+
+/// On `sched/sched_switch`, with `sys_enter_classic` only: another task
+/// runs on this CPU from now on (`CpuCache::switched`). One store per
+/// context switch, which is rarer than syscalls by far.
+#[tracepoint(category = "sched", name = "sched_switch")]
+pub fn sched_switch_classic(_ctx: TracePointContext) -> i32 {
+    if let Some(cache) = CPU_CACHE.get_ptr_mut(0) {
+        // SAFETY: a per-CPU value, only touched by this CPU with preemption
+        // off.
+        unsafe { (*cache).switched = 1 };
+    }
     0
+}
+
+/// How the hot path tells that the task of this syscall is the one whose
+/// cgroup it read last on this CPU.
+#[derive(Clone, Copy)]
+enum TaskKey {
+    /// The address of the task's saved registers, the top of its kernel
+    /// stack, which no two live tasks share.
+    Regs(u64),
+    /// No `sched_switch` since that read.
+    Switches,
 }
 
 #[tracepoint(category = "raw_syscalls", name = "sys_enter")]
@@ -178,9 +222,14 @@ pub fn sys_enter_classic(ctx: TracePointContext) -> i32 {
     // verifier checks it against the event's size), not through a
     // probe-read helper: one call fewer on every syscall.
     let id = unsafe { core::ptr::read_volatile((ctx.as_ptr() as *const i64).add(1)) };
-    // The classic event carries no registers' address: no task key, and
-    // the current task is asked for on every syscall.
-    record(id, Regs::Classic(ctx.as_ptr() as *const u8), None);
+    // The classic event carries no registers' address: the task is the
+    // one whose cgroup was read last on this CPU until `sched_switch` says
+    // another runs.
+    record(
+        id,
+        Regs::Classic(ctx.as_ptr() as *const u8),
+        TaskKey::Switches,
+    );
     0
 }
 
@@ -202,7 +251,7 @@ fn load(global: &u64) -> u64 {
 /// every call and return goes through a mitigation thunk, a call costs more
 /// than the rest of the program.
 #[inline(always)]
-fn record(id: i64, regs: Regs, task_key: Option<u64>) {
+fn record(id: i64, regs: Regs, task_key: TaskKey) {
     let Some(generation) = CONTROL.get(control::GENERATION) else {
         return;
     };
@@ -219,22 +268,23 @@ fn record(id: i64, regs: Regs, task_key: Option<u64>) {
     // SAFETY: a per-CPU value, only touched by this CPU with preemption off.
     let cache = unsafe { &mut *cache };
     let mut task = core::ptr::null();
-    let cgroup_id = match task_key {
-        Some(key) if key != 0 && cache.task_key == key && cache.task_stamp == stamp => {
-            cache.task_cgroup_id
-        }
-        Some(key) => {
-            task = current_task_on_change();
-            let cgroup_id = cgroup_id_of(task);
+    let remembered = cache.task_stamp == stamp
+        && match task_key {
+            TaskKey::Regs(key) => key != 0 && cache.task_key == key,
+            TaskKey::Switches => cache.switched == 0,
+        };
+    let cgroup_id = if remembered {
+        cache.task_cgroup_id
+    } else {
+        task = current_task_on_change();
+        let cgroup_id = cgroup_id_of(task);
+        if let TaskKey::Regs(key) = task_key {
             cache.task_key = key;
-            cache.task_stamp = stamp;
-            cache.task_cgroup_id = cgroup_id;
-            cgroup_id
         }
-        None => {
-            task = current_task();
-            cgroup_id_of(task)
-        }
+        cache.switched = 0;
+        cache.task_stamp = stamp;
+        cache.task_cgroup_id = cgroup_id;
+        cgroup_id
     };
     if cache.cgroup_id == cgroup_id && cache.generation == generation {
         if cache.slot_plus_one == NOT_RECORDED {

@@ -53,12 +53,6 @@ impl AttachKind {
         }
     }
 
-    /// Whether the hook gives the registers' address that lets the hot path
-    /// remember the task on each CPU (the classic tracepoint does not).
-    fn remembers_tasks(self) -> bool {
-        matches!(self, AttachKind::TpBtf | AttachKind::RawTp)
-    }
-
     pub(super) fn program(self) -> &'static str {
         match self {
             AttachKind::TpBtf => program::BTF,
@@ -98,9 +92,13 @@ pub(super) fn attach(
     let mut failures = Vec::new();
     let mut task_hooks: Option<Result<(), String>> = None;
     for candidate in candidates {
-        if candidate.remembers_tasks()
-            && let Err(e) = task_hooks.get_or_insert_with(|| attach_task_hooks(ebpf))
-        {
+        let hooks = match candidate {
+            AttachKind::TpBtf | AttachKind::RawTp => task_hooks
+                .get_or_insert_with(|| attach_task_hooks(ebpf))
+                .clone(),
+            AttachKind::Tracepoint => attach_classic_task_hooks(ebpf),
+        };
+        if let Err(e) = hooks {
             log::debug!("{candidate}: {e}");
             failures.push(format!("{candidate}: {e}"));
             continue;
@@ -125,17 +123,43 @@ pub(super) fn attach(
 /// stack it reuses. Attached before `sys_enter`, so that no syscall is seen
 /// before a change can be.
 fn attach_task_hooks(ebpf: &mut Ebpf) -> Result<(), String> {
-    let prog = ebpf
-        .program_mut(program::TASK_CHANGED)
-        .ok_or_else(|| format!("program {} missing from the object", program::TASK_CHANGED))?;
-    let p: &mut RawTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
+    let p: &mut RawTracePoint = program_of(ebpf, program::TASK_CHANGED)?;
     p.load()
         .map_err(|e| format!("load {}: {e}", program::TASK_CHANGED))?;
-    for hook in program::TASK_CHANGE_HOOKS {
+    for (_, hook) in program::TASK_CHANGE_HOOKS {
         p.attach(hook)
             .map_err(|e| format!("attach to {hook}: {e}"))?;
     }
     Ok(())
+}
+
+/// [`attach_task_hooks`] for the classic tracepoint, and the `sched_switch`
+/// program that tells it another task runs.
+fn attach_classic_task_hooks(ebpf: &mut Ebpf) -> Result<(), String> {
+    let p: &mut TracePoint = program_of(ebpf, program::TASK_CHANGED_CLASSIC)?;
+    p.load()
+        .map_err(|e| format!("load {}: {e}", program::TASK_CHANGED_CLASSIC))?;
+    for (category, hook) in program::TASK_CHANGE_HOOKS {
+        p.attach(category, hook)
+            .map_err(|e| format!("attach to {category}/{hook}: {e}"))?;
+    }
+    let p: &mut TracePoint = program_of(ebpf, program::SCHED_SWITCH_CLASSIC)?;
+    p.load()
+        .map_err(|e| format!("load {}: {e}", program::SCHED_SWITCH_CLASSIC))?;
+    p.attach("sched", "sched_switch")
+        .map_err(|e| format!("attach to sched/sched_switch: {e}"))?;
+    Ok(())
+}
+
+/// Program `name` of the object, as the kind `T`.
+fn program_of<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, String>
+where
+    &'a mut T: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+{
+    let prog = ebpf
+        .program_mut(name)
+        .ok_or_else(|| format!("program {name} missing from the object"))?;
+    prog.try_into().map_err(|e| format!("{name}: {e}"))
 }
 
 fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), String> {

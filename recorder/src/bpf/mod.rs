@@ -733,7 +733,7 @@ impl SyscallRecorder {
 
     /// How many tasks were created or moved between cgroups since the
     /// program was loaded, as the kernel side counted them for the hot
-    /// path's memory of tasks (0 on the classic tracepoint, which has none).
+    /// path's memory of tasks.
     pub fn task_changes(&self) -> Result<u64, BpfError> {
         self.control
             .get(&control::TASK_CHANGES, 0)
