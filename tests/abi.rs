@@ -135,6 +135,37 @@ fn ia32_program_gets_x86_arch_and_ia32_names_and_runs_under_them() {
     assert_eq!(run_under_profile(&profile, &program, &["_llseek"]).0, 3);
 }
 
+/// `int $0x80` from 64-bit code enters the ia32 ABI from a 64-bit code
+/// segment: the one case where the hot path cannot tell the ABI from the
+/// registers and must read the task's compat flag. On every hook, the
+/// profile names the ia32 calls (getpid, time), not the x86_64 calls with
+/// the same numbers (writev, rt_sigaction).
+#[test]
+fn int_0x80_from_64_bit_code_is_recorded_as_ia32_on_every_hook() {
+    require_root();
+    require_x86_64();
+    let dir = temp_dir();
+    let program = build_program(dir.path(), "int80_from_64", &["-static", "-O2"]);
+    let path = program.to_str().unwrap();
+    for hook in ["tp-btf", "raw-tp", "tracepoint"] {
+        let profile = record(&["--attach", hook], &[path]);
+        assert_eq!(
+            architectures(&profile),
+            ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64"],
+            "{hook}: {profile}"
+        );
+        let names = allowed_names(&profile);
+        assert!(
+            names.contains("getpid") && names.contains("time"),
+            "{hook}: the ia32 calls are missing: {names:?}"
+        );
+        assert!(
+            !names.contains("writev") && !names.contains("rt_sigaction"),
+            "{hook}: ia32 numbers were taken for x86_64 calls: {names:?}"
+        );
+    }
+}
+
 #[test]
 fn x32_syscall_gets_x32_arch_and_name() {
     require_root();

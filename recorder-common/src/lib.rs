@@ -671,6 +671,9 @@ pub struct CpuCache {
     pub task_stamp: u64,
     /// That task's cgroup id.
     pub task_cgroup_id: u64,
+    /// Whether that task is outside the host's pid namespace (1), which a
+    /// task never leaves: the container scope's answer without the task.
+    pub task_outside_host_pidns: u64,
     /// On the classic tracepoint, whose event has no registers' address:
     /// set to 1 by `sched_switch` when another task starts running on this
     /// CPU, cleared when the running task's cgroup is read, so that 0 names
@@ -818,6 +821,19 @@ pub mod global {
     pub const THREAD_PID_OFFSET: &str = "THREAD_PID_OFFSET";
     pub const PID_LEVEL_OFFSET: &str = "PID_LEVEL_OFFSET";
     pub const HOST_PID_LEVEL: &str = "HOST_PID_LEVEL";
+    /// Non-zero on x86_64 when `struct pt_regs` has the members of
+    /// [`NATIVE_ENTRY`]: `tp_btf` then tells a native syscall from its
+    /// registers, without the task's compat flag.
+    pub const NATIVE_ENTRY_ON: &str = "NATIVE_ENTRY_ON";
+    /// `[u64; 6]`: offsets in `struct pt_regs` of `cs`, then the 64-bit
+    /// user code segment's selector (`__USER_CS`, 0x33), then the offsets of
+    /// `cx`, `ip`, `r11` and `flags`. The `syscall` instruction saves the
+    /// return address in rcx and the flags in r11, so a 64-bit code segment
+    /// with cx == ip and r11 == flags is a native syscall; `int 0x80` (the
+    /// one compat entry from 64-bit code) leaves rcx and r11 as the program
+    /// had them, and a tracer that changed them at the entry stop only
+    /// sends the check to the task's flag.
+    pub const NATIVE_ENTRY: &str = "NATIVE_ENTRY";
     /// Non-zero when recordings capture arguments (`--args`); 0 takes the
     /// capture out of the verified program entirely (the verifier drops
     /// the branch on a read-only constant).

@@ -127,6 +127,10 @@ static PID_LEVEL_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static HOST_PID_LEVEL: u64 = 0;
 #[unsafe(no_mangle)]
+static NATIVE_ENTRY_ON: u64 = 0;
+#[unsafe(no_mangle)]
+static NATIVE_ENTRY: [u64; 6] = [0; 6];
+#[unsafe(no_mangle)]
 static MM_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static ARG_START_OFFSET: u64 = 0;
@@ -276,11 +280,13 @@ fn record(id: i64, regs: Regs, task_key: TaskKey) {
     let cgroup_id = if remembered {
         cache.task_cgroup_id
     } else {
-        task = current_task_on_change();
+        task = current_task_cold();
         let cgroup_id = cgroup_id_of(task);
         if let TaskKey::Regs(key) = task_key {
             cache.task_key = key;
         }
+        cache.task_outside_host_pidns =
+            u64::from(load(&PID_LEVEL_ON) != 0 && outside_host_pidns(task));
         cache.switched = 0;
         cache.task_stamp = stamp;
         cache.task_cgroup_id = cgroup_id;
@@ -296,10 +302,11 @@ fn record(id: i64, regs: Regs, task_key: TaskKey) {
             // value.
             let slot = unsafe { &mut *slot };
             if slot.epoch == cache.epoch {
-                if task.is_null() {
-                    task = current_task();
-                }
-                mark_and_capture(slot, cache.slot_plus_one - 1, id, regs, task);
+                let known = Known {
+                    task: LazyTask::new(task, regs),
+                    outside_host_pidns: cache.task_outside_host_pidns != 0,
+                };
+                mark_and_capture(slot, cache.slot_plus_one - 1, id, regs, known);
                 return;
             }
         }
@@ -317,10 +324,47 @@ fn record(id: i64, regs: Regs, task_key: TaskKey) {
     };
     // SAFETY: as above.
     let slot = unsafe { &mut *slot };
-    if task.is_null() {
-        task = current_task();
+    let known = Known {
+        task: LazyTask::new(task, regs),
+        outside_host_pidns: cache.task_outside_host_pidns != 0,
+    };
+    mark_and_capture(slot, found - 1, id, regs, known);
+}
+
+/// What the recorded path knows of the syscall's task without asking.
+struct Known {
+    task: LazyTask,
+    /// The task is outside the host's pid namespace (as remembered).
+    outside_host_pidns: bool,
+}
+
+/// The current task, asked for when first needed: a recorded syscall needs
+/// it only for a compat flag its registers leave open, or a container
+/// scope its pid namespace does not decide. On tp_btf the warm recorded
+/// path needs no task: where it does (an ia32 syscall, a container sharing
+/// the host's pid namespace) is a cold path, through the subprogram the
+/// call counts know. Elsewhere the registers cost a call to read, and the
+/// task is asked for once, at the start.
+struct LazyTask(*const u8);
+
+impl LazyTask {
+    #[inline(always)]
+    fn new(task: *const u8, regs: Regs) -> LazyTask {
+        match regs {
+            Regs::Raw(_) | Regs::Classic(_) if task.is_null() => LazyTask(current_task()),
+            _ => LazyTask(task),
+        }
     }
-    mark_and_capture(slot, found - 1, id, regs, task);
+
+    #[inline(always)]
+    fn get(&mut self, regs: Regs) -> *const u8 {
+        if let Regs::Btf(_) = regs
+            && self.0.is_null()
+        {
+            self.0 = current_task_cold();
+        }
+        self.0
+    }
 }
 
 /// The current task, as a BTF pointer.
@@ -329,12 +373,12 @@ fn current_task() -> *const u8 {
     unsafe { bpf_get_current_task_btf() as *const u8 }
 }
 
-/// [`current_task`] where the task is not the one this CPU remembers: a
+/// [`current_task`] off the warm paths (a task this CPU does not remember;
+/// on tp_btf, a recorded syscall whose registers leave its ABI open): a
 /// subprogram, not inlined, so that the call counts of
-/// `recorder::bpf::hot_path` find the start of this path, which is not
-/// warm, by its name.
+/// `recorder::bpf::hot_path` find the start of such a path by its name.
 #[inline(never)]
-fn current_task_on_change() -> *const u8 {
+fn current_task_cold() -> *const u8 {
     unsafe { bpf_get_current_task_btf() as *const u8 }
 }
 
@@ -371,8 +415,8 @@ fn cgroup_id_of(task: *const u8) -> u64 {
 /// does not capture; nothing at all without `--args`, where the verifier
 /// drops the branch on the read-only `ARGS_ON`).
 #[inline(always)]
-fn mark_and_capture(slot: &mut Slot, slot_index: u32, id: i64, regs: Regs, task: *const u8) {
-    if let Some(index) = mark(slot, id, task)
+fn mark_and_capture(slot: &mut Slot, slot_index: u32, id: i64, regs: Regs, known: Known) {
+    if let Some(index) = mark(slot, id, regs, known)
         && load(&args::ARGS_ON) != 0
     {
         args::capture(slot_index, index, regs);
@@ -705,9 +749,13 @@ fn pointer_at(base: *const u8, offset: &u64) -> *const u8 {
 /// Marks syscall `id` in the slot's bitmap when the slot records it, and
 /// returns its place there.
 #[inline(always)]
-fn mark(slot: &mut Slot, id: i64, task: *const u8) -> Option<usize> {
+fn mark(slot: &mut Slot, id: i64, regs: Regs, known: Known) -> Option<usize> {
     let nr = id as u64;
-    if slot.flags & SLOT_IN_CONTAINER != 0 && !in_container(slot, task) {
+    let mut task = known.task;
+    if slot.flags & SLOT_IN_CONTAINER != 0
+        && !known.outside_host_pidns
+        && !in_container(slot, task.get(regs))
+    {
         return None;
     }
     if slot.flags & SLOT_ACTIVE == 0 {
@@ -721,7 +769,9 @@ fn mark(slot: &mut Slot, id: i64, task: *const u8) -> Option<usize> {
     // A zero mask disables compat detection; offset 0 is a valid place
     // (aarch64's thread_info.flags opens task_struct).
     let compat_mask = load(&COMPAT_MASK);
-    let compat = compat_mask != 0 && is_compat(task, load(&COMPAT_OFFSET), compat_mask);
+    let compat = compat_mask != 0
+        && !surely_native(regs)
+        && is_compat(task.get(regs), load(&COMPAT_OFFSET), compat_mask);
     let numbering = Numbering {
         x32_bit: load(&X32_BIT),
         arm_private_base: load(&ARM_PRIVATE_BASE),
@@ -740,6 +790,27 @@ fn mark(slot: &mut Slot, id: i64, task: *const u8) -> Option<usize> {
         *byte = 1;
     }
     Some(index)
+}
+
+/// Whether the syscall's registers show a native `syscall` instruction (see
+/// `recorder_common::global::NATIVE_ENTRY`): on tp_btf, whose registers
+/// are plain loads; elsewhere reading them costs a call, and the task's
+/// flag is read instead.
+#[inline(always)]
+fn surely_native(regs: Regs) -> bool {
+    let Regs::Btf(regs) = regs else {
+        return false;
+    };
+    if load(&NATIVE_ENTRY_ON) == 0 || regs.is_null() {
+        return false;
+    }
+    let [cs, user_cs, cx, ip, r11, flags] = &NATIVE_ENTRY;
+    let at = |offset: &u64| unsafe {
+        core::ptr::read_volatile(regs.wrapping_add(load(offset) as usize) as *const u64)
+    };
+    let segment =
+        unsafe { core::ptr::read_volatile(regs.wrapping_add(load(cs) as usize) as *const u16) };
+    u64::from(segment) == load(user_cs) && at(cx) == at(ip) && at(r11) == at(flags)
 }
 
 /// Whether the current syscall entered through the 32-bit compat ABI,

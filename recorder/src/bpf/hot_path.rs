@@ -14,8 +14,8 @@
 //! Each is the number of call sites on the paths from the entry to its
 //! instruction, through the warm part of the program (the slow paths start
 //! at a call of a hash map, ring buffer or cgroup-ancestor helper, or where
-//! the task is not the one the CPU remembers, a call of the subprogram
-//! `current_task_on_change`). The
+//! the warm paths need no task, a call of the subprogram
+//! `current_task_cold`). The
 //! load-time constants (`.rodata`, which aya does not mark read-only to
 //! programs, so the verifier keeps the branches they decide) are read from
 //! the loaded map, and the branches they decide are followed one way only:
@@ -199,9 +199,9 @@ fn decode(disasm: &str) -> Decoded {
             "ringbuf",
             "update_elem",
             "lookup_elem",
-            // recorder-ebpf's subprogram for a task the CPU does not
-            // remember.
-            "task_on_change",
+            // recorder-ebpf's subprogram for the current task off the warm
+            // paths.
+            "current_task_cold",
         ]
         .iter()
         .any(|n| body.contains(n));

@@ -288,6 +288,8 @@ struct LoadSettings {
     cgroup_id: [u64; 4],
     pid_level_on: u64,
     pid_level: [u64; 2],
+    native_entry_on: u64,
+    native_entry: [u64; 6],
     host_pid_level: u64,
     /// Argument capture's constants, with `--args`.
     arg_globals: Option<ArgGlobals>,
@@ -334,6 +336,8 @@ impl LoadSettings {
             cgroup_id: hot.cgroup_id.unwrap_or_default(),
             pid_level_on: u64::from(hot.pid_level.is_some()),
             pid_level: hot.pid_level.unwrap_or_default(),
+            native_entry_on: u64::from(hot.native_entry.is_some()),
+            native_entry: hot.native_entry.unwrap_or_default(),
             host_pid_level: own_pid_level(),
             args_on: u64::from(arg_globals.is_some()),
             arg_globals,
@@ -382,6 +386,8 @@ impl LoadSettings {
             .override_global(global::THREAD_PID_OFFSET, thread_pid, true)
             .override_global(global::PID_LEVEL_OFFSET, pid_level, true)
             .override_global(global::HOST_PID_LEVEL, &self.host_pid_level, true)
+            .override_global(global::NATIVE_ENTRY_ON, &self.native_entry_on, true)
+            .override_global(global::NATIVE_ENTRY, &self.native_entry, true)
             .override_global(global::ARGS_ON, &self.args_on, true);
         if let Some(g) = &self.arg_globals {
             loader

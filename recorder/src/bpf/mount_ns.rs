@@ -87,7 +87,13 @@ impl ArgsFields {
 pub struct HotPathFields {
     pub cgroup_id: Option<[u64; 4]>,
     pub pid_level: Option<[u64; 2]>,
+    /// `recorder_common::global::NATIVE_ENTRY`, on x86_64.
+    pub native_entry: Option<[u64; 6]>,
 }
+
+/// x86_64's `__USER_CS`: the selector of the 64-bit user code segment
+/// (GDT entry 6, privilege level 3), part of the kernel's ABI.
+const X86_64_USER_CS: u64 = 6 * 8 + 3;
 
 impl HotPathFields {
     pub fn of_kernel(kernel: Option<&Btf>) -> HotPathFields {
@@ -108,9 +114,22 @@ impl HotPathFields {
                 btf.member_offset("pid", "level")?,
             ])
         })();
+        let native_entry = (crate::arch::Arch::host() == crate::arch::Arch::X86_64)
+            .then(|| {
+                Some([
+                    btf.member_offset("pt_regs", "cs")?,
+                    X86_64_USER_CS,
+                    btf.member_offset("pt_regs", "cx")?,
+                    btf.member_offset("pt_regs", "ip")?,
+                    btf.member_offset("pt_regs", "r11")?,
+                    btf.member_offset("pt_regs", "flags")?,
+                ])
+            })
+            .flatten();
         HotPathFields {
             cgroup_id,
             pid_level,
+            native_entry,
         }
     }
 }
