@@ -7,8 +7,6 @@
 //! resolve profile names through libseccomp and silently drop unknown ones).
 
 mod aarch64;
-pub mod btf;
-mod compat;
 mod generated;
 pub mod libseccomp;
 mod mips;
@@ -23,11 +21,39 @@ use std::str::FromStr;
 use recorder_common::{AbiRow, Numbering};
 use serde::{Deserialize, Serialize};
 
-pub use compat::{CompatField, compat_field};
 pub use libseccomp::LibseccompVersion;
 pub use policy::ArchPolicy;
 pub use table::SyscallTable;
 pub use x86::X32_SYSCALL_BIT;
+
+/// Where the compat bit lives in `struct task_struct`: the word the kernel
+/// side reads to tell a 32-bit compat syscall from a native one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompatField {
+    /// Byte offset of a 32-bit word in task_struct.
+    pub offset: u64,
+    /// Bit mask of the compat flag in that word; never 0.
+    pub mask: u64,
+}
+
+impl Arch {
+    /// The compat field of a kernel of this architecture, release
+    /// `(major, minor)`, whose type description gives member offsets
+    /// (`offset_of("task_struct", "thread_info.status")`); `None` when the
+    /// architecture has no compat flag this knows or the kernel lacks it.
+    /// Reading the running kernel's BTF is `recorder`'s.
+    pub fn compat_field(
+        self,
+        release: (u32, u32),
+        offset_of: impl Fn(&str, &str) -> Option<u64>,
+    ) -> Option<CompatField> {
+        match self {
+            Arch::X86_64 => x86::compat_field(offset_of),
+            Arch::Aarch64 => aarch64::compat_field(release, offset_of),
+            _ => None,
+        }
+    }
+}
 
 /// `__ARM_NR_BASE`: the ARM private syscalls are 0x0f0001..0x0f0006.
 pub const ARM_NR_BASE: u32 = 0x0f_0000;

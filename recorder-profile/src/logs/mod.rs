@@ -5,9 +5,10 @@
 //! syscall. This module turns those records into the same
 //! [`crate::capture::SyscallSet`] that eBPF capture produces:
 //!
-//! [`source`] (files, `--follow`, /dev/kmsg, audit netlink) -> [`parse`] (one
-//! line of any log shape -> [`record::SeccompRecord`]) -> [`filter`] ->
-//! [`collect::Collector`] (arch mapping, syscall set, [`summary::Summary`]).
+//! Sources (files, `--follow`, /dev/kmsg, audit netlink: in `recorder`, which
+//! reads them) -> [`parse`] (one line of any log shape ->
+//! [`record::SeccompRecord`]) -> [`filter`] -> [`collect::Collector`] (arch
+//! mapping, syscall set, [`summary::Summary`]).
 
 pub mod audit_arch;
 pub mod collect;
@@ -15,11 +16,10 @@ mod copies;
 pub mod filter;
 pub mod parse;
 pub mod record;
-pub mod source;
 pub mod summary;
 pub mod time;
 
 pub use collect::Collector;
-pub use filter::{ActionFilter, FilterOptions};
+pub use filter::{ActionFilter, FilterOptions, FollowProcesses};
 pub use parse::{Line, Parser};
 pub use summary::Summary;

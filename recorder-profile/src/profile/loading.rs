@@ -20,8 +20,8 @@
 //! the readers can warn about exactly them and `recorder run` can refuse.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::profile::{loading, Profile};
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::profile::{loading, Profile};
 //! let p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
 //! let loaded = loading::load(&p, loading::BadArch::Kill).unwrap();
 //! assert!(loaded.refused.is_empty());

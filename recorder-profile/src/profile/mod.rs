@@ -11,7 +11,6 @@ pub mod loading;
 pub mod merge;
 mod model;
 pub mod oci;
-pub mod output;
 pub mod read;
 pub mod syscall_names;
 pub mod systemd_groups;

@@ -7,8 +7,8 @@
 //! does not know.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::profile::syscall_names;
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::profile::syscall_names;
 //! assert!(syscall_names::is_known("openat"));
 //! assert_eq!(syscall_names::closest("opnat"), Some("openat"));
 //! assert!(!syscall_names::applies(Arch::X86_64, "mmap2"));

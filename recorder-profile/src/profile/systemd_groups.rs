@@ -8,7 +8,7 @@
 //! source). Both are read by one parser of `systemd-analyze`'s output.
 //!
 //! ```
-//! use recorder::profile::systemd_groups::SyscallGroups;
+//! use recorder_profile::profile::systemd_groups::SyscallGroups;
 //! let v252 = SyscallGroups::shipped_version(252).unwrap();
 //! let service = v252.expand("@system-service").unwrap();
 //! assert!(service.contains("openat") && !service.contains("mount"));
