@@ -47,3 +47,4 @@ pub mod errno;
 pub mod explain;
 pub mod logs;
 pub mod profile;
+pub mod seccomp;

@@ -27,4 +27,4 @@ pub mod trace;
 pub mod triage;
 mod unix_http;
 
-pub use recorder_profile::{capture, errno, explain};
+pub use recorder_profile::{capture, errno, explain, seccomp};

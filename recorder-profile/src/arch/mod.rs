@@ -8,7 +8,7 @@
 
 mod aarch64;
 mod generated;
-pub mod libseccomp;
+pub mod libseccomp_release;
 mod mips;
 mod policy;
 pub mod suggest;
@@ -21,7 +21,7 @@ use std::str::FromStr;
 use recorder_common::{AbiRow, Numbering};
 use serde::{Deserialize, Serialize};
 
-pub use libseccomp::LibseccompVersion;
+pub use libseccomp_release::LibseccompVersion;
 pub use policy::ArchPolicy;
 pub use table::SyscallTable;
 pub use x86::X32_SYSCALL_BIT;
