@@ -48,3 +48,8 @@ pub mod explain;
 pub mod logs;
 pub mod profile;
 pub mod seccomp;
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
