@@ -5,8 +5,8 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use recorder::logs::time::TimeZone;
-use recorder::logs::{Collector, FilterOptions, Line, Parser};
+use recorder_profile::logs::time::TimeZone;
+use recorder_profile::logs::{Collector, FilterOptions, Line, Parser};
 
 /// Built once: building the marker automaton dominates a run otherwise.
 static PARSER: LazyLock<Parser> = LazyLock::new(|| Parser::with_time_zone(TimeZone::UTC));
@@ -18,9 +18,9 @@ fuzz_target!(|data: &[u8]| {
         if let Some(comm) = record.comm {
             let _ = comm.decode();
         }
-        let _ = recorder::logs::collect::record_arch(&record);
+        let _ = recorder_profile::logs::collect::record_arch(&record);
     }
-    let _ = recorder::logs::parse::parse_audit_message(data);
+    let _ = recorder_profile::logs::parse::parse_audit_message(data);
     let mut collector = Collector::with_parser(parser, FilterOptions::default());
     collector.feed_lines(data);
     let _ = collector.set().to_profile(38);

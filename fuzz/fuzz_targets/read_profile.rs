@@ -6,12 +6,12 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use recorder::arch::Arch;
-use recorder::profile::format::crd::to_yaml;
-use recorder::profile::format::systemd::to_dropin;
-use recorder::profile::oci::to_json;
-use recorder::profile::read::{Target, read_str};
-use recorder::profile::systemd_groups::SystemdChoice;
+use recorder_profile::arch::Arch;
+use recorder_profile::profile::format::crd::to_yaml;
+use recorder_profile::profile::format::systemd::to_dropin;
+use recorder_profile::profile::oci::to_json;
+use recorder_profile::profile::read::{Target, read_str};
+use recorder_profile::profile::systemd_groups::SystemdChoice;
 
 /// A fixed target: a shipped systemd release's groups, so that no run asks
 /// the installed systemd.

@@ -11,14 +11,11 @@
 pub mod arch;
 pub mod audit_netlink;
 pub mod bpf;
-pub mod capture;
 pub mod cgroup;
 pub mod cli;
 pub mod confine;
 pub mod container;
 pub mod daemon;
-pub mod errno;
-pub mod explain;
 pub mod logs;
 mod netlink;
 pub mod profile;
@@ -29,3 +26,5 @@ pub mod spawn;
 pub mod trace;
 pub mod triage;
 mod unix_http;
+
+pub use recorder_profile::{capture, errno, explain, seccomp};

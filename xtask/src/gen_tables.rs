@@ -1,5 +1,5 @@
 //! `cargo xtask gen-tables --libseccomp DIR`: writes
-//! `recorder/src/arch/generated.rs`, the syscall tables of every architecture
+//! `recorder-profile/src/arch/generated.rs`, the syscall tables of every architecture
 //! libseccomp knows, from libseccomp's own table.
 //!
 //! Input: a git clone of libseccomp (github.com/seccomp/libseccomp, LGPL-2.1).
@@ -86,7 +86,7 @@ pub fn run(args: GenTablesArgs) -> anyhow::Result<()> {
         .map(|r| read_release(&args.libseccomp, r))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let text = render(&tables)?;
-    let out = workspace_root().join("recorder/src/arch/generated.rs");
+    let out = workspace_root().join("recorder-profile/src/arch/generated.rs");
     if args.check {
         let current =
             std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;

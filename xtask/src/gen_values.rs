@@ -1,4 +1,4 @@
-//! `cargo xtask gen-values`: writes `recorder/src/profile/values.tsv`, the
+//! `cargo xtask gen-values`: writes `recorder-profile/src/profile/values.tsv`, the
 //! names `recorder explain` and `diff` give argument values (address
 //! families, socket types, protocols, ioctl requests, prctl options,
 //! personas, ptrace requests, bpf commands, keyctl operations, clone and
@@ -845,7 +845,7 @@ pub fn run() -> anyhow::Result<()> {
          # headers of {release} (x86_64): do not edit. The first name of a value is shown.\n"
     );
     text.push_str(&rows);
-    let target = workspace_root().join("recorder/src/profile/values.tsv");
+    let target = workspace_root().join("recorder-profile/src/profile/values.tsv");
     std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
     eprintln!("xtask: wrote {}", target.display());
     Ok(())

@@ -37,10 +37,10 @@ enum Command {
     /// Build the release artefacts into target/dist: a static binary, a
     /// .deb, an image archive for docker/podman load, and SHA256SUMS.
     Dist,
-    /// Regenerate recorder/src/arch/generated.rs (syscall tables of every
+    /// Regenerate recorder-profile/src/arch/generated.rs (syscall tables of every
     /// architecture) from a libseccomp git clone.
     GenTables(gen_tables::GenTablesArgs),
-    /// Regenerate recorder/src/profile/values.tsv (names of argument
+    /// Regenerate recorder-profile/src/profile/values.tsv (names of argument
     /// values) from the installed Linux UAPI and glibc headers.
     GenValues,
 }

@@ -110,28 +110,52 @@ fn run_counted(cmd: &mut Command) -> anyhow::Result<Counts> {
     Ok(counts)
 }
 
-/// The fuzz targets CI runs, each with the directories of real inputs
-/// that seed it (beside the corpus it grows under target/).
-const FUZZ_TARGETS: &[(&str, &[&str])] = &[
-    ("parse_line", &["tests/data/logs"]),
-    (
-        "read_profile",
-        &["tests/data/corpus", "tests/data/reference", "profiles/base"],
-    ),
-    ("runtime_state", &[]),
+/// A fuzz target CI runs.
+struct FuzzTarget {
+    name: &'static str,
+    /// The directories of real inputs that seed it (beside the corpus it
+    /// grows under target/).
+    seeds: &'static [&'static str],
+    /// Whether it fuzzes recorder itself rather than recorder-profile: it
+    /// then needs fuzz/'s `runtime-state` feature, and recorder built
+    /// without its eBPF object (RECORDER_SKIP_EBPF), which parsing does
+    /// not use.
+    needs_recorder: bool,
+}
+
+const FUZZ_TARGETS: &[FuzzTarget] = &[
+    FuzzTarget {
+        name: "parse_line",
+        seeds: &["tests/data/logs"],
+        needs_recorder: false,
+    },
+    FuzzTarget {
+        name: "read_profile",
+        seeds: &["tests/data/corpus", "tests/data/reference", "profiles/base"],
+        needs_recorder: false,
+    },
+    FuzzTarget {
+        name: "runtime_state",
+        seeds: &[],
+        needs_recorder: true,
+    },
 ];
 
-/// Runs each fuzz target for a fixed time. Built without the eBPF object:
-/// the targets only exercise parsing. libFuzzer's progress goes to
+/// Runs each fuzz target for a fixed time. libFuzzer's progress goes to
 /// target/fuzz-NAME.log; its tail is shown when it fails.
 fn fuzz_targets() -> anyhow::Result<()> {
-    for (name, seeds) in FUZZ_TARGETS {
-        fuzz(name, seeds)?;
+    for target in FUZZ_TARGETS {
+        fuzz(target)?;
     }
     Ok(())
 }
 
-fn fuzz(name: &str, seeds: &[&str]) -> anyhow::Result<()> {
+fn fuzz(target: &FuzzTarget) -> anyhow::Result<()> {
+    let FuzzTarget {
+        name,
+        seeds,
+        needs_recorder,
+    } = *target;
     let root = workspace_root();
     let corpus = root.join("target/fuzz-corpus").join(name);
     std::fs::create_dir_all(&corpus).context("creating the fuzz corpus directory")?;
@@ -143,12 +167,16 @@ fn fuzz(name: &str, seeds: &[&str]) -> anyhow::Result<()> {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(&root)
         .arg(format!("+{EBPF_TOOLCHAIN}"))
-        .args(["fuzz", "run", name])
+        .args(["fuzz", "run"]);
+    if needs_recorder {
+        cmd.args(["--features", "runtime-state"])
+            .env("RECORDER_SKIP_EBPF", "1");
+    }
+    cmd.arg(name)
         .arg(&corpus)
         .args(seeds.iter().map(|s| root.join(s)))
         .arg("--")
         .arg(format!("-max_total_time={FUZZ_SECONDS}"))
-        .env("RECORDER_SKIP_EBPF", "1")
         .env("TMPDIR", &scratch)
         .stdout(log.try_clone()?)
         .stderr(log);

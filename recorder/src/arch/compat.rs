@@ -7,16 +7,7 @@
 //! (`/sys/kernel/btf/vmlinux`), never from constants.
 
 use super::btf::{Btf, BtfError, VMLINUX_BTF};
-use super::{Arch, aarch64, x86};
-
-/// Where the compat bit lives in `struct task_struct`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CompatField {
-    /// Byte offset of a 32-bit word in task_struct.
-    pub offset: u64,
-    /// Bit mask of the compat flag in that word; never 0.
-    pub mask: u64,
-}
+use super::{Arch, CompatField};
 
 /// The compat field of the running kernel (whose BTF `kernel` holds, or
 /// failed to be read), or `None` when the host has no compat ABI or it
@@ -36,11 +27,7 @@ pub fn compat_field(kernel: Result<&Btf, &BtfError>) -> Option<CompatField> {
         }
     };
     let offset_of = |ty: &str, path: &str| btf.member_offset(ty, path);
-    let field = match host {
-        Arch::X86_64 => x86::compat_field(offset_of),
-        Arch::Aarch64 => aarch64::compat_field(kernel_release(), offset_of),
-        _ => None,
-    };
+    let field = host.compat_field(kernel_release(), offset_of);
     if field.is_none() {
         log::warn!(
             "no compat flag found for {host}; 32-bit syscalls will be recorded as {host} ones"

@@ -31,11 +31,12 @@ use std::time::{Duration, Instant};
 use aya::maps::{Array, HashMap, MapData, MapError, Queue};
 use aya::{Ebpf, EbpfLoader};
 use recorder_common::{
-    AbiRow, ArgSets, DEFAULT_SLOTS, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER,
-    SYSCALLS_PER_ABI, Slot, control, global, map,
+    ArgSets, DEFAULT_SLOTS, ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, Slot,
+    control, global, map,
 };
 
 pub use args::{ArgGlobals, ArgUse, ArgValues, ArgsError};
+pub use recorder_profile::capture::seen::Seen;
 
 pub use attach::AttachKind;
 pub use mount_ns::{ArgsFields, HotPathFields, MountNsFields, own_pid_level};
@@ -129,75 +130,6 @@ impl Scope {
         match self {
             Scope::All => start,
             Scope::Container { .. } => start | SLOT_IN_CONTAINER,
-        }
-    }
-}
-
-/// What one recording saw: syscall numbers per ABI row.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Seen {
-    pub native: BTreeSet<u32>,
-    pub compat: BTreeSet<u32>,
-    /// x32 on x86_64, n32 on mips64.
-    pub third: BTreeSet<u32>,
-    /// Syscalls whose number was beyond the bitmap (or negative).
-    pub out_of_range: u64,
-    /// The arguments of the captured syscalls, when the recording
-    /// captured them (`--args`).
-    pub args: Option<ArgValues>,
-}
-
-impl Seen {
-    fn from_slot(slot: &Slot) -> Seen {
-        let mut seen = Seen {
-            out_of_range: slot.out_of_range,
-            ..Seen::default()
-        };
-        for row in AbiRow::ALL {
-            let start = row as usize * SYSCALLS_PER_ABI as usize;
-            let numbers = slot.seen[start..start + SYSCALLS_PER_ABI as usize]
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b != 0)
-                .map(|(nr, _)| nr as u32);
-            let set = match row {
-                AbiRow::Native => &mut seen.native,
-                AbiRow::Compat => &mut seen.compat,
-                AbiRow::Third => &mut seen.third,
-            };
-            set.extend(numbers);
-        }
-        seen
-    }
-
-    /// Adds what `other` saw.
-    pub fn extend(&mut self, other: &Seen) {
-        self.native.extend(&other.native);
-        self.compat.extend(&other.compat);
-        self.third.extend(&other.third);
-        self.out_of_range += other.out_of_range;
-        if let Some(theirs) = &other.args {
-            self.args
-                .get_or_insert_with(ArgValues::default)
-                .extend(theirs);
-        }
-    }
-
-    /// Number of distinct syscalls over all ABIs.
-    pub fn len(&self) -> usize {
-        self.native.len() + self.compat.len() + self.third.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The numbers seen in one ABI row.
-    pub fn row(&self, row: AbiRow) -> &BTreeSet<u32> {
-        match row {
-            AbiRow::Native => &self.native,
-            AbiRow::Compat => &self.compat,
-            AbiRow::Third => &self.third,
         }
     }
 }

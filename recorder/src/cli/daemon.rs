@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logs::parse_duration;
-use super::print_error;
 use super::self_confine_args::SelfConfineArgs;
+use super::{choice, print_error};
 use crate::arch::ArchPolicy;
 use crate::bpf::AttachKind;
 use crate::daemon::client::DEFAULT_SOCKET;
@@ -99,7 +99,12 @@ pub struct DaemonArgs {
     errno: u32,
 
     /// Which architectures (syscall ABIs) the profiles list.
-    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
+    #[arg(
+        long,
+        value_name = "POLICY",
+        value_parser = choice::parser::<ArchPolicy>(),
+        default_value_t = ArchPolicy::Observed
+    )]
     arch_policy: ArchPolicy,
 
     /// Also write each profile as a SeccompProfile object,

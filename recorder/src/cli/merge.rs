@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile};
+use super::{choice, print_error};
 use crate::profile::merge::{Prefer, merge};
 use crate::profile::output::Output;
 
@@ -33,7 +33,7 @@ pub struct MergeArgs {
 
     /// When one input allows a syscall that another denies or restricts:
     /// keep the denial (deny) or take the allow (allow).
-    #[arg(long, value_enum, default_value_t, value_name = "SIDE")]
+    #[arg(long, value_parser = choice::parser::<Prefer>(), default_value_t, value_name = "SIDE")]
     prefer: Prefer,
 
     #[command(flatten)]

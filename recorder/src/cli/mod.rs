@@ -2,6 +2,7 @@
 //! parses flags, calls the library, and maps errors to one-line messages and
 //! exit codes.
 
+mod choice;
 mod completions;
 mod convert;
 mod daemon;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::print_error;
+use super::{choice, print_error};
 use crate::arch::Arch;
 use crate::profile::Profile;
 use crate::profile::format::{Format, FormatOptions, crd, render};
@@ -21,7 +21,7 @@ pub struct FormatArgs {
     /// Output format: oci (runtime-spec JSON for runc, crun, the kubelet,
     /// Docker and podman), crd (a Kubernetes SeccompProfile object of the
     /// Security Profiles Operator), systemd (lines for a unit drop-in).
-    #[arg(long, value_enum, default_value_t, value_name = "FORMAT")]
+    #[arg(long, value_parser = choice::parser::<Format>(), default_value_t, value_name = "FORMAT")]
     pub format: Format,
 
     /// metadata.name of the SeccompProfile (crd). Default: the output file's

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::FormatArgs;
+use super::{choice, print_error};
 use crate::arch::{ArchPolicy, LibseccompVersion};
 use crate::bpf::Seen;
 use crate::capture::{BuiltProfile, ProfileOptions, SyscallSet};
@@ -31,7 +31,12 @@ pub struct RecordedProfileArgs {
     /// Which architectures (syscall ABIs) the profile lists; an ABI not
     /// listed is refused outright, so `observed` keeps the 32-bit and x32
     /// entry points closed unless the workload used them.
-    #[arg(long, value_name = "POLICY", value_enum, default_value_t = ArchPolicy::Observed)]
+    #[arg(
+        long,
+        value_name = "POLICY",
+        value_parser = choice::parser::<ArchPolicy>(),
+        default_value_t = ArchPolicy::Observed
+    )]
     pub arch_policy: ArchPolicy,
 
     /// The oldest libseccomp the profile must load with (e.g. 2.5.4, Debian

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::FormatArgs;
+use super::{choice, print_error};
 use crate::arch::Arch;
 use crate::profile::output::Output;
 use crate::profile::templates::Template;
+use recorder_profile::choice::Choice as _;
 
 /// Print a starting profile for recording from the kernel's audit log.
 ///
@@ -21,7 +22,7 @@ use crate::profile::templates::Template;
 )]
 pub struct TemplateArgs {
     /// Which template.
-    #[arg(value_enum, value_name = "TEMPLATE")]
+    #[arg(value_parser = choice::parser::<Template>(), value_name = "TEMPLATE")]
     template: Template,
 
     /// Write the profile to FILE (atomically) instead of stdout.
@@ -46,9 +47,7 @@ pub fn run(args: TemplateArgs) -> i32 {
         }
     };
     let profile = args.template.profile(args.arch.unwrap_or_else(Arch::host));
-    let name = clap::ValueEnum::to_possible_value(&args.template)
-        .map(|v| PathBuf::from(v.get_name()))
-        .unwrap_or_default();
+    let name = PathBuf::from(args.template.name());
     match args.format.write(&profile, &output, Some(&name)) {
         Ok(()) => 0,
         Err(e) => {

@@ -12,6 +12,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use crate::profile::effective::Verdict;
 use crate::profile::loading::{self, BadArch, LoadError};
 use crate::profile::{Action, Profile};
+use crate::seccomp::{self, Filter};
 
 /// Why a profile cannot be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +35,8 @@ pub enum FilterError {
         verdict: Verdict,
         reason: String,
     },
-    #[error("libseccomp: {0}")]
-    Libseccomp(String),
+    #[error(transparent)]
+    Libseccomp(#[from] seccomp::Error),
     #[error("exporting the filter: {0}")]
     Export(#[source] std::io::Error),
 }
@@ -126,14 +127,14 @@ pub fn compile(profile: &Profile, bad_arch_logs: bool) -> Result<CompiledFilter,
         });
     }
     Ok(CompiledFilter {
-        instructions: export(&loaded.context)?,
+        instructions: export(&loaded.filter)?,
         flags,
         skipped: loaded.skipped,
     })
 }
 
 /// The BPF program, through a memfd (libseccomp 2.5 has no in-memory export).
-fn export(ctx: &libseccomp::ScmpFilterContext) -> Result<Vec<libc::sock_filter>, FilterError> {
+fn export(filter: &Filter) -> Result<Vec<libc::sock_filter>, FilterError> {
     // SAFETY: memfd_create with a static name; the fd is owned below.
     let fd = unsafe { libc::memfd_create(c"recorder-filter".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
@@ -141,8 +142,7 @@ fn export(ctx: &libseccomp::ScmpFilterContext) -> Result<Vec<libc::sock_filter>,
     }
     // SAFETY: a fresh fd we own.
     let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    ctx.export_bpf(&file)
-        .map_err(|e| FilterError::Libseccomp(e.to_string()))?;
+    filter.export_bpf(&file)?;
     let mut bytes = Vec::new();
     file.rewind()
         .and_then(|()| file.read_to_end(&mut bytes))

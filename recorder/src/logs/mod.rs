@@ -1,25 +1,14 @@
-//! Profiles from seccomp audit records (`SCMP_ACT_LOG` and friends).
+//! Profiles from seccomp audit records (`SCMP_ACT_LOG` and friends): the
+//! parser, filter and collector of [`recorder_profile::logs`], re-exported
+//! here, and the sources that read the kernel's live interfaces.
 //!
-//! Where eBPF is not an option, a workload runs under a filter whose default
-//! action is `SCMP_ACT_LOG`, and the kernel writes one audit record per
-//! syscall. This module turns those records into the same
-//! [`crate::capture::SyscallSet`] that eBPF capture produces:
-//!
-//! [`source`] (files, `--follow`, /dev/kmsg, audit netlink) -> [`parse`] (one
-//! line of any log shape -> [`record::SeccompRecord`]) -> [`filter`] ->
-//! [`collect::Collector`] (arch mapping, syscall set, [`summary::Summary`]).
+//! [`source`] (files, `--follow`, /dev/kmsg, audit netlink) -> [`parse`] ->
+//! [`filter`] (with [`FollowedProcesses`] for `--container` during a live
+//! read) -> [`collect::Collector`].
 
-pub mod audit_arch;
-pub mod collect;
-mod copies;
-pub mod filter;
-pub mod parse;
-pub mod record;
+pub use recorder_profile::logs::*;
+
+mod followed;
 pub mod source;
-pub mod summary;
-pub mod time;
 
-pub use collect::Collector;
-pub use filter::{ActionFilter, FilterOptions};
-pub use parse::{Line, Parser};
-pub use summary::Summary;
+pub use followed::FollowedProcesses;

@@ -7,8 +7,8 @@
 //! does not know.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::profile::syscall_names;
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::profile::syscall_names;
 //! assert!(syscall_names::is_known("openat"));
 //! assert_eq!(syscall_names::closest("opnat"), Some("openat"));
 //! assert!(!syscall_names::applies(Arch::X86_64, "mmap2"));
@@ -17,52 +17,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
-use libseccomp::{ScmpArch, ScmpSyscall};
-
 use crate::arch::Arch;
-
-/// libseccomp's token for `arch`.
-pub fn scmp_arch(arch: Arch) -> ScmpArch {
-    match arch {
-        Arch::X86 => ScmpArch::X86,
-        Arch::X86_64 => ScmpArch::X8664,
-        Arch::X32 => ScmpArch::X32,
-        Arch::Arm => ScmpArch::Arm,
-        Arch::Aarch64 => ScmpArch::Aarch64,
-        Arch::Loongarch64 => ScmpArch::Loongarch64,
-        Arch::M68k => ScmpArch::M68k,
-        Arch::Mips => ScmpArch::Mips,
-        Arch::Mipsel => ScmpArch::Mipsel,
-        Arch::Mips64 => ScmpArch::Mips64,
-        Arch::Mipsel64 => ScmpArch::Mipsel64,
-        Arch::Mips64n32 => ScmpArch::Mips64N32,
-        Arch::Mipsel64n32 => ScmpArch::Mipsel64N32,
-        Arch::Parisc => ScmpArch::Parisc,
-        Arch::Parisc64 => ScmpArch::Parisc64,
-        Arch::Ppc => ScmpArch::Ppc,
-        Arch::Ppc64 => ScmpArch::Ppc64,
-        Arch::Ppc64le => ScmpArch::Ppc64Le,
-        Arch::Riscv64 => ScmpArch::Riscv64,
-        Arch::S390 => ScmpArch::S390,
-        Arch::S390x => ScmpArch::S390X,
-        Arch::Sh => ScmpArch::Sh,
-        Arch::Sheb => ScmpArch::Sheb,
-    }
-}
-
-/// Whether the installed libseccomp supports `arch` (2.5 lacks loongarch64,
-/// m68k and sh).
-pub fn libseccomp_supports(arch: Arch) -> bool {
-    static SUPPORTED: OnceLock<HashSet<Arch>> = OnceLock::new();
-    SUPPORTED
-        .get_or_init(|| {
-            Arch::ALL
-                .into_iter()
-                .filter(|&a| ScmpSyscall::from_name_by_arch("close", scmp_arch(a)).is_ok())
-                .collect()
-        })
-        .contains(&arch)
-}
 
 /// The names in each architecture's table.
 fn table_names() -> &'static HashMap<Arch, HashSet<&'static str>> {

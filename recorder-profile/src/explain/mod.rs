@@ -7,9 +7,9 @@
 //! data files beside this module.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::explain::explain;
-//! use recorder::profile::Profile;
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::explain::explain;
+//! use recorder_profile::profile::Profile;
 //! let p = Profile::allow_list([Arch::X86_64], ["mount".to_string()], 1);
 //! let text = explain(&p).render(false);
 //! assert!(text.contains("mount  mount a filesystem  ! Docker blocks: mounts filesystems"));

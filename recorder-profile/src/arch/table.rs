@@ -19,7 +19,7 @@
 
 use super::Arch;
 use super::generated as data;
-use super::libseccomp::LibseccompVersion;
+use super::libseccomp_release::LibseccompVersion;
 
 /// The syscall table of one architecture.
 #[derive(Clone, Copy, Debug)]

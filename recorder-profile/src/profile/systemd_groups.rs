@@ -5,10 +5,10 @@
 //! reads it says, and that changes between releases. The installed systemd
 //! tells (`systemd-analyze syscall-filter`); for machines without one, the
 //! lists of named releases are shipped (`profiles/systemd/`, with their
-//! source). Both are read by one parser of `systemd-analyze`'s output.
+//! source; `data/systemd/` links them into this crate). Both are read by one parser of `systemd-analyze`'s output.
 //!
 //! ```
-//! use recorder::profile::systemd_groups::SyscallGroups;
+//! use recorder_profile::profile::systemd_groups::SyscallGroups;
 //! let v252 = SyscallGroups::shipped_version(252).unwrap();
 //! let service = v252.expand("@system-service").unwrap();
 //! assert!(service.contains("openat") && !service.contains("mount"));
@@ -23,15 +23,15 @@ use std::sync::OnceLock;
 const SHIPPED: [(u32, &str); 3] = [
     (
         252,
-        include_str!("../../../profiles/systemd/syscall-filter-252.txt"),
+        include_str!("../../data/systemd/syscall-filter-252.txt"),
     ),
     (
         254,
-        include_str!("../../../profiles/systemd/syscall-filter-254.txt"),
+        include_str!("../../data/systemd/syscall-filter-254.txt"),
     ),
     (
         257,
-        include_str!("../../../profiles/systemd/syscall-filter-257.txt"),
+        include_str!("../../data/systemd/syscall-filter-257.txt"),
     ),
 ];
 

@@ -13,9 +13,9 @@
 //! flags are unioned.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::profile::Profile;
-//! use recorder::profile::merge::{merge, Prefer};
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::profile::Profile;
+//! use recorder_profile::profile::merge::{merge, Prefer};
 //! let a = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
 //! let b = Profile::allow_list([Arch::X86_64], ["write".to_string()], 38);
 //! let merged = merge(&[("a", &a), ("b", &b)], Prefer::Deny);
@@ -27,9 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Profile;
 use super::effective::{Effective, Treatment, Verdict};
+use crate::choice::{Choice, by_name};
 
 /// Which side wins when one input allows what another denies or restricts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Prefer {
     /// Keep the denial or restriction (the safe choice).
     #[default]
@@ -37,6 +38,26 @@ pub enum Prefer {
     /// Take the allow.
     Allow,
 }
+
+impl Choice for Prefer {
+    const ALL: &'static [Prefer] = &[Prefer::Deny, Prefer::Allow];
+
+    fn name(self) -> &'static str {
+        match self {
+            Prefer::Deny => "deny",
+            Prefer::Allow => "allow",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Prefer::Deny => "Keep the denial or restriction (the safe choice)",
+            Prefer::Allow => "Take the allow",
+        }
+    }
+}
+
+by_name!(Prefer);
 
 /// Inputs that disagree about a syscall (or the default action).
 #[derive(Clone, Debug, PartialEq, Eq)]

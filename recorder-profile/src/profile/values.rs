@@ -8,7 +8,7 @@
 //! value without a name is shown in hex.
 //!
 //! ```
-//! use recorder::profile::values::value_name;
+//! use recorder_profile::profile::values::value_name;
 //! assert_eq!(value_name("ioctl", 1, 0x5401), "TCGETS");
 //! assert_eq!(value_name("ioctl", 1, 0x1234_5678), "0x12345678");
 //! ```

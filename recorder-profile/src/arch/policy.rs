@@ -8,9 +8,10 @@
 use std::collections::BTreeSet;
 
 use super::Arch;
+use crate::choice::{Choice, by_name};
 
 /// How to choose a profile's `architectures`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ArchPolicy {
     /// The host's native ABI plus every ABI the workload used.
     #[default]
@@ -19,6 +20,28 @@ pub enum ArchPolicy {
     /// AARCH64, ARM; s390x: S390X, S390; ...), plus any ABI used.
     Docker,
 }
+
+impl Choice for ArchPolicy {
+    const ALL: &'static [ArchPolicy] = &[ArchPolicy::Observed, ArchPolicy::Docker];
+
+    fn name(self) -> &'static str {
+        match self {
+            ArchPolicy::Observed => "observed",
+            ArchPolicy::Docker => "docker",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            ArchPolicy::Observed => "The host's native ABI plus every ABI the workload used",
+            ArchPolicy::Docker => {
+                "Docker's default for the host (x86_64: X86_64, X86, X32; aarch64: AARCH64, ARM; s390x: S390X, S390; ...), plus any ABI used"
+            }
+        }
+    }
+}
+
+by_name!(ArchPolicy);
 
 impl ArchPolicy {
     /// The architectures for a profile on `host` of a workload that used

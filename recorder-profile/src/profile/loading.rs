@@ -20,19 +20,17 @@
 //! the readers can warn about exactly them and `recorder run` can refuse.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::profile::{loading, Profile};
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::profile::{loading, Profile};
 //! let p = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
 //! let loaded = loading::load(&p, loading::BadArch::Kill).unwrap();
 //! assert!(loaded.refused.is_empty());
 //! ```
 
-use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-
-use super::effective::{EPERM, Verdict};
-use super::syscall_names::{libseccomp_supports, scmp_arch};
-use super::{Action, ArgCondition, ArgOp, Profile};
+use super::effective::Verdict;
+use super::{Action, ArgCondition, Profile};
 use crate::arch::Arch;
+use crate::seccomp::{self, Filter};
 
 /// runc turns on libseccomp's binary-tree optimisation above this many rules.
 const OPTIMIZE_ABOVE: usize = 32;
@@ -44,12 +42,8 @@ pub enum LoadError {
         "the installed libseccomp does not support architecture {0}: remove it from the profile or upgrade libseccomp"
     )]
     UnsupportedArch(Arch),
-    #[error("libseccomp refused {what}: {source}")]
-    Libseccomp {
-        what: &'static str,
-        #[source]
-        source: libseccomp::error::SeccompError,
-    },
+    #[error(transparent)]
+    Libseccomp(#[from] seccomp::Error),
 }
 
 /// A rule libseccomp refused, which makes runc and crun fail.
@@ -69,19 +63,16 @@ pub struct Refusal {
 pub const LARGEST_ERRNO: u32 = 4094;
 
 /// Why libseccomp refused to add a rule with `verdict`.
-fn reason(verdict: Verdict, error: &libseccomp::error::SeccompError) -> String {
-    use libseccomp::error::SeccompErrno;
-    match error.errno() {
-        Some(SeccompErrno::EEXIST) => {
-            "its argument conditions collide with an earlier rule's that has another action".into()
-        }
-        Some(SeccompErrno::EINVAL)
-            if verdict.action == Action::Errno
-                && verdict.errno.is_some_and(|e| e > LARGEST_ERRNO) =>
-        {
-            format!("libseccomp takes errno values up to {LARGEST_ERRNO}")
-        }
-        _ => format!("libseccomp: {error}"),
+fn reason(verdict: Verdict, error: &seccomp::Error) -> String {
+    if error.collides() {
+        "its argument conditions collide with an earlier rule's that has another action".into()
+    } else if error.invalid()
+        && verdict.action == Action::Errno
+        && verdict.errno.is_some_and(|e| e > LARGEST_ERRNO)
+    {
+        format!("libseccomp takes errno values up to {LARGEST_ERRNO}")
+    } else {
+        format!("libseccomp: {}", error.libseccomp_message())
     }
 }
 
@@ -96,41 +87,11 @@ pub enum BadArch {
 
 /// A filter as libseccomp built it.
 pub struct Loaded {
-    pub context: ScmpFilterContext,
+    pub filter: Filter,
     /// Names libseccomp does not know (runc and crun skip them).
     pub skipped: Vec<String>,
     /// Rules libseccomp refused, in profile order.
     pub refused: Vec<Refusal>,
-}
-
-/// libseccomp's action for a verdict. An errno beyond 16 bits is cut to its
-/// low 16 bits, as runc passes it (`int16`).
-pub fn scmp_action(v: Verdict) -> ScmpAction {
-    let data = v.errno.unwrap_or(EPERM) as u16;
-    match v.action {
-        Action::KillThread => ScmpAction::KillThread,
-        Action::KillProcess => ScmpAction::KillProcess,
-        Action::Trap => ScmpAction::Trap,
-        Action::Errno => ScmpAction::Errno(i32::from(data)),
-        Action::Trace => ScmpAction::Trace(data),
-        Action::Notify => ScmpAction::Notify,
-        Action::Log => ScmpAction::Log,
-        Action::Allow => ScmpAction::Allow,
-    }
-}
-
-fn compare(c: &ArgCondition) -> ScmpArgCompare {
-    let (op, datum) = match c.op {
-        ArgOp::NotEqual => (ScmpCompareOp::NotEqual, c.value),
-        ArgOp::LessThan => (ScmpCompareOp::Less, c.value),
-        ArgOp::LessOrEqual => (ScmpCompareOp::LessOrEqual, c.value),
-        ArgOp::Equal => (ScmpCompareOp::Equal, c.value),
-        ArgOp::GreaterOrEqual => (ScmpCompareOp::GreaterEqual, c.value),
-        ArgOp::GreaterThan => (ScmpCompareOp::Greater, c.value),
-        // The OCI form: `value` is the mask, `valueTwo` the value.
-        ArgOp::MaskedEqual => (ScmpCompareOp::MaskedEqual(c.value), c.value_two),
-    };
-    ScmpArgCompare::new(c.index, op, datum)
 }
 
 /// Whether a rule tests some argument twice; runc then adds one rule per
@@ -143,26 +104,20 @@ pub fn tests_an_argument_twice(args: &[ArgCondition]) -> bool {
 
 /// Builds the filter runc would build for `profile`.
 pub fn load(profile: &Profile, bad_arch: BadArch) -> Result<Loaded, LoadError> {
-    let lib = |what| move |source| LoadError::Libseccomp { what, source };
     let default = Verdict::new(profile.default_action, profile.default_errno_ret);
-    let mut context =
-        ScmpFilterContext::new(scmp_action(default)).map_err(lib("the default action"))?;
+    let mut filter = Filter::new(default)?;
     for &arch in &profile.architectures {
-        if !libseccomp_supports(arch) {
+        if !seccomp::supports(arch) {
             return Err(LoadError::UnsupportedArch(arch));
         }
-        context
-            .add_arch(scmp_arch(arch))
-            .map_err(lib("an architecture"))?;
+        filter.add_arch(arch)?;
     }
     if bad_arch == BadArch::Log {
-        context
-            .set_act_badarch(ScmpAction::Log)
-            .map_err(lib("the bad-architecture action"))?;
+        filter.log_bad_arch()?;
     }
     if profile.syscalls.len() > OPTIMIZE_ABOVE {
         // Older libseccomp releases lack it; runc goes on without, too.
-        let _ = context.set_ctl_optimize(2);
+        let _ = filter.optimize();
     }
     let mut skipped = Vec::new();
     let mut refused = Vec::new();
@@ -171,26 +126,18 @@ pub fn load(profile: &Profile, bad_arch: BadArch) -> Result<Loaded, LoadError> {
         if verdict == default {
             continue;
         }
-        let action = scmp_action(verdict);
-        let conditions: Vec<ScmpArgCompare> = rule.args.iter().map(compare).collect();
         let split = tests_an_argument_twice(&rule.args);
         for name in &rule.names {
-            let Ok(syscall) = ScmpSyscall::from_name(name) else {
+            let Ok(syscall) = seccomp::syscall(name) else {
                 skipped.push(name.clone());
                 continue;
             };
-            let result = if conditions.is_empty() {
-                context.add_rule(action, syscall).map(|_| ())
-            } else if split {
-                conditions.iter().try_for_each(|c| {
-                    context
-                        .add_rule_conditional(action, syscall, &[*c])
-                        .map(|_| ())
-                })
+            let result = if split {
+                rule.args
+                    .iter()
+                    .try_for_each(|c| filter.add_rule(verdict, syscall, std::slice::from_ref(c)))
             } else {
-                context
-                    .add_rule_conditional(action, syscall, &conditions)
-                    .map(|_| ())
+                filter.add_rule(verdict, syscall, &rule.args)
             };
             if let Err(e) = result {
                 refused.push(Refusal {
@@ -203,7 +150,7 @@ pub fn load(profile: &Profile, bad_arch: BadArch) -> Result<Loaded, LoadError> {
         }
     }
     Ok(Loaded {
-        context,
+        filter,
         skipped,
         refused,
     })
@@ -215,15 +162,15 @@ pub fn load(profile: &Profile, bad_arch: BadArch) -> Result<Loaded, LoadError> {
 /// default action).
 pub fn refusals(profile: &Profile) -> Result<Vec<Refusal>, LoadError> {
     let mut checkable = profile.clone();
-    checkable.architectures.retain(|&a| libseccomp_supports(a));
+    checkable.architectures.retain(|&a| seccomp::supports(a));
     load(&checkable, BadArch::Kill).map(|loaded| loaded.refused)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::SyscallRule;
     use crate::profile::effective::Effective;
+    use crate::profile::{ArgOp, SyscallRule};
 
     fn rule(
         names: &[&str],
@@ -258,7 +205,7 @@ mod tests {
     fn pfc(p: &Profile) -> String {
         let loaded = load(p, BadArch::Kill).unwrap();
         let file = tempfile::tempfile().unwrap();
-        loaded.context.export_pfc(&file).unwrap();
+        loaded.filter.export_pfc(&file).unwrap();
         let mut text = String::new();
         use std::io::{Read, Seek};
         let mut file = file;

@@ -10,6 +10,7 @@
 //! values into argument conditions.
 
 pub mod args;
+pub mod seen;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -17,8 +18,8 @@ use std::fmt::Write as _;
 use recorder_common::AbiRow;
 
 use self::args::{ArgNote, conditions};
+use self::seen::{ArgValues, Seen};
 use crate::arch::{Arch, ArchPolicy, LibseccompVersion};
-use crate::bpf::{ArgValues, Seen};
 use crate::profile::Profile;
 
 /// Syscall numbers a workload made, per architecture (ABI), and the
@@ -451,7 +452,7 @@ mod tests {
 
     #[test]
     fn captured_arguments_become_conditions_but_base_names_stay() {
-        use crate::bpf::ArgUse;
+        use crate::capture::seen::ArgUse;
         use recorder_common::ArgSyscall;
         let mut seen = Seen::default();
         // x86_64 read, ioctl, prctl, socket.

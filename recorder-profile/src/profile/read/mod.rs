@@ -16,7 +16,7 @@
 //! runtimes skip them.
 //!
 //! ```no_run
-//! use recorder::profile::read::{read_path, Target};
+//! use recorder_profile::profile::read::{read_path, Target};
 //! let read = read_path("app.json", &Target::host()).unwrap();
 //! for w in &read.warnings {
 //!     eprintln!("recorder: warning: {w}");

@@ -1,4 +1,6 @@
-//! Which libseccomp release knows which syscall name.
+//! Which libseccomp release knows which syscall name: release data from
+//! libseccomp's tables, no call into libseccomp (those are all in
+//! [`crate::seccomp`]), hence the name.
 //!
 //! Runtimes resolve profile names with the libseccomp they were built with,
 //! and silently drop the names it does not know: the syscall is then denied.

@@ -3,21 +3,19 @@
 //!
 //! A record holds only the host pid, so `--container` looks each pid up in
 //! /proc while its process lives. During a live read the container's
-//! processes are followed too ([`FollowedProcesses`]), so that one which
+//! processes are followed too ([`FollowProcesses`]), so that one which
 //! exits before its records are read still counts.
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd};
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::record::{SeccompAction, SeccompRecord};
 use super::time::prefix_time;
-use crate::confine::proc_events::{ProcEventsError, ProcessTree};
 
 /// The filters given on the command line; empty lists mean "any".
 #[derive(Clone, Debug, Default)]
@@ -184,97 +182,21 @@ pub struct Filter {
     places: HashMap<u32, PidPlace>,
     proc_root: PathBuf,
     /// The `--container`'s processes, during a live read.
-    followed: Option<FollowedProcesses>,
+    followed: Option<Box<dyn FollowProcesses>>,
 }
 
-/// The processes of a container and every process they start, from the
-/// kernel's process events (read on a thread of their own, so that none is
-/// lost while no record comes): a process forked by one of them belongs to
-/// the container even after it has exited.
-pub struct FollowedProcesses {
-    tree: Arc<Mutex<ProcessTree>>,
-}
-
-impl std::fmt::Debug for FollowedProcesses {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FollowedProcesses").finish_non_exhaustive()
-    }
-}
-
-impl FollowedProcesses {
-    /// Follows the processes in the cgroup directory `cgroup_dir` (and
-    /// below) and what they start from now on; their events queue in the
-    /// kernel until [`Self::read_in_background`].
-    pub fn start(cgroup_dir: &Path) -> Result<FollowedProcesses, ProcEventsError> {
-        // Listed after subscribing, so that no fork in between is missed.
-        let mut tree = ProcessTree::subscribe()?;
-        for pid in crate::cgroup::pids_in_tree(cgroup_dir) {
-            if let Ok(pid) = u32::try_from(pid) {
-                tree.insert(pid);
-            }
-        }
-        Ok(FollowedProcesses {
-            tree: Arc::new(Mutex::new(tree)),
-        })
-    }
-
-    /// Reads the events as they come, on a thread of its own, until these
-    /// followed processes are dropped.
-    pub fn read_in_background(&self) {
-        let weak = Arc::downgrade(&self.tree);
-        let spawned = std::thread::Builder::new()
-            .name("process-events".into())
-            .spawn(move || drain_events(&weak));
-        if let Err(e) = spawned {
-            log::warn!("cannot start the thread that reads process events: {e}");
-        }
-    }
-
-    /// Whether `pid` is one of the followed processes, by the events read
-    /// so far.
-    pub fn contains(&self, pid: u32) -> bool {
-        let mut tree = self.tree.lock().unwrap_or_else(|e| e.into_inner());
-        if tree.read_pending().is_err() {
-            return false;
-        }
-        tree.contains(pid)
-    }
+/// Processes followed from outside the log: the `--container`'s processes
+/// and every process they start, even once they have exited. `recorder`
+/// follows them with the kernel's process events; a record of a pid that
+/// no longer lives counts as the container's when its followed processes
+/// say so.
+pub trait FollowProcesses: Send + std::fmt::Debug {
+    /// Whether `pid` is one of the followed processes.
+    fn contains(&self, pid: u32) -> bool;
 
     /// Follows `pid` too: a process found in the container that joined it
     /// from outside (`docker exec`), whose children belong to it as well.
-    pub fn insert(&self, pid: u32) {
-        self.tree
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(pid);
-    }
-}
-
-/// Reads process events as they come until the followed processes are
-/// dropped: the kernel queues events of every process on the host, and a
-/// full queue loses them.
-fn drain_events(tree: &Weak<Mutex<ProcessTree>>) {
-    while let Some(tree) = tree.upgrade() {
-        let fd = tree
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_fd()
-            .as_raw_fd();
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; `tree` keeps the socket open.
-        unsafe { libc::poll(&mut pfd, 1, 100) };
-        let read = tree
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .read_pending();
-        if read.is_err() {
-            return;
-        }
-    }
+    fn insert(&self, pid: u32);
 }
 
 impl Filter {
@@ -295,8 +217,8 @@ impl Filter {
 
     /// Counts the records of `processes` (and those they start) as the
     /// container's, even once they have exited.
-    pub fn follow(&mut self, processes: FollowedProcesses) {
-        self.followed = Some(processes);
+    pub fn follow(&mut self, processes: impl FollowProcesses + 'static) {
+        self.followed = Some(Box::new(processes));
     }
 
     /// `Ok` when the record counts, else why not.
@@ -353,7 +275,7 @@ impl Filter {
             let place = match self.places.get(&pid) {
                 Some(place) => *place,
                 None => {
-                    let place = place_of(&self.proc_root, pid, container, self.followed.as_ref());
+                    let place = place_of(&self.proc_root, pid, container, self.followed.as_deref());
                     self.places.insert(pid, place);
                     place
                 }
@@ -403,7 +325,7 @@ fn place_of(
     proc_root: &Path,
     pid: u32,
     container: &ContainerSelector,
-    followed: Option<&FollowedProcesses>,
+    followed: Option<&dyn FollowProcesses>,
 ) -> PidPlace {
     match fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup")) {
         Ok(text) if container.matches(&text) => {

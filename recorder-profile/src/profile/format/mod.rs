@@ -10,13 +10,13 @@
 pub mod crd;
 pub mod systemd;
 
-use std::fmt;
 use std::path::Path;
 
 use super::{Profile, oci};
+use crate::choice::{Choice, by_name};
 
 /// A profile output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
     /// OCI runtime-spec JSON (runc, crun, kubelet, Docker, podman).
     #[default]
@@ -27,15 +27,27 @@ pub enum Format {
     Systemd,
 }
 
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Choice for Format {
+    const ALL: &'static [Format] = &[Format::Oci, Format::Crd, Format::Systemd];
+
+    fn name(self) -> &'static str {
+        match self {
             Format::Oci => "oci",
             Format::Crd => "crd",
             Format::Systemd => "systemd",
-        })
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Format::Oci => "OCI runtime-spec JSON (runc, crun, kubelet, Docker, podman)",
+            Format::Crd => "Kubernetes SeccompProfile object (Security Profiles Operator)",
+            Format::Systemd => "systemd unit drop-in (SystemCallFilter=, SystemCallArchitectures=)",
+        }
     }
 }
+
+by_name!(Format);
 
 /// How to write a profile.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

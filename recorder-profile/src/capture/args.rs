@@ -20,9 +20,8 @@ use std::fmt;
 
 use recorder_common::ArgSyscall;
 
+use super::seen::{ArgUse, ArgValues, clone_flags_index};
 use crate::arch::Arch;
-use crate::bpf::args::clone_flags_index;
-use crate::bpf::{ArgUse, ArgValues};
 use crate::profile::{Action, ArgCondition, ArgOp, SyscallRule};
 
 /// The namespace flags of `clone`'s flags word (CLONE_NEWNS, NEWCGROUP,

@@ -6,9 +6,9 @@
 //! counts on an architecture where the syscall exists.
 //!
 //! ```
-//! use recorder::arch::Arch;
-//! use recorder::profile::Profile;
-//! use recorder::profile::diff::diff;
+//! use recorder_profile::arch::Arch;
+//! use recorder_profile::profile::Profile;
+//! use recorder_profile::profile::diff::diff;
 //! let a = Profile::allow_list([Arch::X86_64], ["read".to_string()], 38);
 //! let b = Profile::allow_list([Arch::X86_64], ["read".to_string(), "write".to_string()], 38);
 //! let d = diff(&a, &b, Arch::X86_64);

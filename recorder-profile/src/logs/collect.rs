@@ -8,7 +8,7 @@ use memchr::memchr_iter;
 
 use super::audit_arch::from_machine_name;
 use super::copies::{RecentRecords, UnpairedCopies};
-use super::filter::{Filter, FilterOptions, FollowedProcesses};
+use super::filter::{Filter, FilterOptions, FollowProcesses};
 use super::parse::{Line, LossEvidence, Parser, Unparseable, parse_audit_message};
 use super::record::{ArchField, SeccompAction, SeccompRecord, SyscallField};
 use super::summary::{PrintkRateLimit, Summary};
@@ -285,7 +285,7 @@ impl Collector {
 
     /// Counts the records of `processes` (and those they start) as the
     /// `--container`'s, even once they have exited.
-    pub fn follow(&mut self, processes: FollowedProcesses) {
+    pub fn follow(&mut self, processes: impl FollowProcesses + 'static) {
         self.tally.filter.follow(processes);
     }
 }

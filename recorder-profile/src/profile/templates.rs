@@ -10,6 +10,7 @@
 
 use super::{Action, Profile, SyscallRule};
 use crate::arch::Arch;
+use crate::choice::{Choice, by_name};
 
 /// Syscalls that reach into the kernel or other processes in ways a
 /// container should not need: loading code into the kernel, tracing other
@@ -74,7 +75,7 @@ pub const HIGH_RISK: [&str; 56] = [
 ];
 
 /// A starting profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Template {
     /// Allow and log every syscall.
     Log,
@@ -83,6 +84,32 @@ pub enum Template {
     /// Log every syscall; deny the high-risk ones with EPERM.
     BlockHighRisk,
 }
+
+impl Choice for Template {
+    const ALL: &'static [Template] = &[
+        Template::Log,
+        Template::AuditHighRisk,
+        Template::BlockHighRisk,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Template::Log => "log",
+            Template::AuditHighRisk => "audit-high-risk",
+            Template::BlockHighRisk => "block-high-risk",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Template::Log => "Allow and log every syscall",
+            Template::AuditHighRisk => "Allow every syscall; log the high-risk ones",
+            Template::BlockHighRisk => "Log every syscall; deny the high-risk ones with EPERM",
+        }
+    }
+}
+
+by_name!(Template);
 
 impl Template {
     /// The template for a host of `native` architecture.
