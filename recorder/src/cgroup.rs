@@ -275,7 +275,7 @@ impl OwnedCgroup {
 impl Drop for OwnedCgroup {
     fn drop(&mut self) {
         if let Err(e) = self.remove() {
-            log::warn!("{e}");
+            log::warn!("{e}", e = crate::messages::Chain(&e));
         }
     }
 }
@@ -314,7 +314,11 @@ pub fn remove_leftovers(mount: &Cgroup2Mount) {
                 "removed cgroup {}, left by a recorder that was killed",
                 dir.display()
             ),
-            Err(e) => log::debug!("removing {}: {e}", dir.display()),
+            Err(e) => log::debug!(
+                "removing {}: {e}",
+                dir.display(),
+                e = crate::messages::Chain(&e)
+            ),
         }
     }
 }

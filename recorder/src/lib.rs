@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod errno;
 pub mod explain;
 pub mod logs;
+pub mod messages;
 mod netlink;
 pub mod profile;
 pub mod record;

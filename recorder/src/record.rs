@@ -137,7 +137,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     let seen = recorder.stop(recording)?;
     let program_stats = recorder.program_stats();
     if let Err(e) = cgroup.remove() {
-        log::warn!("{e}");
+        log::warn!("{e}", e = crate::messages::Chain(&e));
     }
     drop(recorder);
     stage("program detached");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::logs::parse_duration;
-use super::print_error;
+use super::report_error;
 use super::self_confine_args::SelfConfineArgs;
 use crate::arch::ArchPolicy;
 use crate::bpf::AttachKind;
@@ -151,7 +151,7 @@ pub fn run(args: DaemonArgs) -> i32 {
     match run_daemon(options) {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

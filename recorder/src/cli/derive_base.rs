@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
+use super::{print_error, report_error};
 use crate::arch::Arch;
 use crate::container::OciRuntime;
 use crate::container::derive::{DeriveOptions, derive};
@@ -57,7 +57,7 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -70,7 +70,7 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
     let derivation = match derive(&options) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -82,7 +82,7 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
     let names = derivation.names();
     let profile = Profile::allow_list([Arch::host()], names.iter().cloned(), 38);
     if let Err(e) = output.write(&oci::to_json(&profile)) {
-        print_error(e);
+        report_error(&e);
         return 1;
     }
     eprintln!(

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::print_error;
+use super::{print_error, report_error};
 use crate::bpf::hot_path::hot_path_calls;
 use crate::bpf::{AttachKind, SyscallRecorder};
 
@@ -27,7 +27,7 @@ pub fn run(args: HotPathArgs) -> i32 {
                 0
             }
             Err(e) => {
-                print_error(e);
+                report_error(&e);
                 1
             }
         };

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
-use super::print_error;
 use super::recorded_profile::RecordedProfileArgs;
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::audit_netlink::AuditSocket;
 use crate::cgroup::Cgroup2Mount;
 use crate::container::{self, HostLayout, ResolveError};
@@ -341,7 +341,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
     args.profile.report_versions(&built);
     eprintln!("recorder: {NAMES_ONLY}");
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(&e);
+        report_error(&e);
         return Ok(e.exit_code(0, 1));
     }
     if let Some(path) = output.path() {

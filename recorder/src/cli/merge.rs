@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile};
+use super::{print_error, report_error};
 use crate::profile::merge::{Prefer, merge};
 use crate::profile::output::Output;
 
@@ -47,7 +47,7 @@ pub fn run(args: MergeArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -57,7 +57,7 @@ pub fn run(args: MergeArgs) -> i32 {
         match read_profile(spec, &target) {
             Ok(d) => profiles.push(d.profile),
             Err(e) => {
-                print_error(e);
+                report_error(&e);
                 return 1;
             }
         }
@@ -75,7 +75,7 @@ pub fn run(args: MergeArgs) -> i32 {
     match args.format.write(&merged.profile, &output, None) {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

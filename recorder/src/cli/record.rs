@@ -4,9 +4,9 @@ use std::ffi::OsString;
 
 use clap::Args;
 
-use super::print_error;
 use super::recorded_profile::{RecordedProfileArgs, count_syscalls, warn_unlisted};
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
 use crate::record::{RecordOptions, record, stderr_is_terminal};
@@ -82,7 +82,7 @@ pub fn run(args: RecordArgs) -> i32 {
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -98,7 +98,7 @@ pub fn run(args: RecordArgs) -> i32 {
     let outcome = match record(&options) {
         Ok(o) => o,
         Err(e) => {
-            print_error(&e);
+            report_error(&e);
             return e.exit_code();
         }
     };
@@ -125,7 +125,7 @@ pub fn run(args: RecordArgs) -> i32 {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(&e);
+        report_error(&e);
         return e.exit_code(outcome.exit_code, 1);
     }
     if let Some(path) = output.path()

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile, spec_path};
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::confine::{RUN_FAILED, RunOptions, run_confined};
 use crate::errno::errno_name;
 use crate::profile::output::Output;
@@ -71,14 +71,14 @@ pub fn run(args: RunArgs) -> i32 {
     {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return RUN_FAILED;
         }
     };
     let document = match read_profile(&args.profile, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return RUN_FAILED;
         }
     };
@@ -93,7 +93,7 @@ pub fn run(args: RunArgs) -> i32 {
     let outcome = match run_confined(&document.profile, &args.command, &options) {
         Ok(o) => o,
         Err(e) => {
-            print_error(&e);
+            report_error(&e);
             return e.exit_code();
         }
     };
@@ -160,7 +160,7 @@ pub fn run(args: RunArgs) -> i32 {
             .format
             .write(&fixed, &output, Some(spec_path(&args.profile)))
         {
-            print_error(&e);
+            report_error(&e);
             return e.exit_code(outcome.exit_code, RUN_FAILED);
         }
         if let Some(path) = output.path() {

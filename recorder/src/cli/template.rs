@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::FormatArgs;
+use super::report_error;
 use crate::arch::Arch;
 use crate::profile::output::Output;
 use crate::profile::templates::Template;
@@ -41,7 +41,7 @@ pub fn run(args: TemplateArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -52,7 +52,7 @@ pub fn run(args: TemplateArgs) -> i32 {
     match args.format.write(&profile, &output, Some(&name)) {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use clap::{ArgGroup, Args};
 
 use super::logs::parse_duration;
-use super::print_error;
 use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::arch::Arch;
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
@@ -121,7 +121,7 @@ pub fn run(args: TraceArgs) -> i32 {
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -136,7 +136,7 @@ pub fn run(args: TraceArgs) -> i32 {
             return 1;
         }
         if let Err(e) = BaseProfile::from_file(path) {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     }
@@ -195,7 +195,7 @@ pub fn run(args: TraceArgs) -> i32 {
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            print_error(&e);
+            report_error(&e);
             return match e {
                 TraceError::InterruptedWaiting(_) => 130,
                 _ => 1,
@@ -228,7 +228,7 @@ pub fn run(args: TraceArgs) -> i32 {
     let base = match BaseProfile::choose(&args.base, runtime) {
         Ok(b) => b,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -269,7 +269,7 @@ pub fn run(args: TraceArgs) -> i32 {
         print_error("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(&e);
+        report_error(&e);
         return e.exit_code(0, 1);
     }
     if !args.quiet {
