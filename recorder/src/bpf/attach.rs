@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use aya::programs::{BtfTracePoint, RawTracePoint, TracePoint};
+use aya::programs::{BtfTracePoint, ProgramError, RawTracePoint, TracePoint};
 use aya::{Btf, Ebpf};
 use recorder_common::program;
 
@@ -53,6 +53,17 @@ impl AttachKind {
         }
     }
 
+    /// What the kernel needs for this kind, as a user can act on it.
+    pub fn needs(self) -> &'static str {
+        match self {
+            AttachKind::TpBtf => "a kernel with BTF (/sys/kernel/btf/vmlinux)",
+            AttachKind::RawTp => "raw tracepoints (Linux 4.17 or later)",
+            AttachKind::Tracepoint => {
+                "tracefs mounted at /sys/kernel/tracing: run `cargo xtask setup`"
+            }
+        }
+    }
+
     pub(super) fn program(self) -> &'static str {
         match self {
             AttachKind::TpBtf => program::BTF,
@@ -79,6 +90,35 @@ impl FromStr for AttachKind {
     }
 }
 
+/// Why one kind of hook could not be used; aya's error, with the errno
+/// the kernel returned, stays its source.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("program {0} missing from the object (rebuild recorder)")]
+    MissingProgram(&'static str),
+    #[error("no kernel BTF (/sys/kernel/btf/vmlinux)")]
+    NoKernelBtf,
+    #[error("program {program} is not of the expected type")]
+    WrongType {
+        program: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("load")]
+    Load(#[source] ProgramError),
+    #[error("attach")]
+    Attach(#[source] ProgramError),
+}
+
+/// One kind of hook that could not be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
+pub struct HookFailure {
+    pub kind: AttachKind,
+    #[source]
+    pub source: AttachError,
+}
+
 /// Attaches `kind`, or the first kind that works when `kind` is `None`.
 pub(super) fn attach(
     ebpf: &mut Ebpf,
@@ -96,36 +136,65 @@ pub(super) fn attach(
                 log::debug!("attached to sys_enter via {candidate}");
                 return Ok(candidate);
             }
-            Err(e) => {
-                log::debug!("{candidate}: {e}");
-                failures.push(format!("{candidate}: {e}"));
+            Err(source) => {
+                let failure = HookFailure {
+                    kind: candidate,
+                    source,
+                };
+                log::debug!("{:#}", crate::messages::Chain(&failure));
+                failures.push(failure);
             }
         }
     }
-    Err(BpfError::NoHook(failures.join("; ")))
+    match (kind, failures.pop()) {
+        (Some(kind), Some(HookFailure { source, .. })) => Err(BpfError::Hook { kind, source }),
+        (_, last) => Err(BpfError::NoHook(HookFailures(
+            failures.into_iter().chain(last).collect(),
+        ))),
+    }
 }
 
-fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), String> {
+/// Every kind of hook tried, each with why it could not be used: printed
+/// one after the other, each with its whole chain of causes, as an error
+/// has one source only.
+#[derive(Debug)]
+pub struct HookFailures(pub Vec<HookFailure>);
+
+impl fmt::Display for HookFailures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, failure) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}", crate::messages::Chain(failure))?;
+        }
+        Ok(())
+    }
+}
+
+fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), AttachError> {
+    let program = kind.program();
     let prog = ebpf
-        .program_mut(kind.program())
-        .ok_or_else(|| format!("program {} missing from the object", kind.program()))?;
+        .program_mut(program)
+        .ok_or(AttachError::MissingProgram(program))?;
+    let wrong_type = |source| AttachError::WrongType { program, source };
     match kind {
         AttachKind::TpBtf => {
-            let btf = btf.ok_or("no kernel BTF (/sys/kernel/btf/vmlinux)")?;
-            let p: &mut BtfTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load("sys_enter", btf).map_err(|e| format!("load: {e}"))?;
-            p.attach().map_err(|e| format!("attach: {e}"))?;
+            let btf = btf.ok_or(AttachError::NoKernelBtf)?;
+            let p: &mut BtfTracePoint = prog.try_into().map_err(wrong_type)?;
+            p.load("sys_enter", btf).map_err(AttachError::Load)?;
+            p.attach().map_err(AttachError::Attach)?;
         }
         AttachKind::RawTp => {
-            let p: &mut RawTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load().map_err(|e| format!("load: {e}"))?;
-            p.attach("sys_enter").map_err(|e| format!("attach: {e}"))?;
+            let p: &mut RawTracePoint = prog.try_into().map_err(wrong_type)?;
+            p.load().map_err(AttachError::Load)?;
+            p.attach("sys_enter").map_err(AttachError::Attach)?;
         }
         AttachKind::Tracepoint => {
-            let p: &mut TracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load().map_err(|e| format!("load: {e}"))?;
+            let p: &mut TracePoint = prog.try_into().map_err(wrong_type)?;
+            p.load().map_err(AttachError::Load)?;
             p.attach("raw_syscalls", "sys_enter")
-                .map_err(|e| format!("attach: {e}"))?;
+                .map_err(AttachError::Attach)?;
         }
     }
     Ok(())

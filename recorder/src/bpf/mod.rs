@@ -37,7 +37,7 @@ use recorder_common::{
 
 pub use args::{ArgGlobals, ArgUse, ArgValues, ArgsError};
 
-pub use attach::AttachKind;
+pub use attach::{AttachError, AttachKind, HookFailure, HookFailures};
 pub use mount_ns::{ArgsFields, HotPathFields, MountNsFields, own_pid_level};
 pub use new_cgroups::{FirstTask, NewCgroup, NewCgroups};
 pub use privileges::check_privileges;
@@ -72,7 +72,13 @@ pub enum BpfError {
     #[error(
         "no usable sys_enter hook: {0}. Needs a kernel with BTF (/sys/kernel/btf/vmlinux) or raw tracepoints, or tracefs mounted at /sys/kernel/tracing (run `cargo xtask setup`)"
     )]
-    NoHook(String),
+    NoHook(HookFailures),
+    #[error("no usable sys_enter hook via {kind} (it needs {})", .kind.needs())]
+    Hook {
+        kind: AttachKind,
+        #[source]
+        source: AttachError,
+    },
     #[error(
         "all {0} recording slots of this recorder are in use: record fewer cgroups or containers in one run"
     )]
