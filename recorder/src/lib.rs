@@ -27,6 +27,7 @@ pub mod record;
 pub mod self_confine;
 mod session;
 pub mod spawn;
+mod sys;
 pub mod trace;
 pub mod triage;
 mod unix_http;

@@ -930,16 +930,8 @@ fn is_permission_error(e: &(dyn std::error::Error + 'static)) -> bool {
 /// harmless where it is not needed and often not allowed (no
 /// CAP_SYS_RESOURCE), so a failure is only worth a debug line.
 fn raise_memlock_limit() {
-    let unlimited = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: plain syscall on a valid struct.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
-        log::debug!(
-            "could not raise RLIMIT_MEMLOCK ({}); fine on kernels >= 5.11",
-            std::io::Error::last_os_error()
-        );
+    if let Err(e) = crate::sys::process::unlimit_memlock() {
+        log::debug!("could not raise RLIMIT_MEMLOCK ({e}); fine on kernels >= 5.11");
     }
 }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 
 use serde_json::{Value, json};
 
@@ -156,8 +156,8 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
     let bundle = make_bundle(work.path(), &binary, &options.busybox)?;
     let state_root = work.path().join("state");
     // Inits of created containers are reparented to us, to be reaped.
-    // SAFETY: plain prctl(2).
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // Fails only with EINVAL, for an invalid option.
+    let _ = crate::sys::process::set_child_subreaper();
     let mut log = SeccompLog::open()?;
     let mut derivation = Derivation {
         version,
@@ -374,13 +374,10 @@ fn init_pid(state: &[u8], id: &str) -> Result<i32, DeriveError> {
 /// (see [`derive`]), so it becomes our child when `create` exits.
 fn reap(pid: i32) -> Result<(), DeriveError> {
     for _ in 0..1000 {
-        let mut status = 0;
-        // SAFETY: plain waitpid(2).
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if rc == pid
-            || (rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
-        {
-            return Ok(());
+        match crate::sys::process::waitpid(pid, true) {
+            Ok(Some(_)) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(()),
+            _ => {}
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -395,13 +392,8 @@ fn reap(pid: i32) -> Result<(), DeriveError> {
 fn drain(log: &mut SeccompLog) -> Result<Vec<SeccompRecord>, DeriveError> {
     let mut records = Vec::new();
     loop {
-        let mut pfd = libc::pollfd {
-            fd: log.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut pfd, 1, 200) } <= 0 {
+        let ready = crate::sys::fd::poll_readable([log.as_fd()], Duration::from_millis(200));
+        if !matches!(ready, Ok(n) if n > 0) {
             return Ok(records);
         }
         log.read_pending(&mut records)

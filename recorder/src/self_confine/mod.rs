@@ -207,8 +207,8 @@ fn own_filter(role: Role) -> Result<Option<CompiledFilter>, SelfConfineError> {
         );
         return Ok(None);
     }
-    // SAFETY: plain prctl; EINVAL means the kernel has no seccomp.
-    if unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } < 0 {
+    // EINVAL means the kernel has no seccomp.
+    if crate::sys::caps::seccomp_mode().is_err() {
         return Err(SelfConfineError::NoSeccomp);
     }
     compile(&profile, false)
@@ -257,10 +257,7 @@ impl Plan {
         }
         let keep = kept_capabilities(self.role, writes, KernelVersion::running());
         let kept = capabilities::lower(keep).map_err(SelfConfineError::Capabilities)?;
-        // SAFETY: plain prctl.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            return Err(SelfConfineError::NoNewPrivs(io::Error::last_os_error()));
-        }
+        crate::sys::caps::set_no_new_privs().map_err(SelfConfineError::NoNewPrivs)?;
         if let Some(filter) = &self.filter {
             filter
                 .load_on_every_thread()
@@ -441,9 +438,7 @@ mod tests {
         let theirs = own.join("theirs");
         std::fs::create_dir(&theirs).unwrap();
         std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let c = std::ffi::CString::new(theirs.to_str().unwrap()).unwrap();
-        // SAFETY: valid path.
-        let chowned = unsafe { libc::chown(c.as_ptr(), 65534, 65534) } == 0;
+        let chowned = std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).is_ok();
         let logs = |write: Write| kept_capabilities(Role::Logs, &[write], new).to_string();
         assert_eq!(logs(Write::InDirectory(own.to_path_buf())), "none");
         assert_eq!(
