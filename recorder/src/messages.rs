@@ -1,8 +1,9 @@
 //! The one route for messages to stderr, as ripgrep's `messages`.
 //!
-//! Every line the recorder writes to stderr goes out here (the log
-//! formatter's too), in the one form `recorder: <message>`. The command
-//! line sets [`set_quiet`] from `-q/--quiet`; then only errors get through.
+//! Every line the recorder writes to stderr goes out here (`log` records
+//! too, [`install_logger`]), in the one form `recorder: <message>`. The
+//! command line sets [`set_quiet`] from `-q/--quiet`; then only errors get
+//! through, and the warnings that the profile written is [`incomplete`].
 //! Library code reports notices to its caller, or through [`notice!`] and
 //! [`warning!`], which honour the switch; never with `eprintln!`.
 //!
@@ -55,6 +56,56 @@ pub fn plain(message: impl fmt::Display) {
     if !quiet() {
         eprintln!("{message}");
     }
+}
+
+/// `recorder: <message>` even when quiet: the profile written lacks
+/// something (syscalls a filter denied, processes left running, a
+/// recording cut short), which would otherwise surface later, far from its
+/// cause, as a container that fails under the profile.
+pub fn incomplete(message: impl fmt::Display) {
+    eprintln!("recorder: {message}");
+}
+
+/// What the user asked to see on stderr (`--bpf-stats`), as is, even when
+/// quiet.
+pub fn requested(message: impl fmt::Display) {
+    eprintln!("{message}");
+}
+
+/// Sends `log` records here too: `recorder: <level>: <message>`, filtered
+/// by `RUST_LOG` or else `default_filter`; when quiet, errors only.
+pub fn install_logger(default_filter: &str) {
+    let filter =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter))
+            .build();
+    log::set_max_level(filter.filter());
+    // Only fails when a logger is installed already, which keeps it.
+    let _ = log::set_boxed_logger(Box::new(Logger(filter)));
+}
+
+/// The `log` front end of this module, with env_logger's filter.
+struct Logger(env_logger::Logger);
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        log::Log::enabled(&self.0, metadata) && (metadata.level() == log::Level::Error || !quiet())
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.0.matches(record) || (record.level() != log::Level::Error && quiet()) {
+            return;
+        }
+        let level = match record.level() {
+            log::Level::Error => "error",
+            log::Level::Warn => "warning",
+            log::Level::Info => "info",
+            log::Level::Debug => "debug",
+            log::Level::Trace => "trace",
+        };
+        eprintln!("recorder: {level}: {}", record.args());
+    }
+
+    fn flush(&self) {}
 }
 
 /// `recorder: <format>`, unless quiet.

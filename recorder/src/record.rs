@@ -185,9 +185,9 @@ fn warn_if_under_seccomp() {
         && let Some(mode) = seccomp_mode(&status)
         && mode != 0
     {
-        eprintln!(
-            "recorder: warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
-        );
+        crate::messages::incomplete(format_args!(
+            "warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
+        ));
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{print_error, report_error};
+use super::report_error;
 use crate::arch::Arch;
 use crate::container::OciRuntime;
 use crate::container::derive::{DeriveOptions, derive};
@@ -75,9 +75,7 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
         }
     };
     for nr in &derivation.unnamed {
-        print_error(format_args!(
-            "warning: syscall {nr} has no name libseccomp knows and is not in the profile"
-        ));
+        crate::warning!("syscall {nr} has no name libseccomp knows and is not in the profile");
     }
     let names = derivation.names();
     let profile = Profile::allow_list([Arch::host()], names.iter().cloned(), 38);
@@ -85,8 +83,8 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
         report_error(&e);
         return 1;
     }
-    eprintln!(
-        "recorder: {}: {} syscalls after the filter ({} with no_new_privileges off, {} on; {} runs each)",
+    crate::notice!(
+        "{}: {} syscalls after the filter ({} with no_new_privileges off, {} on; {} runs each)",
         derivation.version,
         names.len(),
         derivation.without_nnp.len(),
@@ -99,8 +97,8 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
             .iter()
             .map(|(name, count)| format!("{name} ({count}/{})", options.runs))
             .collect();
-        eprintln!(
-            "recorder: made in some runs only (timing, not code path): {}",
+        crate::notice!(
+            "made in some runs only (timing, not code path): {}",
             list.join(", ")
         );
     }

@@ -115,7 +115,7 @@ pub fn run(args: InstallArgs) -> i32 {
         report_error(&e);
         return 1;
     }
-    eprintln!("recorder: installed {}", path.display());
+    crate::notice!("installed {}", path.display());
     print!("{}", usage(&name, &path));
     0
 }

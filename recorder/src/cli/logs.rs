@@ -18,6 +18,7 @@ use crate::logs::filter::{ContainerSelector, FollowedProcesses, PidExitedError};
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
+use crate::messages;
 use crate::profile::output::Output;
 use crate::self_confine::{self, Role};
 
@@ -186,8 +187,8 @@ fn resolve_container(query: &str) -> Result<(ContainerSelector, Option<PathBuf>)
         }
         Err(ResolveError::NotFound(_)) => {
             if !query.bytes().all(|b| b.is_ascii_hexdigit()) {
-                print_error(format_args!(
-                    "warning: --container {query}: no container known now has this name or id; \
+                messages::warning(format_args!(
+                    "--container {query}: no container known now has this name or id; \
                      matching it against the container ids in each process's cgroup"
                 ));
             }
@@ -260,8 +261,8 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
     if live && let Some((selector, Some(dir))) = &container {
         match FollowedProcesses::start(dir) {
             Ok(processes) => followed = Some(processes),
-            Err(e) => print_error(format_args!(
-                "warning: --container {}: {e}; records of its processes that exit before their records are read will be left out",
+            Err(e) => messages::warning(format_args!(
+                "--container {}: {e}; records of its processes that exit before their records are read will be left out",
                 selector.query
             )),
         }
@@ -296,16 +297,16 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         }
         let result = match (&args.follow, kernel) {
             (Some(path), _) => source::follow(path, &mut collector, &stop, || {
-                eprintln!("recorder: following {} {until_what}", path.display());
+                crate::notice!("following {} {until_what}", path.display());
             }),
             (None, Some(KernelSource::Audit(socket))) => {
-                eprintln!(
-                    "recorder: reading seccomp records from the kernel's audit netlink group {until_what}"
+                crate::notice!(
+                    "reading seccomp records from the kernel's audit netlink group {until_what}"
                 );
                 source::read_audit_netlink(socket, &mut collector, &stop)
             }
             (None, Some(KernelSource::Kmsg(kmsg))) => {
-                eprintln!("recorder: reading seccomp records from /dev/kmsg {until_what}");
+                crate::notice!("reading seccomp records from /dev/kmsg {until_what}");
                 source::read_kmsg(kmsg, &mut collector, &stop)
             }
             (None, None) => unreachable!("live implies --follow or --source"),
@@ -327,7 +328,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
 
     let built = args.profile.build(collector.set());
     collector.summary_mut().unknown_numbers = built.unnamed.clone();
-    eprintln!("{}", collector.summary());
+    messages::plain(collector.summary());
 
     if let Some(e) = PidExitedError::check(collector.filter_options(), collector.summary()) {
         return Err(e.to_string());
@@ -339,14 +340,14 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         );
     }
     args.profile.report_versions(&built);
-    eprintln!("recorder: {NAMES_ONLY}");
+    messages::notice(NAMES_ONLY);
     if let Err(e) = args.profile.write(&built, &output) {
         report_error(&e);
         return Ok(e.exit_code(0, 1));
     }
     if let Some(path) = output.path() {
-        eprintln!(
-            "recorder: wrote {} ({} syscalls)",
+        crate::notice!(
+            "wrote {} ({} syscalls)",
             path.display(),
             built.profile.allowed_names().len()
         );

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::profile_args::{FormatArgs, TargetArgs, read_profile};
-use super::{print_error, report_error};
+use super::report_error;
+use crate::messages;
 use crate::profile::merge::{Prefer, merge};
 use crate::profile::output::Output;
 
@@ -70,7 +71,7 @@ pub fn run(args: MergeArgs) -> i32 {
         .collect();
     let merged = merge(&labelled, args.prefer);
     for conflict in &merged.conflicts {
-        print_error(format_args!("conflict: {conflict}"));
+        messages::notice(format_args!("conflict: {conflict}"));
     }
     match args.format.write(&merged.profile, &output, None) {
         Ok(()) => 0,

@@ -10,6 +10,7 @@ use super::self_confine_args::SelfConfineArgs;
 use super::{print_error, report_error};
 use crate::confine::{RUN_FAILED, RunOptions, run_confined};
 use crate::errno::errno_name;
+use crate::messages;
 use crate::profile::output::Output;
 use crate::profile::{Action, Profile};
 
@@ -83,7 +84,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     for note in crate::confine::filter::unenforced(&document.profile) {
-        print_error(format_args!("warning: {note}"));
+        messages::warning(note);
     }
     let options = RunOptions {
         complain: args.complain,
@@ -98,8 +99,8 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     if !outcome.skipped_names.is_empty() {
-        print_error(format_args!(
-            "warning: libseccomp does not know {}: skipped, as runc skips them",
+        messages::warning(format_args!(
+            "libseccomp does not know {}: skipped, as runc skips them",
             outcome.skipped_names.join(", ")
         ));
     }
@@ -117,17 +118,17 @@ pub fn run(args: RunArgs) -> i32 {
         return outcome.exit_code;
     };
     if outcome.incomplete {
-        print_error(
-            "warning: the kernel's audit records may be incomplete (events were lost or the end marker did not arrive)",
+        messages::warning(
+            "the kernel's audit records may be incomplete (events were lost or the end marker did not arrive)",
         );
     }
     if complaint.denied.is_empty() {
-        print_error(format_args!(
+        messages::notice(format_args!(
             "{} would have denied no syscall",
             args.profile
         ));
     } else {
-        print_error(format_args!(
+        messages::notice(format_args!(
             "{} would have denied {} syscall{}:",
             args.profile,
             complaint.denied.len(),
@@ -140,19 +141,20 @@ pub fn run(args: RunArgs) -> i32 {
             .max()
             .unwrap_or(0);
         for ((arch, name), reason) in &complaint.denied {
-            eprintln!("  {:<7} {name:<width$}  {reason}", arch.short_name());
+            messages::plain(format_args!(
+                "  {:<7} {name:<width$}  {reason}",
+                arch.short_name()
+            ));
         }
     }
     for (audit_arch, number) in &complaint.unknown {
-        print_error(format_args!(
-            "warning: syscall {number} of audit arch {audit_arch:#x} has no known name"
-        ));
+        crate::warning!("syscall {number} of audit arch {audit_arch:#x} has no known name");
     }
     if let Some(output) = output {
         let (fixed, kept) = complaint.fix(&document.profile);
         if !kept.is_empty() {
-            print_error(format_args!(
-                "warning: not widened, a rule of the profile decides them: {}",
+            messages::warning(format_args!(
+                "not widened, a rule of the profile decides them: {}",
                 kept.join(", ")
             ));
         }
@@ -164,8 +166,8 @@ pub fn run(args: RunArgs) -> i32 {
             return e.exit_code(outcome.exit_code, RUN_FAILED);
         }
         if let Some(path) = output.path() {
-            eprintln!(
-                "recorder: wrote {} ({} syscalls)",
+            crate::notice!(
+                "wrote {} ({} syscalls)",
                 path.display(),
                 fixed.allowed_names().len()
             );

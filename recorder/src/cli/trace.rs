@@ -16,6 +16,7 @@ use crate::container::base::{BaseChoice, BaseProfile};
 use crate::container::default_runtime::default_runtime;
 use crate::container::{Engine, HostLayout};
 use crate::daemon::client::{DEFAULT_SOCKET, DaemonClient};
+use crate::messages;
 use crate::profile::output::Output;
 use crate::record::stderr_is_terminal;
 use crate::self_confine::Write;
@@ -94,8 +95,8 @@ pub struct TraceArgs {
     #[arg(long)]
     args: bool,
 
-    /// No status line, notes or summary on stderr; warnings and errors
-    /// still.
+    /// Only errors on stderr, and the warnings that the profile lacks
+    /// something (no status line, notes, summary or other warnings).
     #[arg(short, long)]
     quiet: bool,
 
@@ -118,6 +119,7 @@ pub struct TraceArgs {
 }
 
 pub fn run(args: TraceArgs) -> i32 {
+    messages::set_quiet(args.quiet);
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
@@ -208,7 +210,7 @@ pub fn run(args: TraceArgs) -> i32 {
             let layout = HostLayout::host(Path::new("/sys/fs/cgroup"));
             let assumed = default_runtime(&layout, &c.engine);
             match assumed {
-                Some(r) if !args.quiet => print_error(format_args!(
+                Some(r) if !args.quiet => messages::notice(format_args!(
                     "note: the runtime of {what} could not be read while it ran: {r}, {}'s default, is assumed (give --base to choose)",
                     c.engine
                 )),
@@ -233,7 +235,7 @@ pub fn run(args: TraceArgs) -> i32 {
         }
     };
     if outcome.seen.is_empty() {
-        print_error(format_args!(
+        messages::incomplete(format_args!(
             "warning: recorded no syscall of {what}{}",
             if outcome.from_start {
                 ""
@@ -249,7 +251,7 @@ pub fn run(args: TraceArgs) -> i32 {
             .as_ref()
             .is_some_and(|c| c.engine == Engine::Docker)
     {
-        print_error(
+        messages::notice(
             "note: Docker before 23.0 hands profiles to runc without defaultErrnoRet (moby/moby#42604): there, calls outside the profile fail with EPERM, not the --errno chosen",
         );
     }
@@ -266,7 +268,7 @@ pub fn run(args: TraceArgs) -> i32 {
     }
     warn_unlisted(&outcome.seen, &built);
     if outcome.end == TraceEnd::Interrupted {
-        print_error("interrupted: writing the profile of what was recorded so far");
+        messages::incomplete("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
         report_error(&e);
@@ -289,8 +291,8 @@ pub fn run(args: TraceArgs) -> i32 {
             0 => String::new(),
             n => format!("; {n} only with the argument values recorded"),
         };
-        eprintln!(
-            "recorder: wrote {dest} ({total} syscalls: {recorded} recorded{from_base}{conditional})"
+        crate::notice!(
+            "wrote {dest} ({total} syscalls: {recorded} recorded{from_base}{conditional})"
         );
     }
     0

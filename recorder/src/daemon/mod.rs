@@ -287,8 +287,8 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             path.display()
         )))?;
     }
-    eprintln!(
-        "recorder: daemon recording every new container (up to {} at once); profiles in {}; API at {}",
+    crate::notice!(
+        "daemon recording every new container (up to {} at once); profiles in {}; API at {}",
         options.max_recordings,
         options.output.display(),
         options.socket.display()

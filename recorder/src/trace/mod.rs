@@ -226,7 +226,7 @@ impl Session<'_> {
     /// A note on stderr, unless `--quiet`.
     fn note(&self, message: std::fmt::Arguments<'_>) {
         if !self.options.quiet {
-            eprintln!("recorder: {message}");
+            crate::messages::notice(message);
         }
     }
 
