@@ -22,9 +22,9 @@ pub enum CgroupError {
         "no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. `mount -t cgroup2 none /sys/fs/cgroup/unified`"
     )]
     NoCgroup2,
-    #[error("reading /proc/self/mountinfo: {0}")]
+    #[error("reading /proc/self/mountinfo")]
     MountInfo(#[source] io::Error),
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,

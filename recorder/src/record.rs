@@ -32,13 +32,13 @@ pub enum RecordError {
     Bpf(#[from] BpfError),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
-    #[error("starting {command}: {source}")]
+    #[error("starting {command}")]
     Spawn {
         command: String,
         #[source]
         source: io::Error,
     },
-    #[error("waiting for the command: {0}")]
+    #[error("waiting for the command")]
     Wait(#[source] io::Error),
     #[error(transparent)]
     SelfConfine(#[from] SelfConfineError),

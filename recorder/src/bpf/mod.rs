@@ -59,11 +59,11 @@ pub enum BpfError {
         "permission denied loading the eBPF program: run as root, or grant CAP_BPF and CAP_PERFMON (plus CAP_SYS_ADMIN on kernels before 5.8)"
     )]
     PermissionDenied,
-    #[error("loading the eBPF program failed: {0}")]
+    #[error("loading the eBPF program failed")]
     Load(#[source] Box<aya::EbpfError>),
     #[error("the eBPF object lacks {0} (rebuild recorder)")]
     Missing(&'static str),
-    #[error("eBPF map {name}: {source}")]
+    #[error("eBPF map {name}")]
     Map {
         name: &'static str,
         #[source]
@@ -85,7 +85,7 @@ pub enum BpfError {
     NoFreeSlot(u32),
     #[error("the cgroup with id {} is already being recorded in this run", .0.0)]
     AlreadyRecorded(CgroupId),
-    #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
+    #[error("reading the host's pid namespace (/proc/self/ns/pid)")]
     PidNamespace(#[source] std::io::Error),
     #[error(transparent)]
     Args(#[from] ArgsError),

@@ -141,7 +141,7 @@ pub enum DaemonError {
         "another recorder daemon answers at {0}: stop it first, or give this one another --socket"
     )]
     AlreadyRunning(PathBuf),
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]

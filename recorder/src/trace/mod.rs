@@ -139,7 +139,7 @@ pub enum TraceError {
         "{0}'s cgroup appeared while every recording slot was taken by other new cgroups: try again when fewer containers start at once"
     )]
     Missed(String),
-    #[error("creating the ready file {path}: {source}")]
+    #[error("creating the ready file {path}")]
     ReadyFile {
         path: PathBuf,
         #[source]
