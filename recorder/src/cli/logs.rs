@@ -18,7 +18,7 @@ use crate::logs::filter::{ContainerSelector, FollowedProcesses, PidExitedError};
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
-use crate::messages;
+use crate::messages::{self, Chain};
 use crate::profile::output::Output;
 use crate::self_confine::{self, Role};
 
@@ -150,13 +150,15 @@ fn open_kernel_source(
     confinement: &SelfConfineArgs,
     output: &Output,
 ) -> Result<KernelSource, String> {
-    let plan =
-        self_confine::prepare(Role::Logs, &confinement.confinement()).map_err(|e| e.to_string())?;
+    let plan = self_confine::prepare(Role::Logs, &confinement.confinement())
+        .map_err(|e| Chain(&e).to_string())?;
     let source = match kind {
-        LiveSource::Audit => {
-            KernelSource::Audit(source::open_audit_netlink(audit_queue).map_err(|e| e.to_string())?)
+        LiveSource::Audit => KernelSource::Audit(
+            source::open_audit_netlink(audit_queue).map_err(|e| Chain(&e).to_string())?,
+        ),
+        LiveSource::Kmsg => {
+            KernelSource::Kmsg(source::open_kmsg().map_err(|e| Chain(&e).to_string())?)
         }
-        LiveSource::Kmsg => KernelSource::Kmsg(source::open_kmsg().map_err(|e| e.to_string())?),
     };
     plan.apply(&output.writes());
     Ok(source)
@@ -227,7 +229,10 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
             "--duration applies to live sources: add --follow FILE or --source audit|kmsg".into(),
         );
     }
-    let output = args.profile.prepare_output().map_err(|e| e.to_string())?;
+    let output = args
+        .profile
+        .prepare_output()
+        .map_err(|e| Chain(&e).to_string())?;
     let now = jiff::Zoned::now();
     let since = args
         .since
@@ -311,7 +316,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
             }
             (None, None) => unreachable!("live implies --follow or --source"),
         };
-        result.map_err(|e| e.to_string())?;
+        result.map_err(|e| Chain(&e).to_string())?;
     } else if args.files.is_empty() {
         if std::io::stdin().is_terminal() {
             return Err(
@@ -319,10 +324,11 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
                     .into(),
             );
         }
-        source::read_file(None, &mut collector, threads).map_err(|e| e.to_string())?;
+        source::read_file(None, &mut collector, threads).map_err(|e| Chain(&e).to_string())?;
     } else {
         for file in &args.files {
-            source::read_file(Some(file), &mut collector, threads).map_err(|e| e.to_string())?;
+            source::read_file(Some(file), &mut collector, threads)
+                .map_err(|e| Chain(&e).to_string())?;
         }
     }
 
@@ -331,7 +337,7 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
     messages::plain(collector.summary());
 
     if let Some(e) = PidExitedError::check(collector.filter_options(), collector.summary()) {
-        return Err(e.to_string());
+        return Err(Chain(&e).to_string());
     }
     if collector.set().is_empty() {
         return Err(

@@ -59,15 +59,15 @@ pub enum ConfineError {
         #[source]
         source: std::io::Error,
     },
-    #[error("starting {command}: {source}")]
+    #[error("starting {command}")]
     Spawn {
         command: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("waiting for the command: {0}")]
+    #[error("waiting for the command")]
     Wait(#[source] std::io::Error),
-    #[error("reading audit records and process events: {0}")]
+    #[error("reading audit records and process events")]
     Watch(#[source] std::io::Error),
     #[error(transparent)]
     SelfConfine(#[from] SelfConfineError),

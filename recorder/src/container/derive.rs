@@ -37,9 +37,9 @@ pub enum DeriveError {
     BusyboxMissing(PathBuf),
     #[error(transparent)]
     Audit(#[from] AuditError),
-    #[error("reading audit records: {0}")]
+    #[error("reading audit records")]
     AuditRead(#[source] std::io::Error),
-    #[error("{action}: {source}")]
+    #[error("{action}")]
     Io {
         action: String,
         #[source]
@@ -453,7 +453,7 @@ mod tests {
             br#"{"pid":"12"}"#,
             b"not json",
         ] {
-            let e = init_pid(bad, "c").unwrap_err().to_string();
+            let e = crate::messages::Chain(&init_pid(bad, "c").unwrap_err()).to_string();
             assert!(e.starts_with("reading the state of container c: "), "{e}");
         }
     }
@@ -463,7 +463,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for bad in ["[]", r#"{"process":[],"linux":{}}"#, r#"{"process":{}}"#] {
             fs::write(dir.path().join("config.json"), bad).unwrap();
-            let e = read_config(dir.path()).unwrap_err().to_string();
+            let e = crate::messages::Chain(&read_config(dir.path()).unwrap_err()).to_string();
             assert!(e.contains("did not write an OCI config"), "{bad}: {e}");
         }
         fs::write(

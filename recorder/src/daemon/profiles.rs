@@ -126,7 +126,7 @@ pub struct ProfileBook {
 
 /// A write that failed.
 #[derive(Debug, thiserror::Error)]
-#[error("writing {path}: {source}")]
+#[error("writing {path}")]
 pub struct WriteError {
     pub path: PathBuf,
     #[source]

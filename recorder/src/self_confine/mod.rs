@@ -135,13 +135,13 @@ impl Role {
 /// Why the recorder cannot lower itself.
 #[derive(Debug, thiserror::Error)]
 pub enum SelfConfineError {
-    #[error("profiles/self/{command}.json, built in, does not parse: {source}")]
+    #[error("profiles/self/{command}.json, built in, does not parse")]
     Profile {
         command: &'static str,
         #[source]
         source: serde_json::Error,
     },
-    #[error("its own profile profiles/self/{command}.json does not compile: {source}")]
+    #[error("its own profile profiles/self/{command}.json does not compile")]
     Filter {
         command: &'static str,
         #[source]
@@ -153,13 +153,13 @@ pub enum SelfConfineError {
         "{0} threads run already: capabilities can only be lowered on the calling thread, so the recorder lowers itself before it starts any (a bug: please report it)"
     )]
     Threads(usize),
-    #[error("lowering its capabilities: {0}")]
+    #[error("lowering its capabilities")]
     Capabilities(#[source] io::Error),
-    #[error("setting no_new_privs: {0}")]
+    #[error("setting no_new_privs")]
     NoNewPrivs(#[source] io::Error),
-    #[error("loading its own seccomp filter: {0}")]
+    #[error("loading its own seccomp filter")]
     Load(#[source] io::Error),
-    #[error("moving into cgroup {path}: {source}")]
+    #[error("moving into cgroup {path}")]
     Move {
         path: PathBuf,
         #[source]
@@ -236,7 +236,8 @@ impl Plan {
         }
         if let Err(e) = self.try_apply(writes) {
             log::warn!(
-                "cannot confine itself ({e}): running on with the privileges it has (--no-self-confine silences this)"
+                "cannot confine itself ({}): running on with the privileges it has (--no-self-confine silences this)",
+                crate::messages::Chain(&e)
             );
         }
     }
@@ -371,7 +372,7 @@ mod tests {
     fn every_shipped_profile_parses_and_compiles() {
         for role in Role::ALL {
             let profile: Profile = serde_json::from_str(role.profile_text())
-                .unwrap_or_else(|e| panic!("{}: {e}", role.command()));
+                .unwrap_or_else(|e| panic!("{}: {}", role.command(), crate::messages::Chain(&e)));
             assert_eq!(profile.default_errno_ret, Some(38), "{}", role.command());
             assert!(
                 !profile.allowed_names().contains("execve"),

@@ -35,7 +35,7 @@ pub fn read_audit_netlink(
                 }
                 Ok(Received::Overrun) => collector.summary_mut().loss.netlink_overruns += 1,
                 Ok(Received::Empty) => break,
-                Err(e) => return Err(SourceError::Netlink(format!("receiving: {e}"))),
+                Err(e) => return Err(SourceError::Netlink(e)),
             }
         }
     }
