@@ -3,7 +3,7 @@
 //! Every line the recorder writes to stderr goes out here (`log` records
 //! too, [`install_logger`]), in the one form `recorder: <message>`. The
 //! command line sets [`set_quiet`] from `-q/--quiet`; then only errors get
-//! through, and the warnings that the profile written is [`incomplete`].
+//! through, and what [`about_profile`] says of the profile written.
 //! Library code reports notices to its caller, or through [`notice!`] and
 //! [`warning!`], which honour the switch; never with `eprintln!`.
 //!
@@ -58,11 +58,13 @@ pub fn plain(message: impl fmt::Display) {
     }
 }
 
-/// `recorder: <message>` even when quiet: the profile written lacks
-/// something (syscalls a filter denied, processes left running, a
-/// recording cut short), which would otherwise surface later, far from its
-/// cause, as a container that fails under the profile.
-pub fn incomplete(message: impl fmt::Display) {
+/// `recorder: <message>` even when quiet: what the profile written lacks
+/// or does otherwise than the recording showed (syscalls a filter denied or
+/// a libseccomp release does not know, processes left running, a recording
+/// cut short, values allowed without a condition). Said at once, or it
+/// surfaces later, far from its cause, as a workload that fails under the
+/// profile.
+pub fn about_profile(message: impl fmt::Display) {
     eprintln!("recorder: {message}");
 }
 

@@ -185,7 +185,7 @@ fn warn_if_under_seccomp() {
         && let Some(mode) = seccomp_mode(&status)
         && mode != 0
     {
-        crate::messages::incomplete(format_args!(
+        crate::messages::about_profile(format_args!(
             "warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
         ));
     }

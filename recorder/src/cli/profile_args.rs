@@ -61,7 +61,7 @@ impl FormatArgs {
         };
         let rendered = render(profile, &options, output.path().or(input));
         for warning in &rendered.warnings {
-            messages::warning(warning);
+            messages::about_profile(format_args!("warning: {warning}"));
         }
         output.write(&rendered.text)
     }

@@ -47,8 +47,9 @@ pub struct RecordArgs {
     #[arg(long)]
     args: bool,
 
-    /// Only errors on stderr, and the warnings that the profile lacks
-    /// something (no status line, notes, summary or other warnings).
+    /// Only errors on stderr, and what the profile written lacks or does
+    /// otherwise than recorded (no status line, notes, summary or other
+    /// warnings).
     #[arg(short, long)]
     quiet: bool,
 
@@ -115,7 +116,7 @@ pub fn run(args: RecordArgs) -> i32 {
         }
     }
     if outcome.left_running > 0 {
-        messages::incomplete(format_args!(
+        messages::about_profile(format_args!(
             "warning: {}: add --wait-all to wait for them",
             left_running(outcome.left_running)
         ));
@@ -125,7 +126,7 @@ pub fn run(args: RecordArgs) -> i32 {
     args.profile.report_args(&built);
     warn_unlisted(&outcome.seen, &built);
     if outcome.interrupted {
-        messages::incomplete("interrupted: writing the profile of what was recorded so far");
+        messages::about_profile("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
         report_error(&e);

@@ -62,10 +62,10 @@ impl RecordedProfileArgs {
     /// were left out for `--libseccomp`.
     pub fn report_versions(&self, built: &BuiltProfile) {
         if let Some(warning) = built.newer_names_warning() {
-            messages::notice(warning);
+            messages::about_profile(warning);
         }
         if let Some(note) = self.libseccomp.and_then(|v| built.left_out_note(v)) {
-            messages::notice(note);
+            messages::about_profile(note);
         }
     }
 
@@ -73,7 +73,7 @@ impl RecordedProfileArgs {
     /// that clone3 fails with ENOSYS.
     pub fn report_args(&self, built: &BuiltProfile) {
         for note in &built.arg_notes {
-            messages::notice(note);
+            messages::about_profile(note);
         }
     }
 
@@ -87,13 +87,13 @@ impl RecordedProfileArgs {
 /// kernel side's table, or without a name libseccomp knows.
 pub fn warn_unlisted(seen: &Seen, built: &BuiltProfile) {
     if seen.out_of_range > 0 {
-        messages::incomplete(format_args!(
+        messages::about_profile(format_args!(
             "warning: {} syscalls had numbers beyond the recorder's table and are not in the profile",
             seen.out_of_range
         ));
     }
     for u in &built.unnamed {
-        messages::incomplete(format_args!(
+        messages::about_profile(format_args!(
             "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
             u.number, u.arch
         ));

@@ -95,8 +95,9 @@ pub struct TraceArgs {
     #[arg(long)]
     args: bool,
 
-    /// Only errors on stderr, and the warnings that the profile lacks
-    /// something (no status line, notes, summary or other warnings).
+    /// Only errors on stderr, and what the profile written lacks or does
+    /// otherwise than recorded (no status line, notes, summary or other
+    /// warnings).
     #[arg(short, long)]
     quiet: bool,
 
@@ -235,7 +236,7 @@ pub fn run(args: TraceArgs) -> i32 {
         }
     };
     if outcome.seen.is_empty() {
-        messages::incomplete(format_args!(
+        messages::about_profile(format_args!(
             "warning: recorded no syscall of {what}{}",
             if outcome.from_start {
                 ""
@@ -268,7 +269,7 @@ pub fn run(args: TraceArgs) -> i32 {
     }
     warn_unlisted(&outcome.seen, &built);
     if outcome.end == TraceEnd::Interrupted {
-        messages::incomplete("interrupted: writing the profile of what was recorded so far");
+        messages::about_profile("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
         report_error(&e);

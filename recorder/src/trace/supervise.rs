@@ -51,7 +51,7 @@ impl Session<'_> {
             if confined.is_none() {
                 confined = find_confined(&self.layout.proc, &pids);
                 if let Some(p) = confined {
-                    crate::messages::incomplete(format_args!(
+                    crate::messages::about_profile(format_args!(
                         "warning: process {} of {} runs under a seccomp filter (mode {}): the syscalls it denies never reach the recorder; record it unconfined (e.g. --security-opt seccomp=unconfined) for a complete profile",
                         p.pid,
                         container

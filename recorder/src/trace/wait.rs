@@ -136,7 +136,7 @@ impl Session<'_> {
             Err(e) => return Err(e.into()),
         };
         if start == Start::Now {
-            crate::messages::incomplete(format_args!(
+            crate::messages::about_profile(format_args!(
                 "warning: {}'s cgroup existed before the wait began: recording from now on",
                 c.describe()
             ));
