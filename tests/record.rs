@@ -476,6 +476,29 @@ fn every_hook_kind_records_the_same() {
     assert_one_line_error(&out, 1, "no usable sys_enter hook");
 }
 
+/// A hook the kernel refuses is reported on one line with the errno the
+/// kernel returned: here tracefs is replaced by an empty tmpfs (in a mount
+/// namespace of its own), so that opening the tracepoint's id fails with
+/// ENOENT.
+#[test]
+fn failed_attach_names_the_errno() {
+    require_root();
+    let out = record_in_mount_namespace(
+        "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; \
+         mount -t tmpfs none /sys/kernel/tracing && touch /sys/kernel/tracing/not-tracefs",
+        "-o - --attach tracepoint -- true",
+    );
+    assert_one_line_error(&out, 1, "no usable sys_enter hook via tracepoint");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.ends_with(
+            ": attach: `/sys/kernel/tracing/events/raw_syscalls/sys_enter/id`: \
+             No such file or directory (os error 2)\n"
+        ),
+        "{stderr}"
+    );
+}
+
 /// The live status line is drawn on a terminal only (here one made by
 /// script(1)), never when stderr is a pipe or with --quiet.
 #[test]

@@ -8,8 +8,9 @@
 //! --source audit`, `recorder run --complain` and `recorder derive-base`
 //! all read through this one socket type.
 
+use crate::sys;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// `AUDIT_SECCOMP`: the record type of a seccomp action that logs.
 pub const AUDIT_SECCOMP: u16 = 1326;
@@ -54,19 +55,8 @@ impl AuditSocket {
     /// Joins the group with a receive queue of `bytes` (8 MiB when `None`;
     /// a small one makes the queue overflow, for tests).
     pub fn open_with_queue(bytes: Option<usize>) -> Result<AuditSocket, AuditSocketError> {
-        // SAFETY: plain socket(2); the fd is owned below.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                libc::NETLINK_AUDIT,
-            )
-        };
-        if fd < 0 {
-            return Err(AuditSocketError::Open(io::Error::last_os_error()));
-        }
-        // SAFETY: a fresh fd we own.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket = sys::socket::netlink(sys::socket::NetlinkKind::Raw, libc::NETLINK_AUDIT)
+            .map_err(AuditSocketError::Open)?;
         crate::netlink::set_receive_buffer(&socket, bytes.unwrap_or(crate::netlink::LARGE_QUEUE));
         crate::netlink::bind_group(&socket, AUDIT_NLGRP_READLOG).map_err(AuditSocketError::Join)?;
         Ok(AuditSocket { socket })
@@ -75,23 +65,12 @@ impl AuditSocket {
     /// Receives one queued datagram into `buf` without blocking.
     pub fn receive<'b>(&self, buf: &'b mut [u8]) -> io::Result<Received<'b>> {
         let n = loop {
-            // SAFETY: recv into a buffer we own, of its length.
-            let n = unsafe {
-                libc::recv(
-                    self.socket.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
+            let e = match sys::socket::recv(self.socket.as_fd(), buf, libc::MSG_DONTWAIT) {
+                // A runt datagram holds nothing usable: take the next one.
+                Ok(n) if n >= NLMSG_HDRLEN => break n,
+                Ok(_) => continue,
+                Err(e) => e,
             };
-            // A runt datagram holds nothing usable: take the next one.
-            if n >= NLMSG_HDRLEN as isize {
-                break n as usize;
-            }
-            if n >= 0 {
-                continue;
-            }
-            let e = io::Error::last_os_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
                 Some(libc::EAGAIN) => return Ok(Received::Empty),

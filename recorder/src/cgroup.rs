@@ -22,9 +22,9 @@ pub enum CgroupError {
         "no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. `mount -t cgroup2 none /sys/fs/cgroup/unified`"
     )]
     NoCgroup2,
-    #[error("reading /proc/self/mountinfo: {0}")]
+    #[error("reading /proc/self/mountinfo")]
     MountInfo(#[source] io::Error),
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -110,37 +110,10 @@ impl Cgroup2Mount {
     /// CAP_DAC_READ_SEARCH, which root has.
     pub fn path_of_id(&self, id: CgroupId) -> Option<PathBuf> {
         let mount = fs::File::open(&self.root).ok()?;
-        #[repr(C)]
-        struct KernfsHandle {
-            handle_bytes: u32,
-            handle_type: i32,
-            id: u64,
-        }
-        let mut handle = KernfsHandle {
-            handle_bytes: 8,
-            handle_type: FILEID_KERNFS,
-            id: id.0,
-        };
-        use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
-        // SAFETY: a valid directory fd and a handle laid out as the
-        // kernel's struct file_handle with 8 bytes of f_handle.
-        let fd = unsafe {
-            libc::open_by_handle_at(
-                mount.as_raw_fd(),
-                (&mut handle as *mut KernfsHandle).cast::<libc::file_handle>(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            log::debug!(
-                "cgroup id {}: open_by_handle_at: {}",
-                id.0,
-                io::Error::last_os_error()
-            );
-            return None;
-        }
-        // SAFETY: a fresh fd of ours.
-        let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+        use std::os::fd::AsRawFd as _;
+        let dir = crate::sys::fs::open_kernfs_dir(&mount, FILEID_KERNFS, id.0)
+            .inspect_err(|e| log::debug!("cgroup id {}: open_by_handle_at: {e}", id.0))
+            .ok()?;
         let path = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).ok()?;
         let relative = path.strip_prefix(&self.root).ok()?;
         Some(Path::new("/").join(relative))
@@ -275,7 +248,7 @@ impl OwnedCgroup {
 impl Drop for OwnedCgroup {
     fn drop(&mut self) {
         if let Err(e) = self.remove() {
-            log::warn!("{e}");
+            log::warn!("{e}", e = crate::messages::Chain(&e));
         }
     }
 }
@@ -314,7 +287,11 @@ pub fn remove_leftovers(mount: &Cgroup2Mount) {
                 "removed cgroup {}, left by a recorder that was killed",
                 dir.display()
             ),
-            Err(e) => log::debug!("removing {}: {e}", dir.display()),
+            Err(e) => log::debug!(
+                "removing {}: {e}",
+                dir.display(),
+                e = crate::messages::Chain(&e)
+            ),
         }
     }
 }

@@ -1,5 +1,3 @@
-use std::io::Write;
-
 use clap::Parser;
 
 fn main() {
@@ -13,17 +11,6 @@ fn main() {
         _ => "debug",
     };
     // Log lines take the form of every other message: `recorder: warning: ...`.
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format(|buf, record| {
-            let level = match record.level() {
-                log::Level::Error => "error",
-                log::Level::Warn => "warning",
-                log::Level::Info => "info",
-                log::Level::Debug => "debug",
-                log::Level::Trace => "trace",
-            };
-            writeln!(buf, "recorder: {level}: {}", record.args())
-        })
-        .init();
+    recorder::messages::install_logger(level);
     std::process::exit(recorder::cli::run(cli));
 }

@@ -19,6 +19,7 @@ use crate::self_confine::{self, Confinement, Role, SelfConfineError, Write};
 pub use crate::session::stderr_is_terminal;
 use crate::session::{ForwardedSignal, StatusLine, catch_signals, seccomp_mode, wait_for_exit};
 use crate::spawn::{Spawned, spawn_in_cgroup, try_wait};
+use crate::sys::process;
 
 /// Errors of a recording run.
 #[derive(Debug, thiserror::Error)]
@@ -31,13 +32,13 @@ pub enum RecordError {
     Bpf(#[from] BpfError),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
-    #[error("starting {command}: {source}")]
+    #[error("starting {command}")]
     Spawn {
         command: String,
         #[source]
         source: io::Error,
     },
-    #[error("waiting for the command: {0}")]
+    #[error("waiting for the command")]
     Wait(#[source] io::Error),
     #[error(transparent)]
     SelfConfine(#[from] SelfConfineError),
@@ -137,7 +138,7 @@ pub fn record(options: &RecordOptions) -> Result<RecordOutcome, RecordError> {
     let seen = recorder.stop(recording)?;
     let program_stats = recorder.program_stats();
     if let Err(e) = cgroup.remove() {
-        log::warn!("{e}");
+        log::warn!("{e}", e = crate::messages::Chain(&e));
     }
     drop(recorder);
     stage("program detached");
@@ -171,8 +172,7 @@ pub(crate) fn resolve_program(name: &OsString) -> Result<PathBuf, RecordError> {
     let meta = std::fs::metadata(&path).map_err(|_| RecordError::CommandNotFound(shown.clone()))?;
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| RecordError::CommandNotFound(shown.clone()))?;
-    // SAFETY: valid NUL-terminated path.
-    if meta.is_dir() || unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+    if meta.is_dir() || !crate::sys::fs::executable(&c) {
         return Err(RecordError::NotExecutable(shown));
     }
     Ok(path)
@@ -185,9 +185,9 @@ fn warn_if_under_seccomp() {
         && let Some(mode) = seccomp_mode(&status)
         && mode != 0
     {
-        eprintln!(
-            "recorder: warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
-        );
+        crate::messages::about_profile(format_args!(
+            "warning: running under a seccomp filter (mode {mode}); syscalls it denies never reach the tracepoint and cannot be recorded"
+        ));
     }
 }
 
@@ -224,13 +224,12 @@ fn supervise(
             // group; a signal sent to the recorder alone goes on to the whole
             // recorded workload, as `timeout` does for its process group.
             if !sig.from_terminal || exit_code.is_some() {
+                // A process that is gone already needs no signal.
                 if exit_code.is_none() {
-                    // SAFETY: plain kill(2).
-                    unsafe { libc::kill(pid, sig.signal) };
+                    let _ = process::kill(pid, sig.signal);
                 }
                 for p in cgroup.pids() {
-                    // SAFETY: plain kill(2).
-                    unsafe { libc::kill(p, sig.signal) };
+                    let _ = process::kill(p, sig.signal);
                 }
             }
         }

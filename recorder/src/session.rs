@@ -2,7 +2,7 @@
 //! or are passed on, pidfds, and the live status line on stderr.
 
 use std::io::{self, IsTerminal, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -103,14 +103,8 @@ impl StatusLine {
 pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, timeout: Duration, fallback: Duration) {
     match pidfd {
         Some(fd) => {
-            let mut pfd = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut pfd, 1, millis) };
+            // Woken early or not, the caller checks the process again.
+            let _ = crate::sys::fd::poll_readable([fd.as_fd()], timeout);
         }
         None => std::thread::sleep(fallback),
     }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use aya::programs::{BtfTracePoint, RawTracePoint, TracePoint};
+use aya::programs::{BtfTracePoint, ProgramError, RawTracePoint, TracePoint};
 use aya::{Btf, Ebpf};
 use recorder_common::program;
 
@@ -53,6 +53,17 @@ impl AttachKind {
         }
     }
 
+    /// What the kernel needs for this kind, as a user can act on it.
+    pub fn needs(self) -> &'static str {
+        match self {
+            AttachKind::TpBtf => "a kernel with BTF (/sys/kernel/btf/vmlinux)",
+            AttachKind::RawTp => "raw tracepoints (Linux 4.17 or later)",
+            AttachKind::Tracepoint => {
+                "tracefs mounted at /sys/kernel/tracing: run `cargo xtask setup`"
+            }
+        }
+    }
+
     pub(super) fn program(self) -> &'static str {
         match self {
             AttachKind::TpBtf => program::BTF,
@@ -79,6 +90,43 @@ impl FromStr for AttachKind {
     }
 }
 
+/// Why one kind of hook could not be used; aya's error, with the errno
+/// the kernel returned, stays its source.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("program {0} missing from the object (rebuild recorder)")]
+    MissingProgram(&'static str),
+    #[error("no kernel BTF (/sys/kernel/btf/vmlinux)")]
+    NoKernelBtf,
+    #[error("program {program} is not of the expected type")]
+    WrongType {
+        program: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("load")]
+    Load(#[source] ProgramError),
+    #[error("attach")]
+    Attach(#[source] ProgramError),
+    #[error("attach to {hook}")]
+    AttachTo {
+        hook: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("the hooks that tell of new and moved tasks could not be attached (see above)")]
+    TaskHooksFailed,
+}
+
+/// One kind of hook that could not be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
+pub struct HookFailure {
+    pub kind: AttachKind,
+    #[source]
+    pub source: AttachError,
+}
+
 /// Attaches `kind`, or the first kind that works when `kind` is `None`.
 pub(super) fn attach(
     ebpf: &mut Ebpf,
@@ -90,31 +138,41 @@ pub(super) fn attach(
         None => AttachKind::ALL.to_vec(),
     };
     let mut failures = Vec::new();
-    let mut task_hooks: Option<Result<(), String>> = None;
+    // Shared by tp_btf and raw_tp: attached once, tried once.
+    let mut task_hooks: Option<bool> = None;
     for candidate in candidates {
-        let hooks = match candidate {
-            AttachKind::TpBtf | AttachKind::RawTp => task_hooks
-                .get_or_insert_with(|| attach_task_hooks(ebpf))
-                .clone(),
-            AttachKind::Tracepoint => attach_classic_task_hooks(ebpf),
+        let hooks = match (candidate, task_hooks) {
+            (AttachKind::Tracepoint, _) => attach_classic_task_hooks(ebpf),
+            (_, Some(true)) => Ok(()),
+            (_, Some(false)) => Err(AttachError::TaskHooksFailed),
+            (_, None) => {
+                let result = attach_task_hooks(ebpf);
+                task_hooks = Some(result.is_ok());
+                result
+            }
         };
-        if let Err(e) = hooks {
-            log::debug!("{candidate}: {e}");
-            failures.push(format!("{candidate}: {e}"));
-            continue;
-        }
-        match attach_one(ebpf, btf, candidate) {
+        let attached = hooks.and_then(|()| attach_one(ebpf, btf, candidate));
+        match attached {
             Ok(()) => {
                 log::debug!("attached to sys_enter via {candidate}");
                 return Ok(candidate);
             }
-            Err(e) => {
-                log::debug!("{candidate}: {e}");
-                failures.push(format!("{candidate}: {e}"));
+            Err(source) => {
+                let failure = HookFailure {
+                    kind: candidate,
+                    source,
+                };
+                log::debug!("{:#}", crate::messages::Chain(&failure));
+                failures.push(failure);
             }
         }
     }
-    Err(BpfError::NoHook(failures.join("; ")))
+    match (kind, failures.pop()) {
+        (Some(kind), Some(HookFailure { source, .. })) => Err(BpfError::Hook { kind, source }),
+        (_, last) => Err(BpfError::NoHook(HookFailures(
+            failures.into_iter().chain(last).collect(),
+        ))),
+    }
 }
 
 /// Attaches the program that tells the hot path a task was created or
@@ -122,67 +180,91 @@ pub(super) fn attach(
 /// without it, a CPU could take a new task for a dead one whose kernel
 /// stack it reuses. Attached before `sys_enter`, so that no syscall is seen
 /// before a change can be.
-fn attach_task_hooks(ebpf: &mut Ebpf) -> Result<(), String> {
-    let p: &mut RawTracePoint = program_of(ebpf, program::TASK_CHANGED)?;
-    p.load()
-        .map_err(|e| format!("load {}: {e}", program::TASK_CHANGED))?;
+fn attach_task_hooks(ebpf: &mut Ebpf) -> Result<(), AttachError> {
+    let name = program::TASK_CHANGED;
+    let p: &mut RawTracePoint = program_of(ebpf, name)?;
+    p.load().map_err(AttachError::Load)?;
     for (_, hook) in program::TASK_CHANGE_HOOKS {
         p.attach(hook)
-            .map_err(|e| format!("attach to {hook}: {e}"))?;
+            .map_err(|source| AttachError::AttachTo { hook, source })?;
     }
     Ok(())
 }
 
 /// [`attach_task_hooks`] for the classic tracepoint, and the `sched_switch`
 /// program that tells it another task runs.
-fn attach_classic_task_hooks(ebpf: &mut Ebpf) -> Result<(), String> {
+fn attach_classic_task_hooks(ebpf: &mut Ebpf) -> Result<(), AttachError> {
     let p: &mut TracePoint = program_of(ebpf, program::TASK_CHANGED_CLASSIC)?;
-    p.load()
-        .map_err(|e| format!("load {}: {e}", program::TASK_CHANGED_CLASSIC))?;
+    p.load().map_err(AttachError::Load)?;
     for (category, hook) in program::TASK_CHANGE_HOOKS {
         p.attach(category, hook)
-            .map_err(|e| format!("attach to {category}/{hook}: {e}"))?;
+            .map_err(|source| AttachError::AttachTo { hook, source })?;
     }
     let p: &mut TracePoint = program_of(ebpf, program::SCHED_SWITCH_CLASSIC)?;
-    p.load()
-        .map_err(|e| format!("load {}: {e}", program::SCHED_SWITCH_CLASSIC))?;
+    p.load().map_err(AttachError::Load)?;
     p.attach("sched", "sched_switch")
-        .map_err(|e| format!("attach to sched/sched_switch: {e}"))?;
+        .map_err(|source| AttachError::AttachTo {
+            hook: "sched_switch",
+            source,
+        })?;
     Ok(())
 }
 
 /// Program `name` of the object, as the kind `T`.
-fn program_of<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, String>
+fn program_of<'a, T>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut T, AttachError>
 where
-    &'a mut T: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+    &'a mut T: TryFrom<&'a mut aya::programs::Program, Error = ProgramError>,
 {
     let prog = ebpf
         .program_mut(name)
-        .ok_or_else(|| format!("program {name} missing from the object"))?;
-    prog.try_into().map_err(|e| format!("{name}: {e}"))
+        .ok_or(AttachError::MissingProgram(name))?;
+    prog.try_into().map_err(|source| AttachError::WrongType {
+        program: name,
+        source,
+    })
 }
 
-fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), String> {
+/// Every kind of hook tried, each with why it could not be used: printed
+/// one after the other, each with its whole chain of causes, as an error
+/// has one source only.
+#[derive(Debug)]
+pub struct HookFailures(pub Vec<HookFailure>);
+
+impl fmt::Display for HookFailures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, failure) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}", crate::messages::Chain(failure))?;
+        }
+        Ok(())
+    }
+}
+
+fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), AttachError> {
+    let program = kind.program();
     let prog = ebpf
-        .program_mut(kind.program())
-        .ok_or_else(|| format!("program {} missing from the object", kind.program()))?;
+        .program_mut(program)
+        .ok_or(AttachError::MissingProgram(program))?;
+    let wrong_type = |source| AttachError::WrongType { program, source };
     match kind {
         AttachKind::TpBtf => {
-            let btf = btf.ok_or("no kernel BTF (/sys/kernel/btf/vmlinux)")?;
-            let p: &mut BtfTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load("sys_enter", btf).map_err(|e| format!("load: {e}"))?;
-            p.attach().map_err(|e| format!("attach: {e}"))?;
+            let btf = btf.ok_or(AttachError::NoKernelBtf)?;
+            let p: &mut BtfTracePoint = prog.try_into().map_err(wrong_type)?;
+            p.load("sys_enter", btf).map_err(AttachError::Load)?;
+            p.attach().map_err(AttachError::Attach)?;
         }
         AttachKind::RawTp => {
-            let p: &mut RawTracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load().map_err(|e| format!("load: {e}"))?;
-            p.attach("sys_enter").map_err(|e| format!("attach: {e}"))?;
+            let p: &mut RawTracePoint = prog.try_into().map_err(wrong_type)?;
+            p.load().map_err(AttachError::Load)?;
+            p.attach("sys_enter").map_err(AttachError::Attach)?;
         }
         AttachKind::Tracepoint => {
-            let p: &mut TracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
-            p.load().map_err(|e| format!("load: {e}"))?;
+            let p: &mut TracePoint = prog.try_into().map_err(wrong_type)?;
+            p.load().map_err(AttachError::Load)?;
             p.attach("raw_syscalls", "sys_enter")
-                .map_err(|e| format!("attach: {e}"))?;
+                .map_err(AttachError::Attach)?;
         }
     }
     Ok(())

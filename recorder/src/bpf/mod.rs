@@ -38,7 +38,7 @@ use recorder_common::{
 pub use args::{ArgGlobals, ArgUse, ArgValues, ArgsError};
 pub use recorder_profile::capture::seen::Seen;
 
-pub use attach::AttachKind;
+pub use attach::{AttachError, AttachKind, HookFailure, HookFailures};
 pub use mount_ns::{ArgsFields, HotPathFields, MountNsFields, own_pid_level};
 pub use new_cgroups::{FirstTask, NewCgroup, NewCgroups};
 pub use privileges::check_privileges;
@@ -60,11 +60,11 @@ pub enum BpfError {
         "permission denied loading the eBPF program: run as root, or grant CAP_BPF and CAP_PERFMON (plus CAP_SYS_ADMIN on kernels before 5.8)"
     )]
     PermissionDenied,
-    #[error("loading the eBPF program failed: {0}")]
+    #[error("loading the eBPF program failed")]
     Load(#[source] Box<aya::EbpfError>),
     #[error("the eBPF object lacks {0} (rebuild recorder)")]
     Missing(&'static str),
-    #[error("eBPF map {name}: {source}")]
+    #[error("eBPF map {name}")]
     Map {
         name: &'static str,
         #[source]
@@ -73,14 +73,20 @@ pub enum BpfError {
     #[error(
         "no usable sys_enter hook: {0}. Needs a kernel with BTF (/sys/kernel/btf/vmlinux) or raw tracepoints, or tracefs mounted at /sys/kernel/tracing (run `cargo xtask setup`)"
     )]
-    NoHook(String),
+    NoHook(HookFailures),
+    #[error("no usable sys_enter hook via {kind} (it needs {})", .kind.needs())]
+    Hook {
+        kind: AttachKind,
+        #[source]
+        source: AttachError,
+    },
     #[error(
         "all {0} recording slots of this recorder are in use: record fewer cgroups or containers in one run"
     )]
     NoFreeSlot(u32),
     #[error("the cgroup with id {} is already being recorded in this run", .0.0)]
     AlreadyRecorded(CgroupId),
-    #[error("reading the host's pid namespace (/proc/self/ns/pid): {0}")]
+    #[error("reading the host's pid namespace (/proc/self/ns/pid)")]
     PidNamespace(#[source] std::io::Error),
     #[error(transparent)]
     Args(#[from] ArgsError),
@@ -871,16 +877,8 @@ fn is_permission_error(e: &(dyn std::error::Error + 'static)) -> bool {
 /// harmless where it is not needed and often not allowed (no
 /// CAP_SYS_RESOURCE), so a failure is only worth a debug line.
 fn raise_memlock_limit() {
-    let unlimited = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: plain syscall on a valid struct.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
-        log::debug!(
-            "could not raise RLIMIT_MEMLOCK ({}); fine on kernels >= 5.11",
-            std::io::Error::last_os_error()
-        );
+    if let Err(e) = crate::sys::process::unlimit_memlock() {
+        log::debug!("could not raise RLIMIT_MEMLOCK ({e}); fine on kernels >= 5.11");
     }
 }
 

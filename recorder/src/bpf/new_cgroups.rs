@@ -78,12 +78,7 @@ impl NewCgroup {
 
     /// Decodes one ring buffer record; `None` for a record of another size.
     fn decode(bytes: &[u8]) -> Option<NewCgroup> {
-        if bytes.len() != size_of::<NewCgroupEvent>() {
-            return None;
-        }
-        // SAFETY: the length is checked; NewCgroupEvent is plain data of
-        // integers, valid for any bytes; the read is unaligned-safe.
-        let event = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<NewCgroupEvent>()) };
+        let event: NewCgroupEvent = crate::sys::pod::read(bytes)?;
         Some(NewCgroup::from_event(&event))
     }
 }
@@ -100,25 +95,10 @@ impl NewCgroups {
 
     /// Waits up to `timeout` for records; `Ok(true)` when some wait.
     pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
-        let mut poll = libc::pollfd {
-            fd: self.ring.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for the duration of the call.
-        let ready = unsafe { libc::poll(&mut poll, 1, millis) };
-        match ready {
-            n if n > 0 => Ok(true),
-            0 => Ok(false),
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    Ok(false)
-                } else {
-                    Err(e)
-                }
-            }
+        match crate::sys::fd::poll_readable([self.ring.as_fd()], timeout) {
+            Ok(ready) => Ok(ready > 0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+            Err(e) => Err(e),
         }
     }
 }
@@ -170,13 +150,7 @@ mod tests {
         let env = b"A=1\0_LIBCONTAINER_STATEDIR=/run/runc/x";
         event.env[..env.len()].copy_from_slice(env);
         event.env_len = env.len() as u32;
-        // SAFETY: reading a plain struct's bytes.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(
-                (&event as *const NewCgroupEvent).cast::<u8>(),
-                size_of::<NewCgroupEvent>(),
-            )
-        };
+        let bytes = crate::sys::pod::bytes_of(&event);
         assert_eq!(
             NewCgroup::decode(bytes),
             Some(NewCgroup {

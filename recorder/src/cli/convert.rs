@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile, spec_path};
+use super::report_error;
 use crate::profile::output::Output;
 
 /// Convert a profile from any format into another.
@@ -40,14 +40,14 @@ pub fn run(args: ConvertArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
     let document = match read_profile(&args.input, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -63,7 +63,7 @@ pub fn run(args: ConvertArgs) -> i32 {
     {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

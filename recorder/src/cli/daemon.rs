@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::choice;
 use super::logs::parse_duration;
+use super::report_error;
 use super::self_confine_args::SelfConfineArgs;
-use super::{choice, print_error};
 use crate::arch::ArchPolicy;
 use crate::bpf::AttachKind;
 use crate::daemon::client::DEFAULT_SOCKET;
@@ -156,7 +157,7 @@ pub fn run(args: DaemonArgs) -> i32 {
     match run_daemon(options) {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
+use super::report_error;
 use crate::arch::Arch;
 use crate::container::OciRuntime;
 use crate::container::derive::{DeriveOptions, derive};
@@ -57,7 +57,7 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -70,23 +70,21 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
     let derivation = match derive(&options) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
     for nr in &derivation.unnamed {
-        print_error(format_args!(
-            "warning: syscall {nr} has no name libseccomp knows and is not in the profile"
-        ));
+        crate::warning!("syscall {nr} has no name libseccomp knows and is not in the profile");
     }
     let names = derivation.names();
     let profile = Profile::allow_list([Arch::host()], names.iter().cloned(), 38);
     if let Err(e) = output.write(&oci::to_json(&profile)) {
-        print_error(e);
+        report_error(&e);
         return 1;
     }
-    eprintln!(
-        "recorder: {}: {} syscalls after the filter ({} with no_new_privileges off, {} on; {} runs each)",
+    crate::notice!(
+        "{}: {} syscalls after the filter ({} with no_new_privileges off, {} on; {} runs each)",
         derivation.version,
         names.len(),
         derivation.without_nnp.len(),
@@ -99,8 +97,8 @@ pub fn run(args: DeriveBaseArgs) -> i32 {
             .iter()
             .map(|(name, count)| format!("{name} ({count}/{})", options.runs))
             .collect();
-        eprintln!(
-            "recorder: made in some runs only (timing, not code path): {}",
+        crate::notice!(
+            "made in some runs only (timing, not code path): {}",
             list.join(", ")
         );
     }

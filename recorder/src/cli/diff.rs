@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{TargetArgs, read_profile};
+use super::report_error;
 use crate::profile::diff::diff;
 
 /// Show what two profiles treat differently, per architecture.
@@ -32,7 +32,7 @@ pub fn run(args: DiffArgs) -> i32 {
     let target = args.target.target();
     let read = |spec: &str| {
         read_profile(spec, &target).map_err(|e| {
-            print_error(e);
+            report_error(&e);
         })
     };
     let (Ok(left), Ok(right)) = (read(&args.left), read(&args.right)) else {

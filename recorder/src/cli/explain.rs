@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{TargetArgs, read_profile};
+use super::report_error;
 use crate::explain::explain;
 
 /// Explain what a profile allows, grouped by kind.
@@ -41,7 +41,7 @@ pub fn run(args: ExplainArgs) -> i32 {
     let document = match read_profile(&args.profile, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };

@@ -3,9 +3,10 @@
 
 use clap::Args;
 
-use super::print_error;
+use super::{print_error, report_error};
 use crate::bpf::hot_path::hot_path_calls;
 use crate::bpf::{AttachKind, SyscallRecorder};
+use crate::messages::Chain;
 
 /// Print the calls on the program's warm paths, per hook.
 #[derive(Debug, Args)]
@@ -27,7 +28,7 @@ pub fn run(args: HotPathArgs) -> i32 {
                 0
             }
             Err(e) => {
-                print_error(e);
+                report_error(&e);
                 1
             }
         };
@@ -35,10 +36,10 @@ pub fn run(args: HotPathArgs) -> i32 {
     println!("hook\tunrecorded\trecorded");
     for kind in AttachKind::ALL {
         let counted = SyscallRecorder::load_with(Some(kind))
-            .map_err(|e| e.to_string())
+            .map_err(|e| Chain(&e).to_string())
             .and_then(|r| {
                 let id = r.program_id().ok_or("the program has no id")?;
-                hot_path_calls(id).map_err(|e| e.to_string())
+                hot_path_calls(id).map_err(|e| Chain(&e).to_string())
             });
         match counted {
             Ok(calls) => println!("{kind}\t{}\t{}", calls.unrecorded, calls.recorded),

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{TargetArgs, read_profile, spec_path};
+use super::{print_error, report_error};
 use crate::profile::oci;
 use crate::profile::output::Output;
 
@@ -75,7 +75,7 @@ pub fn run(args: InstallArgs) -> i32 {
     let document = match read_profile(&args.profile, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -112,10 +112,10 @@ pub fn run(args: InstallArgs) -> i32 {
     let written =
         Output::prepare(Some(&path)).and_then(|o| o.write(&oci::to_json(&document.profile)));
     if let Err(e) = written {
-        print_error(e);
+        report_error(&e);
         return 1;
     }
-    eprintln!("recorder: installed {}", path.display());
+    crate::notice!("installed {}", path.display());
     print!("{}", usage(&name, &path));
     0
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
-use super::print_error;
 use super::recorded_profile::RecordedProfileArgs;
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::audit_netlink::AuditSocket;
 use crate::cgroup::Cgroup2Mount;
 use crate::container::{self, HostLayout, ResolveError};
@@ -19,6 +19,7 @@ use crate::logs::filter::{ContainerSelector, PidExitedError};
 use crate::logs::source::{self, Stop};
 use crate::logs::time::{parse_duration_secs, parse_time_arg};
 use crate::logs::{ActionFilter, Collector, FilterOptions};
+use crate::messages::{self, Chain};
 use crate::profile::output::Output;
 use crate::self_confine::{self, Role};
 
@@ -150,13 +151,15 @@ fn open_kernel_source(
     confinement: &SelfConfineArgs,
     output: &Output,
 ) -> Result<KernelSource, String> {
-    let plan =
-        self_confine::prepare(Role::Logs, &confinement.confinement()).map_err(|e| e.to_string())?;
+    let plan = self_confine::prepare(Role::Logs, &confinement.confinement())
+        .map_err(|e| Chain(&e).to_string())?;
     let source = match kind {
-        LiveSource::Audit => {
-            KernelSource::Audit(source::open_audit_netlink(audit_queue).map_err(|e| e.to_string())?)
+        LiveSource::Audit => KernelSource::Audit(
+            source::open_audit_netlink(audit_queue).map_err(|e| Chain(&e).to_string())?,
+        ),
+        LiveSource::Kmsg => {
+            KernelSource::Kmsg(source::open_kmsg().map_err(|e| Chain(&e).to_string())?)
         }
-        LiveSource::Kmsg => KernelSource::Kmsg(source::open_kmsg().map_err(|e| e.to_string())?),
     };
     plan.apply(&output.writes());
     Ok(source)
@@ -187,8 +190,8 @@ fn resolve_container(query: &str) -> Result<(ContainerSelector, Option<PathBuf>)
         }
         Err(ResolveError::NotFound(_)) => {
             if !query.bytes().all(|b| b.is_ascii_hexdigit()) {
-                print_error(format_args!(
-                    "warning: --container {query}: no container known now has this name or id; \
+                messages::warning(format_args!(
+                    "--container {query}: no container known now has this name or id; \
                      matching it against the container ids in each process's cgroup"
                 ));
             }
@@ -227,7 +230,10 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
             "--duration applies to live sources: add --follow FILE or --source audit|kmsg".into(),
         );
     }
-    let output = args.profile.prepare_output().map_err(|e| e.to_string())?;
+    let output = args
+        .profile
+        .prepare_output()
+        .map_err(|e| Chain(&e).to_string())?;
     let now = jiff::Zoned::now();
     let since = args
         .since
@@ -261,8 +267,8 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
     if live && let Some((selector, Some(dir))) = &container {
         match FollowedProcesses::start(dir) {
             Ok(processes) => followed = Some(processes),
-            Err(e) => print_error(format_args!(
-                "warning: --container {}: {e}; records of its processes that exit before their records are read will be left out",
+            Err(e) => messages::warning(format_args!(
+                "--container {}: {e}; records of its processes that exit before their records are read will be left out",
                 selector.query
             )),
         }
@@ -297,21 +303,21 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         }
         let result = match (&args.follow, kernel) {
             (Some(path), _) => source::follow(path, &mut collector, &stop, || {
-                eprintln!("recorder: following {} {until_what}", path.display());
+                crate::notice!("following {} {until_what}", path.display());
             }),
             (None, Some(KernelSource::Audit(socket))) => {
-                eprintln!(
-                    "recorder: reading seccomp records from the kernel's audit netlink group {until_what}"
+                crate::notice!(
+                    "reading seccomp records from the kernel's audit netlink group {until_what}"
                 );
                 source::read_audit_netlink(socket, &mut collector, &stop)
             }
             (None, Some(KernelSource::Kmsg(kmsg))) => {
-                eprintln!("recorder: reading seccomp records from /dev/kmsg {until_what}");
+                crate::notice!("reading seccomp records from /dev/kmsg {until_what}");
                 source::read_kmsg(kmsg, &mut collector, &stop)
             }
             (None, None) => unreachable!("live implies --follow or --source"),
         };
-        result.map_err(|e| e.to_string())?;
+        result.map_err(|e| Chain(&e).to_string())?;
     } else if args.files.is_empty() {
         if std::io::stdin().is_terminal() {
             return Err(
@@ -319,19 +325,20 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
                     .into(),
             );
         }
-        source::read_file(None, &mut collector, threads).map_err(|e| e.to_string())?;
+        source::read_file(None, &mut collector, threads).map_err(|e| Chain(&e).to_string())?;
     } else {
         for file in &args.files {
-            source::read_file(Some(file), &mut collector, threads).map_err(|e| e.to_string())?;
+            source::read_file(Some(file), &mut collector, threads)
+                .map_err(|e| Chain(&e).to_string())?;
         }
     }
 
     let built = args.profile.build(collector.set());
     collector.summary_mut().unknown_numbers = built.unnamed.clone();
-    eprintln!("{}", collector.summary());
+    messages::plain(collector.summary());
 
     if let Some(e) = PidExitedError::check(collector.filter_options(), collector.summary()) {
-        return Err(e.to_string());
+        return Err(Chain(&e).to_string());
     }
     if collector.set().is_empty() {
         return Err(
@@ -340,14 +347,14 @@ fn run_inner(args: LogsArgs) -> Result<i32, String> {
         );
     }
     args.profile.report_versions(&built);
-    eprintln!("recorder: {NAMES_ONLY}");
+    messages::notice(NAMES_ONLY);
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(&e);
+        report_error(&e);
         return Ok(e.exit_code(0, 1));
     }
     if let Some(path) = output.path() {
-        eprintln!(
-            "recorder: wrote {} ({} syscalls)",
+        crate::notice!(
+            "wrote {} ({} syscalls)",
             path.display(),
             built.profile.allowed_names().len()
         );

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::choice;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile};
-use super::{choice, print_error};
+use super::report_error;
+use crate::messages;
 use crate::profile::merge::{Prefer, merge};
 use crate::profile::output::Output;
 
@@ -47,7 +49,7 @@ pub fn run(args: MergeArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -57,7 +59,7 @@ pub fn run(args: MergeArgs) -> i32 {
         match read_profile(spec, &target) {
             Ok(d) => profiles.push(d.profile),
             Err(e) => {
-                print_error(e);
+                report_error(&e);
                 return 1;
             }
         }
@@ -70,12 +72,12 @@ pub fn run(args: MergeArgs) -> i32 {
         .collect();
     let merged = merge(&labelled, args.prefer);
     for conflict in &merged.conflicts {
-        print_error(format_args!("conflict: {conflict}"));
+        messages::notice(format_args!("conflict: {conflict}"));
     }
     match args.format.write(&merged.profile, &output, None) {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

@@ -97,5 +97,10 @@ pub fn run(cli: Cli) -> i32 {
 
 /// Prints `recorder: <message>` on stderr, the one-line error form.
 pub fn print_error(message: impl std::fmt::Display) {
-    eprintln!("recorder: {message}");
+    crate::messages::error(message);
+}
+
+/// Prints an error and its causes on one line: `recorder: <error>: <cause>`.
+pub fn report_error(error: &dyn std::error::Error) {
+    crate::messages::error_chain(error);
 }

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{choice, print_error};
+use super::choice;
 use crate::arch::Arch;
+use crate::messages;
 use crate::profile::Profile;
 use crate::profile::format::{Format, FormatOptions, crd, render};
 use crate::profile::output::{Output, OutputError};
@@ -61,7 +62,7 @@ impl FormatArgs {
         };
         let rendered = render(profile, &options, output.path().or(input));
         for warning in &rendered.warnings {
-            print_error(format_args!("warning: {warning}"));
+            messages::about_profile(format_args!("warning: {warning}"));
         }
         output.write(&rendered.text)
     }
@@ -114,7 +115,7 @@ impl TargetArgs {
 pub fn read_profile(spec: &str, target: &Target) -> Result<Document, ReadError> {
     let (document, warnings) = read_one(spec, target)?;
     for warning in warnings {
-        print_error(format_args!("warning: {warning}"));
+        messages::warning(warning);
     }
     log::info!("{spec}: read as {}", document.format);
     Ok(document)

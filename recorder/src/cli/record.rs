@@ -4,11 +4,12 @@ use std::ffi::OsString;
 
 use clap::Args;
 
-use super::print_error;
 use super::recorded_profile::{RecordedProfileArgs, count_syscalls, warn_unlisted};
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
+use crate::messages;
 use crate::record::{RecordOptions, record, stderr_is_terminal};
 
 /// Run a command in a fresh cgroup and write the seccomp profile of every
@@ -46,7 +47,9 @@ pub struct RecordArgs {
     #[arg(long)]
     args: bool,
 
-    /// No status line on stderr.
+    /// Only errors on stderr, and what the profile written lacks or does
+    /// otherwise than recorded (no status line, notes, summary or other
+    /// warnings).
     #[arg(short, long)]
     quiet: bool,
 
@@ -73,6 +76,7 @@ command's own, and the profile must not mix with its output. `-o -` writes the p
 stdout after everything the command wrote there.";
 
 pub fn run(args: RecordArgs) -> i32 {
+    messages::set_quiet(args.quiet);
     if args.profile.output.is_none() {
         print_error(
             "record needs -o FILE for the profile: the command's own output goes to stdout (-o - writes the profile there after it)",
@@ -82,7 +86,7 @@ pub fn run(args: RecordArgs) -> i32 {
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -98,21 +102,21 @@ pub fn run(args: RecordArgs) -> i32 {
     let outcome = match record(&options) {
         Ok(o) => o,
         Err(e) => {
-            print_error(&e);
+            report_error(&e);
             return e.exit_code();
         }
     };
     if args.bpf_stats {
         match outcome.program_stats {
-            Some(s) => eprintln!(
+            Some(s) => messages::requested(format_args!(
                 "bpf-stats: run_time_ns={} run_count={}",
                 s.run_time_ns, s.run_count
-            ),
+            )),
             None => print_error("bpf stats unavailable"),
         }
     }
     if outcome.left_running > 0 {
-        print_error(format_args!(
+        messages::about_profile(format_args!(
             "warning: {}: add --wait-all to wait for them",
             left_running(outcome.left_running)
         ));
@@ -122,17 +126,17 @@ pub fn run(args: RecordArgs) -> i32 {
     args.profile.report_args(&built);
     warn_unlisted(&outcome.seen, &built);
     if outcome.interrupted {
-        print_error("interrupted: writing the profile of what was recorded so far");
+        messages::about_profile("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(&e);
+        report_error(&e);
         return e.exit_code(outcome.exit_code, 1);
     }
     if let Some(path) = output.path()
         && !args.quiet
     {
-        eprintln!(
-            "recorder: wrote {} ({})",
+        crate::notice!(
+            "wrote {} ({})",
             path.display(),
             count_syscalls(&built.profile)
         );

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::choice;
 use super::profile_args::FormatArgs;
-use super::{choice, print_error};
 use crate::arch::{ArchPolicy, LibseccompVersion};
 use crate::bpf::Seen;
 use crate::capture::{BuiltProfile, ProfileOptions, SyscallSet};
 use crate::errno::parse_errno;
+use crate::messages;
 use crate::profile::output::{Output, OutputError};
 
 #[derive(Debug, Clone, Args)]
@@ -67,10 +68,10 @@ impl RecordedProfileArgs {
     /// were left out for `--libseccomp`.
     pub fn report_versions(&self, built: &BuiltProfile) {
         if let Some(warning) = built.newer_names_warning() {
-            print_error(warning);
+            messages::about_profile(warning);
         }
         if let Some(note) = self.libseccomp.and_then(|v| built.left_out_note(v)) {
-            print_error(note);
+            messages::about_profile(note);
         }
     }
 
@@ -78,7 +79,7 @@ impl RecordedProfileArgs {
     /// that clone3 fails with ENOSYS.
     pub fn report_args(&self, built: &BuiltProfile) {
         for note in &built.arg_notes {
-            print_error(note);
+            messages::about_profile(note);
         }
     }
 
@@ -92,13 +93,13 @@ impl RecordedProfileArgs {
 /// kernel side's table, or without a name libseccomp knows.
 pub fn warn_unlisted(seen: &Seen, built: &BuiltProfile) {
     if seen.out_of_range > 0 {
-        print_error(format_args!(
+        messages::about_profile(format_args!(
             "warning: {} syscalls had numbers beyond the recorder's table and are not in the profile",
             seen.out_of_range
         ));
     }
     for u in &built.unnamed {
-        print_error(format_args!(
+        messages::about_profile(format_args!(
             "warning: syscall {} on {} has no name libseccomp knows; it cannot be listed and will be denied",
             u.number, u.arch
         ));

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
 use super::profile_args::{FormatArgs, TargetArgs, read_profile, spec_path};
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::confine::{RUN_FAILED, RunOptions, run_confined};
 use crate::errno::errno_name;
+use crate::messages;
 use crate::profile::output::Output;
 use crate::profile::{Action, Profile};
 
@@ -71,19 +72,19 @@ pub fn run(args: RunArgs) -> i32 {
     {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return RUN_FAILED;
         }
     };
     let document = match read_profile(&args.profile, &args.target.target()) {
         Ok(d) => d,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return RUN_FAILED;
         }
     };
     for note in crate::confine::filter::unenforced(&document.profile) {
-        print_error(format_args!("warning: {note}"));
+        messages::warning(note);
     }
     let options = RunOptions {
         complain: args.complain,
@@ -93,13 +94,13 @@ pub fn run(args: RunArgs) -> i32 {
     let outcome = match run_confined(&document.profile, &args.command, &options) {
         Ok(o) => o,
         Err(e) => {
-            print_error(&e);
+            report_error(&e);
             return e.exit_code();
         }
     };
     if !outcome.skipped_names.is_empty() {
-        print_error(format_args!(
-            "warning: libseccomp does not know {}: skipped, as runc skips them",
+        messages::warning(format_args!(
+            "libseccomp does not know {}: skipped, as runc skips them",
             outcome.skipped_names.join(", ")
         ));
     }
@@ -117,17 +118,17 @@ pub fn run(args: RunArgs) -> i32 {
         return outcome.exit_code;
     };
     if outcome.incomplete {
-        print_error(
-            "warning: the kernel's audit records may be incomplete (events were lost or the end marker did not arrive)",
+        messages::warning(
+            "the kernel's audit records may be incomplete (events were lost or the end marker did not arrive)",
         );
     }
     if complaint.denied.is_empty() {
-        print_error(format_args!(
+        messages::notice(format_args!(
             "{} would have denied no syscall",
             args.profile
         ));
     } else {
-        print_error(format_args!(
+        messages::notice(format_args!(
             "{} would have denied {} syscall{}:",
             args.profile,
             complaint.denied.len(),
@@ -140,19 +141,20 @@ pub fn run(args: RunArgs) -> i32 {
             .max()
             .unwrap_or(0);
         for ((arch, name), reason) in &complaint.denied {
-            eprintln!("  {:<7} {name:<width$}  {reason}", arch.short_name());
+            messages::plain(format_args!(
+                "  {:<7} {name:<width$}  {reason}",
+                arch.short_name()
+            ));
         }
     }
     for (audit_arch, number) in &complaint.unknown {
-        print_error(format_args!(
-            "warning: syscall {number} of audit arch {audit_arch:#x} has no known name"
-        ));
+        crate::warning!("syscall {number} of audit arch {audit_arch:#x} has no known name");
     }
     if let Some(output) = output {
         let (fixed, kept) = complaint.fix(&document.profile);
         if !kept.is_empty() {
-            print_error(format_args!(
-                "warning: not widened, a rule of the profile decides them: {}",
+            messages::warning(format_args!(
+                "not widened, a rule of the profile decides them: {}",
                 kept.join(", ")
             ));
         }
@@ -160,12 +162,12 @@ pub fn run(args: RunArgs) -> i32 {
             .format
             .write(&fixed, &output, Some(spec_path(&args.profile)))
         {
-            print_error(&e);
+            report_error(&e);
             return e.exit_code(outcome.exit_code, RUN_FAILED);
         }
         if let Some(path) = output.path() {
-            eprintln!(
-                "recorder: wrote {} ({} syscalls)",
+            crate::notice!(
+                "wrote {} ({} syscalls)",
                 path.display(),
                 fixed.allowed_names().len()
             );

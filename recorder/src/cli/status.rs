@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::print_error;
+use super::{print_error, report_error};
 use crate::daemon::client::{DEFAULT_SOCKET, DaemonClient};
 use crate::daemon::recordings::{RecordingState, RecordingView};
 
@@ -31,7 +31,7 @@ pub fn run(args: StatusArgs) -> i32 {
     let recordings = match client.recordings() {
         Ok(r) => r,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -39,7 +39,7 @@ pub fn run(args: StatusArgs) -> i32 {
         match serde_json::to_string_pretty(&recordings) {
             Ok(text) => text + "\n",
             Err(e) => {
-                print_error(e);
+                report_error(&e);
                 return 1;
             }
         }

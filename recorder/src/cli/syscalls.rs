@@ -5,7 +5,7 @@ use std::io::{self, Write as _};
 
 use clap::Args;
 
-use super::print_error;
+use super::{print_error, report_error};
 use crate::arch::suggest::closest_all;
 use crate::arch::{Arch, SyscallTable};
 
@@ -36,7 +36,7 @@ pub fn run(args: SyscallsArgs) -> i32 {
         None => Arch::host(),
         Some(Ok(arch)) => arch,
         Some(Err(e)) => {
-            print_error(e);
+            report_error(&e);
             return 2;
         }
     };

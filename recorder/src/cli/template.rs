@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::choice;
 use super::profile_args::FormatArgs;
-use super::{choice, print_error};
+use super::report_error;
 use crate::arch::Arch;
 use crate::profile::output::Output;
 use crate::profile::templates::Template;
@@ -42,7 +43,7 @@ pub fn run(args: TemplateArgs) -> i32 {
     let output = match Output::prepare(args.output.as_deref()) {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -51,7 +52,7 @@ pub fn run(args: TemplateArgs) -> i32 {
     match args.format.write(&profile, &output, Some(&name)) {
         Ok(()) => 0,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             1
         }
     }

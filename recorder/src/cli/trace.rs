@@ -6,9 +6,9 @@ use std::time::Duration;
 use clap::{ArgGroup, Args};
 
 use super::logs::parse_duration;
-use super::print_error;
 use super::recorded_profile::{RecordedProfileArgs, warn_unlisted};
 use super::self_confine_args::SelfConfineArgs;
+use super::{print_error, report_error};
 use crate::arch::Arch;
 use crate::bpf::AttachKind;
 use crate::capture::SyscallSet;
@@ -16,6 +16,7 @@ use crate::container::base::{BaseChoice, BaseProfile};
 use crate::container::default_runtime::default_runtime;
 use crate::container::{Engine, HostLayout};
 use crate::daemon::client::{DEFAULT_SOCKET, DaemonClient};
+use crate::messages;
 use crate::profile::output::Output;
 use crate::record::stderr_is_terminal;
 use crate::self_confine::Write;
@@ -94,8 +95,9 @@ pub struct TraceArgs {
     #[arg(long)]
     args: bool,
 
-    /// No status line, notes or summary on stderr; warnings and errors
-    /// still.
+    /// Only errors on stderr, and what the profile written lacks or does
+    /// otherwise than recorded (no status line, notes, summary or other
+    /// warnings).
     #[arg(short, long)]
     quiet: bool,
 
@@ -118,10 +120,11 @@ pub struct TraceArgs {
 }
 
 pub fn run(args: TraceArgs) -> i32 {
+    messages::set_quiet(args.quiet);
     let output = match args.profile.prepare_output() {
         Ok(o) => o,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
@@ -136,7 +139,7 @@ pub fn run(args: TraceArgs) -> i32 {
             return 1;
         }
         if let Err(e) = BaseProfile::from_file(path) {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     }
@@ -195,7 +198,7 @@ pub fn run(args: TraceArgs) -> i32 {
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            print_error(&e);
+            report_error(&e);
             return match e {
                 TraceError::InterruptedWaiting(_) => 130,
                 _ => 1,
@@ -208,7 +211,7 @@ pub fn run(args: TraceArgs) -> i32 {
             let layout = HostLayout::host(Path::new("/sys/fs/cgroup"));
             let assumed = default_runtime(&layout, &c.engine);
             match assumed {
-                Some(r) if !args.quiet => print_error(format_args!(
+                Some(r) if !args.quiet => messages::notice(format_args!(
                     "note: the runtime of {what} could not be read while it ran: {r}, {}'s default, is assumed (give --base to choose)",
                     c.engine
                 )),
@@ -228,12 +231,12 @@ pub fn run(args: TraceArgs) -> i32 {
     let base = match BaseProfile::choose(&args.base, runtime) {
         Ok(b) => b,
         Err(e) => {
-            print_error(e);
+            report_error(&e);
             return 1;
         }
     };
     if outcome.seen.is_empty() {
-        print_error(format_args!(
+        messages::about_profile(format_args!(
             "warning: recorded no syscall of {what}{}",
             if outcome.from_start {
                 ""
@@ -249,7 +252,7 @@ pub fn run(args: TraceArgs) -> i32 {
             .as_ref()
             .is_some_and(|c| c.engine == Engine::Docker)
     {
-        print_error(
+        messages::notice(
             "note: Docker before 23.0 hands profiles to runc without defaultErrnoRet (moby/moby#42604): there, calls outside the profile fail with EPERM, not the --errno chosen",
         );
     }
@@ -266,10 +269,10 @@ pub fn run(args: TraceArgs) -> i32 {
     }
     warn_unlisted(&outcome.seen, &built);
     if outcome.end == TraceEnd::Interrupted {
-        print_error("interrupted: writing the profile of what was recorded so far");
+        messages::about_profile("interrupted: writing the profile of what was recorded so far");
     }
     if let Err(e) = args.profile.write(&built, &output) {
-        print_error(&e);
+        report_error(&e);
         return e.exit_code(0, 1);
     }
     if !args.quiet {
@@ -289,8 +292,8 @@ pub fn run(args: TraceArgs) -> i32 {
             0 => String::new(),
             n => format!("; {n} only with the argument values recorded"),
         };
-        eprintln!(
-            "recorder: wrote {dest} ({total} syscalls: {recorded} recorded{from_base}{conditional})"
+        crate::notice!(
+            "wrote {dest} ({total} syscalls: {recorded} recorded{from_base}{conditional})"
         );
     }
     0

@@ -17,7 +17,7 @@ pub mod proc_events;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +33,7 @@ use crate::profile::{Action, Profile, SyscallRule};
 use crate::record::RecordError;
 use crate::self_confine::{self, Confinement, Role, SelfConfineError, Write};
 use crate::session::{CaughtSignals, catch_signals};
+use crate::sys::process::{self, ForkSafe};
 
 /// How long to wait for the marker's record before reporting what came.
 const MARKER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,15 +59,15 @@ pub enum ConfineError {
         #[source]
         source: std::io::Error,
     },
-    #[error("starting {command}: {source}")]
+    #[error("starting {command}")]
     Spawn {
         command: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("waiting for the command: {0}")]
+    #[error("waiting for the command")]
     Wait(#[source] std::io::Error),
-    #[error("reading audit records and process events: {0}")]
+    #[error("reading audit records and process events")]
     Watch(#[source] std::io::Error),
     #[error(transparent)]
     SelfConfine(#[from] SelfConfineError),
@@ -142,10 +143,7 @@ pub fn run_confined(
     let shown = command[0].to_string_lossy().into_owned();
     let mut cmd = Command::new(&program);
     cmd.arg0(&command[0]).args(&command[1..]);
-    // SAFETY: load() only makes raw prctl and seccomp syscalls.
-    unsafe {
-        cmd.pre_exec(move || filter.load());
-    }
+    process::run_before_exec(&mut cmd, LoadFilter(filter));
     let caught = catch_signals();
     let mut child = cmd.spawn().map_err(|source| {
         if matches!(
@@ -221,8 +219,8 @@ fn forward_signals_to(caught: CaughtSignals, pid: i32, done: Arc<AtomicBool>) {
                 break;
             }
             if !sig.from_terminal {
-                // SAFETY: plain kill(2) of our unreaped child.
-                unsafe { libc::kill(pid, sig.signal) };
+                // Our unreaped child: it cannot be gone yet.
+                let _ = process::kill(pid, sig.signal);
             }
         }
     });
@@ -257,20 +255,11 @@ impl Watching {
                 let mut batch = Vec::new();
                 loop {
                     let stopping = stop.load(Ordering::Acquire);
-                    let mut fds = [
-                        libc::pollfd {
-                            fd: tree_fd(&tree),
-                            events: libc::POLLIN,
-                            revents: 0,
-                        },
-                        libc::pollfd {
-                            fd: log_fd(&log),
-                            events: libc::POLLIN,
-                            revents: 0,
-                        },
-                    ];
-                    // SAFETY: two valid pollfds.
-                    unsafe { libc::poll(fds.as_mut_ptr(), 2, 50) };
+                    // Woken early or not, what is there is read.
+                    let _ = crate::sys::fd::poll_readable(
+                        [tree.as_fd(), log.as_fd()],
+                        Duration::from_millis(50),
+                    );
                     // Records first, then process events: a record's
                     // process was forked before it made the syscall, so its
                     // fork event was queued before the record could be read,
@@ -344,14 +333,6 @@ impl Watcher {
     }
 }
 
-fn tree_fd(tree: &ProcessTree) -> i32 {
-    std::os::fd::AsFd::as_fd(tree).as_raw_fd()
-}
-
-fn log_fd(log: &SeccompLog) -> i32 {
-    std::os::fd::AsFd::as_fd(log).as_raw_fd()
-}
-
 /// Forks a process that logs one `getppid` through a filter of its own and
 /// exits; returns its pid.
 fn run_marker() -> Option<u32> {
@@ -366,22 +347,33 @@ fn run_marker() -> Option<u32> {
         unknown_fields: Default::default(),
     };
     let filter: CompiledFilter = compile(&marker, false).ok()?;
-    // SAFETY: the child only makes raw syscalls (prctl, seccomp, getppid,
-    // exit) before it ends, which is safe in a multi-threaded parent.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        let code = if filter.load().is_ok() { 0 } else { 1 };
-        // SAFETY: raw syscalls, then _exit without running destructors.
-        unsafe {
-            libc::syscall(libc::SYS_getppid);
-            libc::_exit(code);
-        }
-    }
-    if pid < 0 {
-        return None;
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let pid = process::fork_child(&Marker(filter)).ok()?;
+    // Waiting for our own child.
+    let _ = process::waitpid(pid, false);
     Some(pid as u32)
+}
+
+/// The child's side of `cmd`: loads the profile's filter before the exec.
+struct LoadFilter(CompiledFilter);
+
+// SAFETY: `load` only makes raw prctl and seccomp syscalls, on memory the
+// filter allocated before the fork.
+unsafe impl ForkSafe for LoadFilter {
+    fn run(&self) -> std::io::Result<()> {
+        self.0.load()
+    }
+}
+
+/// The marker's child: loads its filter, then makes the one `getppid` the
+/// filter logs, whether or not the load worked.
+struct Marker(CompiledFilter);
+
+// SAFETY: raw prctl, seccomp and getppid syscalls only, on memory the
+// filter allocated before the fork.
+unsafe impl ForkSafe for Marker {
+    fn run(&self) -> std::io::Result<()> {
+        let loaded = self.0.load();
+        process::raw_getppid();
+        loaded
+    }
 }

@@ -4,9 +4,10 @@
 //! exits within a millisecond is still known to be part of the tree when its
 //! audit record is read.
 
+use crate::sys;
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// `CN_IDX_PROC`, `CN_VAL_PROC`: the process connector's id.
 const CN_IDX_PROC: u32 = 1;
@@ -48,19 +49,9 @@ impl ProcessTree {
     /// them with [`ProcessTree::insert`], once listed: listing after
     /// subscribing misses no fork).
     pub fn subscribe() -> Result<ProcessTree, ProcEventsError> {
-        // SAFETY: plain socket(2); the fd is owned below.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                libc::NETLINK_CONNECTOR,
-            )
-        };
-        if fd < 0 {
-            return Err(ProcEventsError(io::Error::last_os_error()));
-        }
-        // SAFETY: a fresh fd we own.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket =
+            sys::socket::netlink(sys::socket::NetlinkKind::Datagram, libc::NETLINK_CONNECTOR)
+                .map_err(ProcEventsError)?;
         crate::netlink::grow_receive_buffer(&socket);
         crate::netlink::bind_group(&socket, CN_IDX_PROC).map_err(ProcEventsError)?;
         subscribe(&socket).map_err(ProcEventsError)?;
@@ -86,18 +77,9 @@ impl ProcessTree {
     pub fn read_pending(&mut self) -> io::Result<()> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            // SAFETY: recv into a buffer we own.
-            let n = unsafe {
-                libc::recv(
-                    self.socket.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                match err.raw_os_error() {
+            let n = match sys::socket::recv(self.socket.as_fd(), &mut buf, 0) {
+                Ok(n) => n,
+                Err(err) => match err.raw_os_error() {
                     Some(libc::EAGAIN) => return Ok(()),
                     Some(libc::EINTR) => continue,
                     Some(libc::ENOBUFS) => {
@@ -105,9 +87,9 @@ impl ProcessTree {
                         continue;
                     }
                     _ => return Err(err),
-                }
-            }
-            self.parse(&buf[..n as usize]);
+                },
+            };
+            self.parse(&buf[..n]);
         }
     }
 
@@ -162,12 +144,9 @@ fn subscribe(socket: &OwnedFd) -> io::Result<()> {
     msg.extend_from_slice(&4u16.to_ne_bytes()); // len
     msg.extend_from_slice(&0u16.to_ne_bytes()); // flags
     msg.extend_from_slice(&PROC_CN_MCAST_LISTEN.to_ne_bytes());
-    // SAFETY: send a buffer we own.
-    let n = unsafe { libc::send(socket.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0) };
-    if n == msg.len() as isize {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+    match sys::socket::send(socket.as_fd(), &msg)? {
+        n if n == msg.len() => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 

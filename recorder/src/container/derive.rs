@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 
 use serde_json::{Value, json};
 
@@ -37,9 +37,9 @@ pub enum DeriveError {
     BusyboxMissing(PathBuf),
     #[error(transparent)]
     Audit(#[from] AuditError),
-    #[error("reading audit records: {0}")]
+    #[error("reading audit records")]
     AuditRead(#[source] std::io::Error),
-    #[error("{action}: {source}")]
+    #[error("{action}")]
     Io {
         action: String,
         #[source]
@@ -156,8 +156,8 @@ pub fn derive(options: &DeriveOptions) -> Result<Derivation, DeriveError> {
     let bundle = make_bundle(work.path(), &binary, &options.busybox)?;
     let state_root = work.path().join("state");
     // Inits of created containers are reparented to us, to be reaped.
-    // SAFETY: plain prctl(2).
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // Fails only with EINVAL, for an invalid option.
+    let _ = crate::sys::process::set_child_subreaper();
     let mut log = SeccompLog::open()?;
     let mut derivation = Derivation {
         version,
@@ -374,13 +374,10 @@ fn init_pid(state: &[u8], id: &str) -> Result<i32, DeriveError> {
 /// (see [`derive`]), so it becomes our child when `create` exits.
 fn reap(pid: i32) -> Result<(), DeriveError> {
     for _ in 0..1000 {
-        let mut status = 0;
-        // SAFETY: plain waitpid(2).
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if rc == pid
-            || (rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
-        {
-            return Ok(());
+        match crate::sys::process::waitpid(pid, true) {
+            Ok(Some(_)) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(()),
+            _ => {}
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -395,13 +392,8 @@ fn reap(pid: i32) -> Result<(), DeriveError> {
 fn drain(log: &mut SeccompLog) -> Result<Vec<SeccompRecord>, DeriveError> {
     let mut records = Vec::new();
     loop {
-        let mut pfd = libc::pollfd {
-            fd: log.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut pfd, 1, 200) } <= 0 {
+        let ready = crate::sys::fd::poll_readable([log.as_fd()], Duration::from_millis(200));
+        if !matches!(ready, Ok(n) if n > 0) {
             return Ok(records);
         }
         log.read_pending(&mut records)
@@ -461,7 +453,7 @@ mod tests {
             br#"{"pid":"12"}"#,
             b"not json",
         ] {
-            let e = init_pid(bad, "c").unwrap_err().to_string();
+            let e = crate::messages::Chain(&init_pid(bad, "c").unwrap_err()).to_string();
             assert!(e.starts_with("reading the state of container c: "), "{e}");
         }
     }
@@ -471,7 +463,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for bad in ["[]", r#"{"process":[],"linux":{}}"#, r#"{"process":{}}"#] {
             fs::write(dir.path().join("config.json"), bad).unwrap();
-            let e = read_config(dir.path()).unwrap_err().to_string();
+            let e = crate::messages::Chain(&read_config(dir.path()).unwrap_err()).to_string();
             assert!(e.contains("did not write an OCI config"), "{bad}: {e}");
         }
         fs::write(

@@ -105,7 +105,7 @@ fn routes(shared: Shared) -> Router {
 pub(super) async fn serve_socket(listener: UnixListener, shared: Shared) {
     let app = routes(shared).layer(middleware::from_fn(root_only));
     if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await {
-        log::warn!("the API stopped: {e}");
+        log::warn!("the API stopped: {e}", e = crate::messages::Chain(&e));
     }
 }
 
@@ -114,7 +114,10 @@ pub(super) async fn serve_metrics(listener: tokio::net::TcpListener, shared: Sha
         .route("/metrics", get(metrics))
         .with_state(shared);
     if let Err(e) = axum::serve(listener, app).await {
-        log::warn!("the metrics endpoint stopped: {e}");
+        log::warn!(
+            "the metrics endpoint stopped: {e}",
+            e = crate::messages::Chain(&e)
+        );
     }
 }
 

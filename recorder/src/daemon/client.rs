@@ -34,7 +34,7 @@ pub enum ClientError {
         status: u16,
         message: String,
     },
-    #[error("the recorder daemon at {socket} sent {what} that does not parse: {source}")]
+    #[error("the recorder daemon at {socket} sent {what} that does not parse")]
     BadReply {
         socket: PathBuf,
         what: String,

@@ -141,7 +141,7 @@ pub enum DaemonError {
         "another recorder daemon answers at {0}: stop it first, or give this one another --socket"
     )]
     AlreadyRunning(PathBuf),
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
@@ -226,7 +226,8 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     if let Err(e) = fs::create_dir_all(&options.output) {
         log::warn!(
             "cannot create {}: {e}: recording anyway, profiles are kept in memory until it can be written",
-            options.output.display()
+            options.output.display(),
+            e = crate::messages::Chain(&e),
         );
     }
     let mut terminate = signal(SignalKind::terminate()).map_err(io_error("handling SIGTERM"))?;
@@ -286,8 +287,8 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             path.display()
         )))?;
     }
-    eprintln!(
-        "recorder: daemon recording every new container (up to {} at once); profiles in {}; API at {}",
+    crate::notice!(
+        "daemon recording every new container (up to {} at once); profiles in {}; API at {}",
         options.max_recordings,
         options.output.display(),
         options.socket.display()
@@ -333,7 +334,7 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
                     Some(Ok(event)) => {
                         lock(&shared).cgroup_changed(&event.wd, event.name.as_deref())
                     }
-                    Some(Err(e)) => log::warn!("watching cgroups: {e}"),
+                    Some(Err(e)) => log::warn!("watching cgroups: {e}", e = crate::messages::Chain(&e)),
                     None => {}
                 }
             }
@@ -345,7 +346,7 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             }
             () = recycle => {
                 if let Err(e) = lock(&shared).recorder.recycle() {
-                    log::warn!("{e}");
+                    log::warn!("{e}", e = crate::messages::Chain(&e));
                 }
             }
             () = &mut rescan, if !rescanned => {
@@ -413,7 +414,10 @@ fn spawn_sighting(
         .spawn(move || {
             loop {
                 if let Err(e) = new_cgroups.wait(Duration::from_secs(1)) {
-                    log::warn!("waiting for new cgroups: {e}");
+                    log::warn!(
+                        "waiting for new cgroups: {e}",
+                        e = crate::messages::Chain(&e)
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 if let Some(late) = late {
@@ -489,7 +493,11 @@ impl State {
             return;
         }
         if let Err(e) = Triage::settle(&mut self.recorder, &arrival, Decision::Keep) {
-            log::warn!("keeping the recording of {}: {e}", container.describe());
+            log::warn!(
+                "keeping the recording of {}: {e}",
+                container.describe(),
+                e = crate::messages::Chain(&e)
+            );
             return;
         }
         let mut container = container;
@@ -501,7 +509,11 @@ impl State {
 
     fn drop_arrival(&mut self, arrival: &Arrival) {
         if let Err(e) = Triage::settle(&mut self.recorder, arrival, Decision::Drop) {
-            log::warn!("dropping the recording of cgroup {}: {e}", arrival.cgroup.0);
+            log::warn!(
+                "dropping the recording of cgroup {}: {e}",
+                arrival.cgroup.0,
+                e = crate::messages::Chain(&e)
+            );
         }
     }
 
@@ -592,7 +604,11 @@ impl State {
                 log::debug!("watching {} ({wd:?})", path.display());
                 self.watched.insert(wd, what);
             }
-            Err(e) => log::debug!("watching {}: {e}", path.display()),
+            Err(e) => log::debug!(
+                "watching {}: {e}",
+                path.display(),
+                e = crate::messages::Chain(&e)
+            ),
         }
     }
 
@@ -677,7 +693,8 @@ impl State {
                 Ok(seen) => recording.seen = seen,
                 Err(e) => log::warn!(
                     "reading the recording of {}: {e}",
-                    recording.container.describe()
+                    recording.container.describe(),
+                    e = crate::messages::Chain(&e),
                 ),
             }
         }
@@ -723,7 +740,8 @@ impl State {
                 if self.failing_since.is_none() {
                     self.failing_since = Some(Instant::now());
                     log::warn!(
-                        "{e}: the profile stays in memory and is written once it can be (tried every --flush interval); recording goes on"
+                        "{e}: the profile stays in memory and is written once it can be (tried every --flush interval); recording goes on",
+                        e = crate::messages::Chain(&e),
                     );
                 }
                 false
@@ -743,7 +761,11 @@ impl State {
                     recording.view.syscalls = seen.len();
                     recording.seen = seen;
                 }
-                Err(e) => log::warn!("reading {}: {e}", recording.container.describe()),
+                Err(e) => log::warn!(
+                    "reading {}: {e}",
+                    recording.container.describe(),
+                    e = crate::messages::Chain(&e)
+                ),
             }
         }
     }
@@ -787,7 +809,7 @@ impl State {
         let ignored = match self.recorder.ignored() {
             Ok(ignored) => ignored,
             Err(e) => {
-                log::warn!("{e}");
+                log::warn!("{e}", e = crate::messages::Chain(&e));
                 return;
             }
         };
@@ -795,7 +817,7 @@ impl State {
             if self.mount.path_of_id(cgroup).is_none()
                 && let Err(e) = self.recorder.forget_ignored(cgroup)
             {
-                log::warn!("{e}");
+                log::warn!("{e}", e = crate::messages::Chain(&e));
             }
         }
     }
@@ -805,7 +827,7 @@ impl State {
         let lost = match self.recorder.new_cgroups_lost() {
             Ok(lost) => lost,
             Err(e) => {
-                log::warn!("{e}");
+                log::warn!("{e}", e = crate::messages::Chain(&e));
                 return;
             }
         };
@@ -854,7 +876,11 @@ impl State {
             match self.recorder.start_scoped(id, Start::Now, scope) {
                 Ok(kernel) => self.add_live(c, Some(kernel), true),
                 Err(BpfError::AlreadyRecorded(_)) => {}
-                Err(e) => log::warn!("recording {}: {e}", c.describe()),
+                Err(e) => log::warn!(
+                    "recording {}: {e}",
+                    c.describe(),
+                    e = crate::messages::Chain(&e)
+                ),
             }
         }
     }

@@ -126,7 +126,7 @@ pub struct ProfileBook {
 
 /// A write that failed.
 #[derive(Debug, thiserror::Error)]
-#[error("writing {path}: {source}")]
+#[error("writing {path}")]
 pub struct WriteError {
     pub path: PathBuf,
     #[source]
@@ -315,7 +315,7 @@ impl ProfileBook {
                 Ok(true)
             }
             Err(e) => {
-                w.error = Some(e.to_string());
+                w.error = Some(crate::messages::Chain(&e).to_string());
                 Err(e)
             }
         }
@@ -393,7 +393,8 @@ fn load(file: &Path) -> Workload {
                 ));
                 log::warn!(
                     "{e}: moved it to {} and starting the profile afresh",
-                    aside.display()
+                    aside.display(),
+                    e = crate::messages::Chain(&e),
                 );
                 let _ = fs::rename(file, &aside);
                 None
@@ -408,7 +409,11 @@ fn load(file: &Path) -> Workload {
         .and_then(|text| {
             serde_json::from_str::<Meta>(&text)
                 .inspect_err(|e| {
-                    log::warn!("{}: {e}: counting runs afresh", meta_file.display());
+                    log::warn!(
+                        "{}: {e}: counting runs afresh",
+                        meta_file.display(),
+                        e = crate::messages::Chain(&e)
+                    );
                 })
                 .ok()
         })

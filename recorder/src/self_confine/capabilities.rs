@@ -9,6 +9,8 @@
 use std::fmt;
 use std::io;
 
+use crate::sys::caps;
+
 /// One capability, by its number in `linux/capability.h`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Capability(pub u32);
@@ -90,38 +92,9 @@ impl fmt::Display for CapabilitySet {
     }
 }
 
-/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
-const VERSION_3: u32 = 0x2008_0522;
-
-#[repr(C)]
-struct Header {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Data {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
 /// The calling thread's permitted set.
 pub fn permitted() -> io::Result<CapabilitySet> {
-    let mut header = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    let mut data = [Data::default(); 2];
-    // SAFETY: capget(2) with a version-3 header and room for two words.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(CapabilitySet(
-        u64::from(data[0].permitted) | (u64::from(data[1].permitted) << 32),
-    ))
+    caps::permitted().map(CapabilitySet)
 }
 
 /// The highest capability this kernel knows.
@@ -142,46 +115,15 @@ pub fn lower(keep: CapabilitySet) -> io::Result<CapabilitySet> {
     if held.contains(Capability::SETPCAP) {
         for cap in 0..=last_capability() {
             if !keep.contains(Capability(cap)) {
-                // SAFETY: plain prctl; EINVAL for a capability this kernel
-                // lacks is harmless.
-                unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+                // EINVAL for a capability this kernel lacks is harmless.
+                let _ = caps::drop_bounding(cap);
             }
         }
     }
-    // SAFETY: plain prctl; EINVAL on kernels before 4.3 (no ambient set).
-    unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
+    // EINVAL on kernels before 4.3 (no ambient set).
+    let _ = caps::clear_ambient();
     let kept = keep.intersection(held);
-    let word = |shift: u32| (kept.0 >> shift) as u32;
-    let data = [
-        Data {
-            effective: word(0),
-            permitted: word(0),
-            inheritable: 0,
-        },
-        Data {
-            effective: word(32),
-            permitted: word(32),
-            inheritable: 0,
-        },
-    ];
-    let mut header = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    // SAFETY: capset(2) on the calling thread with a version-3 header and
-    // two words of data.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    caps::set_effective_and_permitted(kept.0)?;
     Ok(kept)
 }
 
@@ -198,22 +140,37 @@ mod tests {
         assert_eq!(Capability(63).name(), "CAP_63");
     }
 
+    use crate::sys::process::{self, ForkSafe};
+
+    /// The child's side of the test below: lower, then check.
+    struct Lowering {
+        keep: CapabilitySet,
+        held: CapabilitySet,
+    }
+
+    // SAFETY: not strictly async-signal-safe: `lower` reads cap_last_cap
+    // through std, which allocates. Tolerated in this test only: a child
+    // stuck on a lock another thread held at the fork hangs the test, it
+    // cannot make it pass.
+    unsafe impl ForkSafe for Lowering {
+        fn run(&self) -> io::Result<()> {
+            let kept = self.keep.intersection(self.held);
+            if lower(self.keep).is_ok() && permitted().is_ok_and(|p| p == kept) {
+                Ok(())
+            } else {
+                Err(io::Error::from_raw_os_error(libc::EPERM))
+            }
+        }
+    }
+
     /// Lowering in a child (a fork, so this test process keeps its own)
     /// leaves exactly the kept capabilities that were held.
     #[test]
     fn lowers_the_calling_thread() {
         let held = permitted().unwrap();
         let keep = CapabilitySet::of(&[Capability::KILL, Capability(62)]);
-        // SAFETY: the child only makes raw syscalls and _exits.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            let ok = lower(keep).is_ok() && permitted().is_ok_and(|p| p == keep.intersection(held));
-            // SAFETY: _exit without running the parent's destructors.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        let mut status = 0;
-        // SAFETY: our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let pid = process::fork_child(&Lowering { keep, held }).unwrap();
+        let status = process::waitpid(pid, false).unwrap().unwrap();
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
 }

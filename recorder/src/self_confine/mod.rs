@@ -135,13 +135,13 @@ impl Role {
 /// Why the recorder cannot lower itself.
 #[derive(Debug, thiserror::Error)]
 pub enum SelfConfineError {
-    #[error("profiles/self/{command}.json, built in, does not parse: {source}")]
+    #[error("profiles/self/{command}.json, built in, does not parse")]
     Profile {
         command: &'static str,
         #[source]
         source: serde_json::Error,
     },
-    #[error("its own profile profiles/self/{command}.json does not compile: {source}")]
+    #[error("its own profile profiles/self/{command}.json does not compile")]
     Filter {
         command: &'static str,
         #[source]
@@ -153,13 +153,13 @@ pub enum SelfConfineError {
         "{0} threads run already: capabilities can only be lowered on the calling thread, so the recorder lowers itself before it starts any (a bug: please report it)"
     )]
     Threads(usize),
-    #[error("lowering its capabilities: {0}")]
+    #[error("lowering its capabilities")]
     Capabilities(#[source] io::Error),
-    #[error("setting no_new_privs: {0}")]
+    #[error("setting no_new_privs")]
     NoNewPrivs(#[source] io::Error),
-    #[error("loading its own seccomp filter: {0}")]
+    #[error("loading its own seccomp filter")]
     Load(#[source] io::Error),
-    #[error("moving into cgroup {path}: {source}")]
+    #[error("moving into cgroup {path}")]
     Move {
         path: PathBuf,
         #[source]
@@ -207,8 +207,8 @@ fn own_filter(role: Role) -> Result<Option<CompiledFilter>, SelfConfineError> {
         );
         return Ok(None);
     }
-    // SAFETY: plain prctl; EINVAL means the kernel has no seccomp.
-    if unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } < 0 {
+    // EINVAL means the kernel has no seccomp.
+    if crate::sys::caps::seccomp_mode().is_err() {
         return Err(SelfConfineError::NoSeccomp);
     }
     compile(&profile, false)
@@ -236,7 +236,8 @@ impl Plan {
         }
         if let Err(e) = self.try_apply(writes) {
             log::warn!(
-                "cannot confine itself ({e}): running on with the privileges it has (--no-self-confine silences this)"
+                "cannot confine itself ({}): running on with the privileges it has (--no-self-confine silences this)",
+                crate::messages::Chain(&e)
             );
         }
     }
@@ -257,10 +258,7 @@ impl Plan {
         }
         let keep = kept_capabilities(self.role, writes, KernelVersion::running());
         let kept = capabilities::lower(keep).map_err(SelfConfineError::Capabilities)?;
-        // SAFETY: plain prctl.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            return Err(SelfConfineError::NoNewPrivs(io::Error::last_os_error()));
-        }
+        crate::sys::caps::set_no_new_privs().map_err(SelfConfineError::NoNewPrivs)?;
         if let Some(filter) = &self.filter {
             filter
                 .load_on_every_thread()
@@ -374,7 +372,7 @@ mod tests {
     fn every_shipped_profile_parses_and_compiles() {
         for role in Role::ALL {
             let profile: Profile = serde_json::from_str(role.profile_text())
-                .unwrap_or_else(|e| panic!("{}: {e}", role.command()));
+                .unwrap_or_else(|e| panic!("{}: {}", role.command(), crate::messages::Chain(&e)));
             assert_eq!(profile.default_errno_ret, Some(38), "{}", role.command());
             assert!(
                 !profile.allowed_names().contains("execve"),
@@ -441,9 +439,7 @@ mod tests {
         let theirs = own.join("theirs");
         std::fs::create_dir(&theirs).unwrap();
         std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let c = std::ffi::CString::new(theirs.to_str().unwrap()).unwrap();
-        // SAFETY: valid path.
-        let chowned = unsafe { libc::chown(c.as_ptr(), 65534, 65534) } == 0;
+        let chowned = std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).is_ok();
         let logs = |write: Write| kept_capabilities(Role::Logs, &[write], new).to_string();
         assert_eq!(logs(Write::InDirectory(own.to_path_buf())), "none");
         assert_eq!(

@@ -139,7 +139,7 @@ pub enum TraceError {
         "{0}'s cgroup appeared while every recording slot was taken by other new cgroups: try again when fewer containers start at once"
     )]
     Missed(String),
-    #[error("creating the ready file {path}: {source}")]
+    #[error("creating the ready file {path}")]
     ReadyFile {
         path: PathBuf,
         #[source]
@@ -226,7 +226,7 @@ impl Session<'_> {
     /// A note on stderr, unless `--quiet`.
     fn note(&self, message: std::fmt::Arguments<'_>) {
         if !self.options.quiet {
-            eprintln!("recorder: {message}");
+            crate::messages::notice(message);
         }
     }
 

@@ -51,14 +51,14 @@ impl Session<'_> {
             if confined.is_none() {
                 confined = find_confined(&self.layout.proc, &pids);
                 if let Some(p) = confined {
-                    eprintln!(
-                        "recorder: warning: process {} of {} runs under a seccomp filter (mode {}): the syscalls it denies never reach the recorder; record it unconfined (e.g. --security-opt seccomp=unconfined) for a complete profile",
+                    crate::messages::about_profile(format_args!(
+                        "warning: process {} of {} runs under a seccomp filter (mode {}): the syscalls it denies never reach the recorder; record it unconfined (e.g. --security-opt seccomp=unconfined) for a complete profile",
                         p.pid,
                         container
                             .as_ref()
                             .map_or_else(|| shown.clone(), Container::describe),
                         p.mode
-                    );
+                    ));
                 }
             }
             if let Some(pid) = attached.process {

@@ -49,8 +49,8 @@ pub fn trace_via_daemon(
     let view = match found {
         Some(v) => {
             if v.partial && !options.quiet {
-                eprintln!(
-                    "recorder: {} ran before the daemon saw it: its recording starts then",
+                crate::notice!(
+                    "{} ran before the daemon saw it: its recording starts then",
                     describe(&v)
                 );
             }
@@ -60,7 +60,7 @@ pub fn trace_via_daemon(
             // Only recordings that begin from now on count.
             let newest = listed.iter().map(|r| r.recording).max().unwrap_or(0);
             if !options.quiet {
-                eprintln!("recorder: waiting for container {query} (through the recorder daemon)");
+                crate::notice!("waiting for container {query} (through the recorder daemon)");
             }
             if let Some(path) = &options.ready_file {
                 std::fs::write(path, "").map_err(|source| TraceError::ReadyFile {

@@ -136,10 +136,10 @@ impl Session<'_> {
             Err(e) => return Err(e.into()),
         };
         if start == Start::Now {
-            eprintln!(
-                "recorder: warning: {}'s cgroup existed before the wait began: recording from now on",
+            crate::messages::about_profile(format_args!(
+                "warning: {}'s cgroup existed before the wait began: recording from now on",
                 c.describe()
-            );
+            ));
         }
         Ok(Some(Attached {
             recordings: vec![recording],

@@ -6,8 +6,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
+use std::time::Duration;
 
 use memchr::memchr;
 
@@ -36,13 +37,8 @@ pub fn read_kmsg(
 ) -> Result<(), SourceError> {
     let mut buf = vec![0u8; RECORD_BUF];
     while !stop.now() {
-        let mut pfd = libc::pollfd {
-            fd: kmsg.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, 100) };
+        // Woken early or not, what is there is read.
+        let _ = crate::sys::fd::poll_readable([kmsg.as_fd()], Duration::from_millis(100));
         drain(&mut kmsg, &mut buf, collector).map_err(SourceError::Kmsg)?;
     }
     Ok(())

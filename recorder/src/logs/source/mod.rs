@@ -29,11 +29,11 @@ use super::collect::Collector;
 /// Errors of the log sources.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}")]
     Open { path: PathBuf, source: io::Error },
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read { path: PathBuf, source: io::Error },
-    #[error("{path} is compressed with {format}, but its data is corrupt: {source}")]
+    #[error("{path} is compressed with {format}, but its data is corrupt")]
     Corrupt {
         path: PathBuf,
         format: &'static str,
@@ -43,8 +43,8 @@ pub enum SourceError {
     Kmsg(io::Error),
     #[error(transparent)]
     Audit(#[from] crate::audit_netlink::AuditSocketError),
-    #[error("audit netlink socket: {0}")]
-    Netlink(String),
+    #[error("audit netlink socket: receiving")]
+    Netlink(#[source] io::Error),
 }
 
 /// When a live source stops: Ctrl-C/SIGTERM, or a deadline.

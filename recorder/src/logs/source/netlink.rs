@@ -2,7 +2,8 @@
 //! (see [`crate::audit_netlink`]): no audit daemon needed and no printk rate
 //! limit. Lost records (a full receive queue) are counted in the summary.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
+use std::time::Duration;
 
 use super::{SourceError, Stop};
 use crate::audit_netlink::{AUDIT_SECCOMP, AuditSocket, Received};
@@ -23,13 +24,8 @@ pub fn read_audit_netlink(
     collector.summary_mut().loss.netlink_queue_bytes = socket.queue_bytes();
     let mut buf = vec![0u8; 1 << 16];
     while !stop.now() {
-        let mut pfd = libc::pollfd {
-            fd: socket.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pfd, 1, 100) };
+        // Woken early or not, what is there is read.
+        let _ = crate::sys::fd::poll_readable([socket.as_fd()], Duration::from_millis(100));
         loop {
             match socket.receive(&mut buf) {
                 Ok(Received::Record { kind, body }) => {
@@ -39,7 +35,7 @@ pub fn read_audit_netlink(
                 }
                 Ok(Received::Overrun) => collector.summary_mut().loss.netlink_overruns += 1,
                 Ok(Received::Empty) => break,
-                Err(e) => return Err(SourceError::Netlink(format!("receiving: {e}"))),
+                Err(e) => return Err(SourceError::Netlink(e)),
             }
         }
     }

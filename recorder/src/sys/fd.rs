@@ -1,0 +1,44 @@
+//! Polling, pipes and reads on plain descriptors.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Duration;
+
+use super::{check, check_size};
+
+/// The timeout of poll(2) in milliseconds, saturated.
+fn millis(timeout: Duration) -> libc::c_int {
+    libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX)
+}
+
+/// Waits up to `timeout` until one of `fds` is readable (or hung up);
+/// returns how many are. EINTR comes back as an error of kind
+/// [`io::ErrorKind::Interrupted`].
+pub fn poll_readable<const N: usize>(
+    fds: [BorrowedFd<'_>; N],
+    timeout: Duration,
+) -> io::Result<usize> {
+    let mut polled = fds.map(|fd| libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    // SAFETY: an array of N valid pollfds, alive for the call.
+    let n = check(unsafe { libc::poll(polled.as_mut_ptr(), N as libc::nfds_t, millis(timeout)) })?;
+    Ok(n as usize)
+}
+
+/// A pipe whose two ends close on exec: `(read, write)`.
+pub fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two ints into an array of two.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: two fresh fds from pipe2, owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// read(2) into `buf`; the count read.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: writes at most `buf.len()` bytes into `buf`.
+    check_size(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
+}
