@@ -478,8 +478,9 @@ fn every_hook_kind_records_the_same() {
 
 /// A hook the kernel refuses is reported on one line with the errno the
 /// kernel returned: here tracefs is replaced by an empty tmpfs (in a mount
-/// namespace of its own), so that opening the tracepoint's id fails with
-/// ENOENT.
+/// namespace of its own), so that opening a tracepoint's id fails with
+/// ENOENT (the first the classic hook attaches: `task_newtask`, which tells
+/// the hot path of new tasks, before `sys_enter`).
 #[test]
 fn failed_attach_names_the_errno() {
     require_root();
@@ -492,7 +493,7 @@ fn failed_attach_names_the_errno() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.ends_with(
-            ": attach: `/sys/kernel/tracing/events/raw_syscalls/sys_enter/id`: \
+            ": attach to task_newtask: `/sys/kernel/tracing/events/task/task_newtask/id`: \
              No such file or directory (os error 2)\n"
         ),
         "{stderr}"

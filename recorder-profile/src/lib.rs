@@ -48,6 +48,7 @@ pub mod explain;
 pub mod logs;
 pub mod profile;
 pub mod seccomp;
+mod sys;
 
 /// The README's example, run as a doctest.
 #[cfg(doctest)]

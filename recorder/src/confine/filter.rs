@@ -7,7 +7,6 @@
 //! runc's ENOSYS stub for syscalls newer than the profile is not reproduced.
 
 use std::io::{Read, Seek};
-use std::os::fd::{FromRawFd, OwnedFd};
 
 use crate::profile::effective::Verdict;
 use crate::profile::loading::{self, BadArch, LoadError};
@@ -135,13 +134,7 @@ pub fn compile(profile: &Profile, bad_arch_logs: bool) -> Result<CompiledFilter,
 
 /// The BPF program, through a memfd (libseccomp 2.5 has no in-memory export).
 fn export(filter: &Filter) -> Result<Vec<libc::sock_filter>, FilterError> {
-    // SAFETY: memfd_create with a static name; the fd is owned below.
-    let fd = unsafe { libc::memfd_create(c"recorder-filter".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(FilterError::Export(std::io::Error::last_os_error()));
-    }
-    // SAFETY: a fresh fd we own.
-    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut file = crate::sys::fs::memfd(c"recorder-filter").map_err(FilterError::Export)?;
     filter.export_bpf(&file)?;
     let mut bytes = Vec::new();
     file.rewind()
@@ -177,29 +170,13 @@ impl CompiledFilter {
     /// prctl(PR_SET_NO_NEW_PRIVS) and seccomp(SECCOMP_SET_MODE_FILTER,
     /// `flags`): raw syscalls only.
     fn load_with_flags(&self, flags: libc::c_ulong) -> std::io::Result<()> {
-        let program = libc::sock_fprog {
-            len: self.instructions.len() as libc::c_ushort,
-            filter: self.instructions.as_ptr() as *mut libc::sock_filter,
-        };
-        // SAFETY: plain prctl and seccomp(2) with a program that outlives the call.
-        let rc = unsafe {
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                flags,
-                &program as *const libc::sock_fprog,
-            )
-        };
-        match rc {
+        crate::sys::caps::set_no_new_privs()?;
+        match crate::sys::caps::set_seccomp_filter(&self.instructions, flags)? {
             0 => Ok(()),
             // With TSYNC: the id of a thread that could not take it.
-            tid if tid > 0 => Err(std::io::Error::other(format!(
+            tid => Err(std::io::Error::other(format!(
                 "thread {tid} could not take the filter"
             ))),
-            _ => Err(std::io::Error::last_os_error()),
         }
     }
 }

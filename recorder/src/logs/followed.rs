@@ -84,13 +84,8 @@ fn drain_events(tree: &Weak<Mutex<ProcessTree>>) {
             .unwrap_or_else(|e| e.into_inner())
             .as_fd()
             .as_raw_fd();
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; `tree` keeps the socket open.
-        unsafe { libc::poll(&mut pfd, 1, 100) };
+        // Whether it became readable or not, the read below tells.
+        let _ = crate::sys::fd::poll_raw_readable(fd, std::time::Duration::from_millis(100));
         let read = tree
             .lock()
             .unwrap_or_else(|e| e.into_inner())

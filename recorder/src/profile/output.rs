@@ -256,17 +256,7 @@ impl Replacement {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let to = CString::new(tmp.as_os_str().as_bytes())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        // SAFETY: two valid NUL-terminated paths.
-        let linked = unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                from.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        };
-        if linked != 0 {
+        if crate::sys::fs::link_following(&from, &to).is_err() {
             return write_atomically(&self.target, bytes);
         }
         fs::rename(&tmp, &self.target).inspect_err(|_| {

@@ -96,3 +96,28 @@ pub fn seccomp_mode() -> io::Result<libc::c_int> {
     // SAFETY: plain prctl with integer arguments.
     check(unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) })
 }
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, `flags`, `program`): the kernel's
+/// answer, which with `SECCOMP_FILTER_FLAG_TSYNC` is the id of a thread
+/// that could not take the filter (positive) rather than an error. Makes
+/// no allocation: callable between fork and exec.
+pub fn set_seccomp_filter(
+    program: &[libc::sock_filter],
+    flags: libc::c_ulong,
+) -> io::Result<libc::c_long> {
+    let fprog = libc::sock_fprog {
+        len: program.len() as libc::c_ushort,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: seccomp(2) with a program that outlives the call; the kernel
+    // copies it and never writes through the pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    super::check_long(rc)
+}

@@ -42,3 +42,17 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: writes at most `buf.len()` bytes into `buf`.
     check_size(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
 }
+
+/// Waits up to `timeout` until `fd` is readable, by its number: for a
+/// descriptor another thread owns behind a lock. A number closed meanwhile
+/// makes poll(2) report POLLNVAL, not touch another file.
+pub fn poll_raw_readable(fd: std::os::fd::RawFd, timeout: Duration) -> io::Result<usize> {
+    let mut polled = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, alive for the call.
+    let n = check(unsafe { libc::poll(&mut polled, 1, millis(timeout)) })?;
+    Ok(n as usize)
+}

@@ -42,3 +42,28 @@ pub fn executable(path: &CStr) -> bool {
     // SAFETY: a valid NUL-terminated path.
     unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
 }
+
+/// linkat(2) of `from` to `to`, following `from` if it is a symlink
+/// (`AT_SYMLINK_FOLLOW`: how an unnamed `O_TMPFILE` file gets a name
+/// through `/proc/self/fd/N`).
+pub fn link_following(from: &CStr, to: &CStr) -> io::Result<()> {
+    // SAFETY: two valid NUL-terminated paths, alive for the call.
+    check(unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    })?;
+    Ok(())
+}
+
+/// An anonymous memory file (memfd_create(2)), closed on exec.
+pub fn memfd(name: &CStr) -> io::Result<File> {
+    // SAFETY: memfd_create with a NUL-terminated name.
+    let fd = check(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) })?;
+    // SAFETY: a fresh fd, owned by nobody else.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}

@@ -96,16 +96,8 @@ pub struct KernelVersion {
 impl KernelVersion {
     /// The running kernel's version.
     pub fn host() -> KernelVersion {
-        let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-        // SAFETY: uname fills the struct it is given.
-        if unsafe { libc::uname(&mut uts) } != 0 {
-            return KernelVersion { major: 0, minor: 0 };
-        }
-        // SAFETY: release is NUL-terminated by the kernel.
-        let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) };
-        release
-            .to_string_lossy()
-            .parse()
+        crate::sys::kernel_release()
+            .and_then(|release| release.parse().ok())
             .unwrap_or(KernelVersion { major: 0, minor: 0 })
     }
 }
