@@ -653,7 +653,10 @@ fn many_containers_and_a_bound() {
     let dir = dir.path();
     let out = dir.join("profiles");
     {
-        let daemon = Daemon::start(dir, &out, &[]);
+        // Only this test's containers, so that the counts below hold with
+        // other containers started on the host meanwhile.
+        let many_glob = format!("{}*", unique("many"));
+        let daemon = Daemon::start(dir, &out, &["--name", &many_glob]);
         let bundles: Vec<(String, RuncBundle)> = (0..100)
             .map(|i| {
                 let id = unique(&format!("many{i:03}"));
@@ -702,7 +705,14 @@ fn many_containers_and_a_bound() {
             );
         }
     }
-    let daemon = Daemon::start(dir, &dir.join("bounded"), &["--max-recordings", "4"]);
+    // Only this test's containers: others started meanwhile on this host
+    // (tests run side by side) would take slots of the four.
+    let bound_glob = format!("{}*", unique("bound"));
+    let daemon = Daemon::start(
+        dir,
+        &dir.join("bounded"),
+        &["--max-recordings", "4", "--name", &bound_glob],
+    );
     let sleepers: Vec<Detached> = (0..8)
         .map(|i| {
             let id = unique(&format!("bound{i}"));
