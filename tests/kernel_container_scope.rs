@@ -6,12 +6,11 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
+use common::kernel::{seen_names, start_in_cgroup, test_cgroup};
 use common::*;
-use recorder::arch::Arch;
 use recorder::bpf::{AttachKind, Scope, Seen, Start, SyscallRecorder};
 use recorder::cgroup::{Cgroup2Mount, OwnedCgroup};
 
@@ -22,36 +21,11 @@ const PID_NS_ONLY: Scope = Scope::Container {
 
 /// Runs `args` with its first syscall after exec already in `cgroup`.
 fn run_in(cgroup: &Path, args: &[&str]) {
-    let procs = cgroup.join("cgroup.procs");
     let mut cmd = Command::new(args[0]);
     cmd.args(&args[1..]);
-    let path = std::ffi::CString::new(procs.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: between fork and exec the closure makes only raw,
-    // async-signal-safe syscalls, on a path allocated before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(fd);
-            Ok(())
-        });
-    }
+    start_in_cgroup(&mut cmd, cgroup, None);
     let status = cmd.status().expect("running the test command");
     assert!(status.success(), "{args:?}: {status}");
-}
-
-fn names(seen: &Seen) -> BTreeSet<&'static str> {
-    let table = Arch::host().table();
-    seen.native
-        .iter()
-        .filter_map(|&nr| table.name(nr))
-        .collect()
-}
-
-fn cgroup(mount: &Cgroup2Mount, name: &str) -> OwnedCgroup {
-    OwnedCgroup::create(mount, &format!("{name}-{}", std::process::id())).unwrap()
 }
 
 /// Tasks in the host's pid namespace do not count; tasks in a pid namespace
@@ -61,7 +35,7 @@ fn container_scope_counts_only_tasks_outside_the_host_pid_namespace() {
     require_root();
     let mount = Cgroup2Mount::find().unwrap();
     let mut recorder = SyscallRecorder::load().unwrap();
-    let group = cgroup(&mount, "scope");
+    let group = test_cgroup(&mount, "scope");
     let id = recorder
         .start_scoped(group.id(), Start::Now, PID_NS_ONLY)
         .unwrap();
@@ -80,7 +54,7 @@ fn container_scope_counts_only_tasks_outside_the_host_pid_namespace() {
 /// What `unshare` ran inside its new namespace was recorded, from its exec
 /// to its exit, and the host-side unshare call was not.
 fn assert_only_the_inside(seen: &Seen, what: &str) {
-    let seen = names(seen);
+    let seen = seen_names(seen);
     assert!(
         seen.contains("execve") && seen.contains("exit_group"),
         "{what}: {seen:?}"
@@ -98,7 +72,7 @@ fn container_scope_arms_at_an_exec_inside() {
     require_root();
     let mount = Cgroup2Mount::find().unwrap();
     let mut recorder = SyscallRecorder::load().unwrap();
-    let group = cgroup(&mount, "arm");
+    let group = test_cgroup(&mount, "arm");
     let id = recorder
         .start_scoped(group.id(), Start::AtFirstExec, PID_NS_ONLY)
         .unwrap();
@@ -106,7 +80,7 @@ fn container_scope_arms_at_an_exec_inside() {
     run_in(group.path(), &["sh", "-c", "true; true"]);
     assert_eq!(recorder.seen(id).unwrap(), Seen::default());
     run_in(group.path(), &["unshare", "--pid", "--fork", "true"]);
-    let seen = names(&recorder.stop(id).unwrap());
+    let seen = seen_names(&recorder.stop(id).unwrap());
     assert!(
         seen.contains("execve") && seen.contains("exit_group"),
         "{seen:?}"
@@ -126,7 +100,7 @@ fn container_scope_counts_tasks_in_a_mount_namespace_other_than_the_runtime_s() 
     for kind in AttachKind::ALL {
         let mut recorder = SyscallRecorder::load_with(Some(kind)).unwrap();
         assert!(recorder.reads_mount_ns(), "{kind:?}");
-        let group = cgroup(&mount, &format!("mntns-{}", kind.name()));
+        let group = test_cgroup(&mount, &format!("mntns-{}", kind.name()));
         let scope = Scope::Container {
             runtime_mount_ns: Some(ours),
         };
@@ -150,13 +124,13 @@ fn recordings_of_new_cgroups() {
     require_root();
     let mount = Cgroup2Mount::find().unwrap();
     let mut recorder = SyscallRecorder::load().unwrap();
-    let old = cgroup(&mount, "old");
-    let moment = cgroup(&mount, "moment");
+    let old = test_cgroup(&mount, "old");
+    let moment = test_cgroup(&mount, "moment");
     recorder
         .record_new_cgroups(moment.id(), Start::Now, Scope::All, 0)
         .unwrap();
-    let kept = cgroup(&mount, "kept");
-    let dropped = cgroup(&mount, "dropped");
+    let kept = test_cgroup(&mount, "kept");
+    let dropped = test_cgroup(&mount, "dropped");
     run_in(old.path(), &["true"]);
     run_in(
         kept.path(),
@@ -186,10 +160,10 @@ fn recordings_of_new_cgroups() {
         kept.path(),
         &["sh", "-c", "rmdir /nonexistent-dir 2>/dev/null; true"],
     );
-    let seen = names(&recorder.stop(keep).unwrap());
+    let seen = seen_names(&recorder.stop(keep).unwrap());
     assert!(seen.contains("mkdir") && seen.contains("rmdir"), "{seen:?}");
     // A cgroup created after the end of watching gets no recording.
-    let late = cgroup(&mount, "late");
+    let late = test_cgroup(&mount, "late");
     run_in(late.path(), &["true"]);
     assert!(recorder.new_cgroup_recordings().unwrap().is_empty());
 }
@@ -205,15 +179,15 @@ fn new_cgroup_recordings_take_the_mount_namespace_of_the_first_task_s_parent() {
     require_root();
     let mount = Cgroup2Mount::find().unwrap();
     let mut recorder = SyscallRecorder::load().unwrap();
-    let moment = cgroup(&mount, "ns-moment");
+    let moment = test_cgroup(&mount, "ns-moment");
     recorder
         .record_new_cgroups(moment.id(), Start::AtFirstExec, PID_NS_ONLY, 0)
         .unwrap();
-    let runc_like = cgroup(&mount, "ns-runc");
+    let runc_like = test_cgroup(&mount, "ns-runc");
     run_in(runc_like.path(), &["sh", "-c", "true; true"]);
     run_in(runc_like.path(), &["unshare", "--mount", "true"]);
     // Its first task enters the cgroup after it made its namespace.
-    let crun_like = cgroup(&mount, "ns-crun");
+    let crun_like = test_cgroup(&mount, "ns-crun");
     let procs = crun_like.path().join("cgroup.procs");
     let script = format!("echo $$ > {}; exec true", procs.display());
     let out = run(Command::new("unshare").args(["--mount", "sh", "-c", &script]));
@@ -230,7 +204,7 @@ fn new_cgroup_recordings_take_the_mount_namespace_of_the_first_task_s_parent() {
     recorder.keep(crun_recording);
     recorder.stop_new_cgroups().unwrap();
     assert_only_the_inside(&recorder.stop(runc_recording).unwrap(), "runc-like");
-    let seen = names(&recorder.stop(crun_recording).unwrap());
+    let seen = seen_names(&recorder.stop(crun_recording).unwrap());
     assert!(
         seen.contains("execve") && seen.contains("exit_group"),
         "crun-like: {seen:?}"

@@ -8,28 +8,13 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::kernel::{seen_names, start_in_cgroup, test_cgroup};
 use common::*;
-use recorder::arch::Arch;
 use recorder::bpf::{AttachKind, Seen, Start, SyscallRecorder};
 use recorder::cgroup::{Cgroup2Mount, OwnedCgroup};
-
-fn names(seen: &Seen) -> BTreeSet<&'static str> {
-    let table = Arch::host().table();
-    seen.native
-        .iter()
-        .filter_map(|&nr| table.name(nr))
-        .collect()
-}
-
-fn cgroup(mount: &Cgroup2Mount, name: &str) -> OwnedCgroup {
-    OwnedCgroup::create(mount, &format!("{name}-{}", std::process::id())).unwrap()
-}
 
 /// The set of CPU `cpu` alone.
 fn cpu_set(cpu: usize) -> libc::cpu_set_t {
@@ -55,31 +40,8 @@ fn test_cpu() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
 }
 
-/// `cmd`, made to start in `cgroup` (its first syscall after exec there),
-/// on CPU `cpu`.
-fn in_cgroup(cmd: &mut Command, cgroup: &Path, cpu: usize) {
-    let procs = cgroup.join("cgroup.procs");
-    let path = std::ffi::CString::new(procs.as_os_str().as_encoded_bytes()).unwrap();
-    let set = cpu_set(cpu);
-    // SAFETY: between fork and exec the closure makes only raw,
-    // async-signal-safe syscalls, on a path allocated before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(fd);
-            Ok(())
-        });
-    }
-}
-
 fn assert_moved(seen: &Seen, kind: AttachKind, what: &str) {
-    let seen = names(seen);
+    let seen = seen_names(seen);
     assert!(
         seen.contains("umask"),
         "{kind}, {what}: the syscall made after the move was missed: {seen:?}"
@@ -90,11 +52,14 @@ fn assert_moved(seen: &Seen, kind: AttachKind, what: &str) {
     );
 }
 
-/// A task pinned to one CPU, busy there in an unrecorded cgroup, writes
-/// itself into a recorded one and makes one more syscall at once, with no
-/// other task run on its CPU in between.
-#[test]
-fn a_task_that_moves_itself_is_recorded_from_its_move() {
+/// On every hook: `migrating MODE ...` started on CPU 0 in a cgroup of its
+/// own, then `drive`n, with a recording of `NAME-moved-to` where it moves;
+/// what was recorded on each side of the move is checked.
+fn check_a_move(
+    name: &str,
+    mode: &str,
+    drive: impl Fn(&mut Command, &OwnedCgroup) -> std::process::ExitStatus,
+) {
     require_root();
     let dir = temp_dir();
     let program = build_program(dir.path(), "migrating", &["-O1", "-static"]);
@@ -102,48 +67,44 @@ fn a_task_that_moves_itself_is_recorded_from_its_move() {
     pin_this_thread(test_cpu());
     for kind in AttachKind::ALL {
         let mut recorder = SyscallRecorder::load_with(Some(kind)).unwrap();
-        let outside = cgroup(&mount, "self-outside");
-        let recorded = cgroup(&mount, "self-moved-to");
+        let outside = test_cgroup(&mount, &format!("{name}-outside"));
+        let recorded = test_cgroup(&mount, &format!("{name}-moved-to"));
         let id = recorder.start(recorded.id(), Start::Now).unwrap();
         let mut cmd = Command::new(&program);
-        cmd.arg("self").arg(recorded.procs_file());
-        in_cgroup(&mut cmd, outside.path(), 0);
-        let status = cmd.status().unwrap();
-        assert!(status.success(), "{kind}: migrating self: {status}");
-        assert_moved(&recorder.stop(id).unwrap(), kind, "moving itself");
+        cmd.arg(mode);
+        start_in_cgroup(&mut cmd, outside.path(), Some(0));
+        let status = drive(&mut cmd, &recorded);
+        assert!(status.success(), "{kind}: migrating {mode}: {status}");
+        assert_moved(&recorder.stop(id).unwrap(), kind, mode);
     }
+}
+
+/// A task pinned to one CPU, busy there in an unrecorded cgroup, writes
+/// itself into a recorded one and makes one more syscall at once, with no
+/// other task run on its CPU in between.
+#[test]
+fn a_task_that_moves_itself_is_recorded_from_its_move() {
+    check_a_move("self", "self", |cmd, recorded| {
+        cmd.arg(recorded.procs_file()).status().unwrap()
+    });
 }
 
 /// A task looping on one CPU is moved into a recorded cgroup from another,
 /// then told so by a signal: its syscalls from then on are recorded.
 #[test]
 fn a_task_moved_while_it_runs_is_recorded_from_its_move() {
-    require_root();
-    let dir = temp_dir();
-    let program = build_program(dir.path(), "migrating", &["-O1", "-static"]);
-    let mount = Cgroup2Mount::find().unwrap();
-    pin_this_thread(test_cpu());
-    for kind in AttachKind::ALL {
-        let mut recorder = SyscallRecorder::load_with(Some(kind)).unwrap();
-        let outside = cgroup(&mount, "wait-outside");
-        let recorded = cgroup(&mount, "wait-moved-to");
-        let id = recorder.start(recorded.id(), Start::Now).unwrap();
-        let mut cmd = Command::new(&program);
-        cmd.arg("wait").stdout(Stdio::piped());
-        in_cgroup(&mut cmd, outside.path(), 0);
-        let mut child = cmd.spawn().unwrap();
+    check_a_move("wait", "wait", |cmd, recorded| {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut ready = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut ready)
             .unwrap();
-        assert_eq!(ready, "ready\n", "{kind}");
+        assert_eq!(ready, "ready\n");
         std::fs::write(recorded.procs_file(), child.id().to_string()).unwrap();
         // SAFETY: kill(2) on our own child, which has not been waited for.
         assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) }, 0);
-        let status = child.wait().unwrap();
-        assert!(status.success(), "{kind}: migrating wait: {status}");
-        assert_moved(&recorder.stop(id).unwrap(), kind, "moved from another CPU");
-    }
+        child.wait().unwrap()
+    });
 }
 
 /// Short-lived tasks alternate between two recorded cgroups, each making
@@ -161,8 +122,8 @@ fn new_tasks_on_dead_tasks_stacks_keep_their_own_cgroup() {
     pin_this_thread(test_cpu());
     for kind in AttachKind::ALL {
         let mut recorder = SyscallRecorder::load_with(Some(kind)).unwrap();
-        let left = cgroup(&mount, "left");
-        let right = cgroup(&mount, "right");
+        let left = test_cgroup(&mount, "left");
+        let right = test_cgroup(&mount, "right");
         let left_id = recorder.start(left.id(), Start::Now).unwrap();
         let right_id = recorder.start(right.id(), Start::Now).unwrap();
         let changes_before = recorder.task_changes().unwrap();
@@ -171,7 +132,7 @@ fn new_tasks_on_dead_tasks_stacks_keep_their_own_cgroup() {
             for (group, call) in [(&left, "getsid"), (&right, "umask")] {
                 let mut cmd = Command::new(&program);
                 cmd.arg(call).stdout(Stdio::null());
-                in_cgroup(&mut cmd, group.path(), 0);
+                start_in_cgroup(&mut cmd, group.path(), Some(0));
                 let status = cmd.status().unwrap();
                 assert!(status.success(), "{kind}: syscaller {call}: {status}");
             }
@@ -183,8 +144,8 @@ fn new_tasks_on_dead_tasks_stacks_keep_their_own_cgroup() {
             "{kind}: {changes} task changes counted for {} tasks created and moved",
             2 * ROUNDS
         );
-        let left_seen = names(&recorder.stop(left_id).unwrap());
-        let right_seen = names(&recorder.stop(right_id).unwrap());
+        let left_seen = seen_names(&recorder.stop(left_id).unwrap());
+        let right_seen = seen_names(&recorder.stop(right_id).unwrap());
         assert!(
             left_seen.contains("getsid") && !left_seen.contains("umask"),
             "{kind}: left: {left_seen:?}"

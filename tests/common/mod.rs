@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod containers;
+pub mod kernel;
 pub mod seccomp;
 
 use std::collections::BTreeSet;
