@@ -41,8 +41,8 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
     "CAP_SYS_CHROOT",
 ];
 
-/// Every Linux capability (6.18).
-const ALL_CAPABILITIES: [&str; 41] = [
+/// Every Linux capability (6.18), by bit number.
+pub const ALL_CAPABILITIES: [&str; 41] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",

@@ -34,7 +34,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 pub use crd::{API_GROUP as CRD_API_GROUP, DEFAULT_ERRNO_ANNOTATION};
-pub use docker::{DEFAULT_CAPABILITIES, KernelVersion, Target, TargetError};
+pub use docker::{ALL_CAPABILITIES, DEFAULT_CAPABILITIES, KernelVersion, Target, TargetError};
 pub use location::Location;
 pub use systemd::{systemd_arch_name, systemd_local_arches};
 
