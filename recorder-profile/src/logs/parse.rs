@@ -527,7 +527,7 @@ fn json_string(bytes: &[u8]) -> Option<(JsonString<'_>, &[u8])> {
     let mut escaped = false;
     let mut at = 0;
     loop {
-        at += memchr::memchr2(b'"', b'\\', &inner[at..])?;
+        at = quote_or_backslash(inner, at)?;
         if inner[at] == b'"' {
             let string = JsonString {
                 raw: &inner[..at],
@@ -544,6 +544,23 @@ fn json_string(bytes: &[u8]) -> Option<(JsonString<'_>, &[u8])> {
         escaped = true;
         at += 2;
     }
+}
+
+/// The first `"` or `\` at or after `from`, a word at a time: the strings
+/// of a journald line are short, shorter than a SIMD search's set-up.
+fn quote_or_backslash(bytes: &[u8], mut from: usize) -> Option<usize> {
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    while from < bytes.len() {
+        // Zeros past the end are neither.
+        let word = word_at(bytes, from);
+        let found = zero_bytes(word ^ QUOTES) | zero_bytes(word ^ BACKSLASHES);
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    None
 }
 
 /// Decodes a string [`json_string`] accepted into `out`.
@@ -676,6 +693,11 @@ fn parse_dec32(b: &[u8]) -> Option<u32> {
 }
 
 fn parse_hex32(b: &[u8]) -> Option<u32> {
+    if let Some(word) = b.first_chunk::<8>()
+        && b.len() == 8
+    {
+        return hex8(u64::from_be_bytes(*word));
+    }
     if b.is_empty() || b.len() > 8 {
         return None;
     }
@@ -688,6 +710,32 @@ fn parse_hex32(b: &[u8]) -> Option<u32> {
         n = n << 4 | u32::from(digit);
     }
     Some(n)
+}
+
+/// Eight hex digits, the first in the top byte, all at once: the kernel
+/// writes `arch=` and `code=` with eight, and a digit at a time they are a
+/// chain of dependent table loads.
+fn hex8(word: u64) -> Option<u32> {
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    if word & TOP != 0 {
+        return None;
+    }
+    // With every byte below 0x80, adding at most 0x50 carries into no
+    // other byte: each byte's top bit says whether it was >= the bound.
+    let at_least = |x: u64, low: u8| (x + ONES * u64::from(0x80 - low)) & TOP;
+    let within = |x: u64, low: u8, high: u8| at_least(x, low) & !at_least(x, high + 1);
+    let digits = within(word, b'0', b'9');
+    // Letters of either case, folded to lower case.
+    let letters = within(word | ONES * 0x20, b'a', b'f');
+    if digits | letters != TOP {
+        return None;
+    }
+    // A digit's value is its low nibble; a letter's, its low nibble + 9.
+    let nibbles = (word & ONES * 0x0f) + (letters >> 7) * 9;
+    let pairs = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
+    Some((quads | quads >> 16) as u32)
 }
 
 const NOT_HEX: u8 = 0xff;
@@ -1328,6 +1376,20 @@ mod tests {
     }
 
     #[test]
+    fn quote_or_backslash_matches_a_plain_search() {
+        let hay = br#"ab"cdefghij\klmnopq"rstuvwxyz0123\"#;
+        for len in 0..=hay.len() {
+            for from in 0..=len {
+                let want = hay[from..len]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\')
+                    .map(|i| from + i);
+                assert_eq!(quote_or_backslash(&hay[..len], from), want, "{len} {from}");
+            }
+        }
+    }
+
+    #[test]
     fn journal_lines_with_and_without_serde_agree() {
         let lines: &[&[u8]] = &[
             br#"{"_AUDIT_ID":"12","_SOURCE_REALTIME_TIMESTAMP":"1795441404002000","MESSAGE":"SECCOMP auid=1 uid=0 gid=0 ses=1 pid=7 comm=\"a\" exe=\"/x\" sig=0 arch=c000003e syscall=9 compat=0 ip=0x1 code=0x7ffc0000"}"#,
@@ -1427,6 +1489,28 @@ mod tests {
         assert_eq!(parse_hex32(b"c000003E"), Some(0xc000_003e));
         assert_eq!(parse_hex32(b"c000003g"), None);
         assert_eq!(parse_hex32(b"123456789"), None);
+        // Eight digits take the word path: every byte at every place.
+        let table = |b: &[u8]| {
+            b.iter().try_fold(0u32, |n, &c| {
+                let digit = HEX_VALUES[usize::from(c)];
+                (digit != NOT_HEX).then_some(n << 4 | u32::from(digit))
+            })
+        };
+        for base in [*b"c000003e", *b"7FFC0000", *b"00000000", *b"fFfFfFfF"] {
+            assert_eq!(parse_hex32(&base), table(&base));
+            for at in 0..8 {
+                for byte in 0..=255u8 {
+                    let mut digits = base;
+                    digits[at] = byte;
+                    assert_eq!(
+                        parse_hex32(&digits),
+                        table(&digits),
+                        "{:?}",
+                        String::from_utf8_lossy(&digits)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
