@@ -546,12 +546,17 @@ fn json_string(bytes: &[u8]) -> Option<(JsonString<'_>, &[u8])> {
     }
 }
 
-/// The first `"` or `\` at or after `from`, a word at a time: the strings
-/// of a journald line are short, shorter than a SIMD search's set-up.
+/// The first `"` or `\` at or after `from`: a word at a time over the first
+/// few words, as most strings of a journald line are shorter than a SIMD
+/// search's set-up, then SIMD (MESSAGE is long).
 fn quote_or_backslash(bytes: &[u8], mut from: usize) -> Option<usize> {
     const QUOTES: u64 = 0x2222_2222_2222_2222;
     const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    let words_end = from.saturating_add(32);
     while from < bytes.len() {
+        if from >= words_end {
+            return memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|i| from + i);
+        }
         // Zeros past the end are neither.
         let word = word_at(bytes, from);
         let found = zero_bytes(word ^ QUOTES) | zero_bytes(word ^ BACKSLASHES);
@@ -692,6 +697,7 @@ fn parse_dec32(b: &[u8]) -> Option<u32> {
     parse_dec64(b).and_then(|n| u32::try_from(n).ok())
 }
 
+#[inline]
 fn parse_hex32(b: &[u8]) -> Option<u32> {
     if let Some(word) = b.first_chunk::<8>()
         && b.len() == 8
@@ -1377,7 +1383,7 @@ mod tests {
 
     #[test]
     fn quote_or_backslash_matches_a_plain_search() {
-        let hay = br#"ab"cdefghij\klmnopq"rstuvwxyz0123\"#;
+        let hay = br#"ab"cdefghij\klmnopq"rstuvwxyz0123\0123456789abcdefghijklmnopqrstuvwxyz"012345678901234567890123456789\"#;
         for len in 0..=hay.len() {
             for from in 0..=len {
                 let want = hay[from..len]
