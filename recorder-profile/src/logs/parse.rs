@@ -733,12 +733,12 @@ fn hex8(word: u64) -> Option<u32> {
     let within = |x: u64, low: u8, high: u8| at_least(x, low) & !at_least(x, high + 1);
     let digits = within(word, b'0', b'9');
     // Letters of either case, folded to lower case.
-    let letters = within(word | ONES * 0x20, b'a', b'f');
+    let letters = within(word | (ONES * 0x20), b'a', b'f');
     if digits | letters != TOP {
         return None;
     }
     // A digit's value is its low nibble; a letter's, its low nibble + 9.
-    let nibbles = (word & ONES * 0x0f) + (letters >> 7) * 9;
+    let nibbles = (word & (ONES * 0x0f)) + (letters >> 7) * 9;
     let pairs = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
     let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
     Some((quads | quads >> 16) as u32)
@@ -1302,8 +1302,11 @@ mod tests {
         }
     }
 
+    /// MESSAGE decoded, `_SOURCE_REALTIME_TIMESTAMP` and `_AUDIT_ID`.
+    type Read = (Option<Vec<u8>>, Option<String>, Option<String>);
+
     /// What serde_json reads from a line, in [`FlatEntry`]'s terms.
-    fn serde_entry(line: &[u8]) -> Option<(Option<Vec<u8>>, Option<String>, Option<String>)> {
+    fn serde_entry(line: &[u8]) -> Option<Read> {
         let entry = serde_json::from_slice::<JournalEntry<'_>>(line).ok()?;
         let message = entry.message.map(|m| match m {
             JournalMessage::Text(t) => t.as_bytes().to_vec(),
