@@ -380,7 +380,10 @@ impl Parser {
                 let Ok(entry) = serde_json::from_slice::<JournalEntry<'_>>(line) else {
                     return Line::Unparseable(Unparseable::BadJson);
                 };
-                let stamp = journal_stamp(entry.source_time.as_deref(), entry.audit_id.as_deref());
+                let stamp = journal_stamp(
+                    entry.source_time.as_deref().map(str::as_bytes),
+                    entry.audit_id.as_deref().map(str::as_bytes),
+                );
                 scratch.clear();
                 match entry.message {
                     Some(JournalMessage::Text(text)) => scratch.extend_from_slice(text.as_bytes()),
@@ -432,16 +435,25 @@ pub fn parse_audit_message(body: &[u8]) -> Line<'_> {
 
 /// journald's audit transport stamp: `_SOURCE_REALTIME_TIMESTAMP` in
 /// microseconds and `_AUDIT_ID`.
-fn journal_stamp(source_time: Option<&str>, audit_id: Option<&str>) -> Option<AuditStamp> {
+fn journal_stamp(source_time: Option<&[u8]>, audit_id: Option<&[u8]>) -> Option<AuditStamp> {
     let (us, serial) = (
-        source_time?.parse::<i64>().ok()?,
-        audit_id?.parse::<u64>().ok()?,
+        parse_number::<i64>(source_time?)?,
+        parse_number::<u64>(audit_id?)?,
     );
     Some(AuditStamp {
         secs: us.div_euclid(1_000_000),
         millis: (us.rem_euclid(1_000_000) / 1000) as u32,
         serial,
     })
+}
+
+/// A number as `str::parse` reads it; plain digits without its UTF-8 check
+/// and generic loop.
+fn parse_number<T: std::str::FromStr + TryFrom<u64>>(text: &[u8]) -> Option<T> {
+    match parse_dec64(text) {
+        Some(n) => T::try_from(n).ok(),
+        None => std::str::from_utf8(text).ok()?.parse().ok(),
+    }
 }
 
 /// The fields of a journald JSON line read without serde_json, for the
@@ -453,8 +465,8 @@ fn journal_stamp(source_time: Option<&str>, audit_id: Option<&str>) -> Option<Au
 #[derive(Debug, Default, PartialEq)]
 struct FlatEntry<'a> {
     message: Option<JsonString<'a>>,
-    source_time: Option<&'a str>,
-    audit_id: Option<&'a str>,
+    source_time: Option<&'a [u8]>,
+    audit_id: Option<&'a [u8]>,
 }
 
 /// A JSON string's text between its quotes, as written.
@@ -501,15 +513,10 @@ impl<'a> FlatEntry<'a> {
                 } => Some(&mut entry.audit_id),
                 _ => None,
             };
-            if let Some(slot) = slot {
-                if value.escaped {
-                    return None;
-                }
-                // Printable ASCII, checked above.
-                let text = std::str::from_utf8(value.raw).ok()?;
-                if slot.replace(text).is_some() {
-                    return None;
-                }
+            if let Some(slot) = slot
+                && (value.escaped || slot.replace(value.raw).is_some())
+            {
+                return None;
             }
             match after.split_first()? {
                 (b',', next) => rest = next,
@@ -1343,8 +1350,10 @@ mod tests {
             assert_eq!(
                 (
                     message,
-                    flat.source_time.map(str::to_owned),
-                    flat.audit_id.map(str::to_owned)
+                    flat.source_time
+                        .map(|t| String::from_utf8_lossy(t).into_owned()),
+                    flat.audit_id
+                        .map(|t| String::from_utf8_lossy(t).into_owned())
                 ),
                 want,
                 "{shown}"
@@ -1381,6 +1390,31 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(line)
             );
+        }
+    }
+
+    #[test]
+    fn parse_number_reads_as_str_parse_does() {
+        for text in [
+            "",
+            "0",
+            "+5",
+            "-5",
+            "007",
+            " 5",
+            "5 ",
+            "1a",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "000000000000000000001",
+        ] {
+            let bytes = text.as_bytes();
+            assert_eq!(parse_number::<i64>(bytes), text.parse().ok(), "{text}");
+            assert_eq!(parse_number::<u64>(bytes), text.parse().ok(), "{text}");
         }
     }
 
