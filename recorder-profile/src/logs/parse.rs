@@ -360,27 +360,40 @@ impl Parser {
     /// audit transport adds the stamp as `_SOURCE_REALTIME_TIMESTAMP` and
     /// `_AUDIT_ID`.
     fn parse_journal_json<'a>(&self, line: &'a [u8], scratch: &'a mut Vec<u8>) -> Line<'a> {
-        let Ok(entry) = serde_json::from_slice::<JournalEntry<'_>>(line) else {
-            return Line::Unparseable(Unparseable::BadJson);
+        let (message, stamp) = match FlatEntry::read(line) {
+            Some(flat) => {
+                let stamp = journal_stamp(flat.source_time, flat.audit_id);
+                let message: &'a [u8] = match flat.message {
+                    Some(JsonString {
+                        raw,
+                        escaped: false,
+                    }) => raw,
+                    Some(JsonString { raw, escaped: true }) => {
+                        unescape_simple(raw, scratch);
+                        scratch.as_slice()
+                    }
+                    None => return Line::Unparseable(Unparseable::BadJson),
+                };
+                (message, stamp)
+            }
+            None => {
+                let Ok(entry) = serde_json::from_slice::<JournalEntry<'_>>(line) else {
+                    return Line::Unparseable(Unparseable::BadJson);
+                };
+                let stamp = journal_stamp(
+                    entry.source_time.as_deref().map(str::as_bytes),
+                    entry.audit_id.as_deref().map(str::as_bytes),
+                );
+                scratch.clear();
+                match entry.message {
+                    Some(JournalMessage::Text(text)) => scratch.extend_from_slice(text.as_bytes()),
+                    Some(JournalMessage::Bytes(bytes)) => scratch.extend_from_slice(&bytes),
+                    None => return Line::Unparseable(Unparseable::BadJson),
+                }
+                let message: &'a [u8] = scratch.as_slice();
+                (message, stamp)
+            }
         };
-        let stamp = match (&entry.source_time, &entry.audit_id) {
-            (Some(t), Some(id)) => match (t.parse::<i64>(), id.parse::<u64>()) {
-                (Ok(us), Ok(serial)) => Some(AuditStamp {
-                    secs: us.div_euclid(1_000_000),
-                    millis: (us.rem_euclid(1_000_000) / 1000) as u32,
-                    serial,
-                }),
-                _ => None,
-            },
-            _ => None,
-        };
-        scratch.clear();
-        match entry.message {
-            Some(JournalMessage::Text(text)) => scratch.extend_from_slice(text.as_bytes()),
-            Some(JournalMessage::Bytes(bytes)) => scratch.extend_from_slice(&bytes),
-            None => return Line::Unparseable(Unparseable::BadJson),
-        }
-        let message: &'a [u8] = scratch.as_slice();
         let Some(m) = self.markers.find(message, 0) else {
             return Line::Other;
         };
@@ -418,6 +431,168 @@ pub fn parse_audit_message(body: &[u8]) -> Line<'_> {
         Ok(f) => Line::Record(f.into_record(Some(stamp), b"")),
         Err(e) => Line::Unparseable(e),
     }
+}
+
+/// journald's audit transport stamp: `_SOURCE_REALTIME_TIMESTAMP` in
+/// microseconds and `_AUDIT_ID`.
+fn journal_stamp(source_time: Option<&[u8]>, audit_id: Option<&[u8]>) -> Option<AuditStamp> {
+    let (us, serial) = (
+        parse_number::<i64>(source_time?)?,
+        parse_number::<u64>(audit_id?)?,
+    );
+    Some(AuditStamp {
+        secs: us.div_euclid(1_000_000),
+        millis: (us.rem_euclid(1_000_000) / 1000) as u32,
+        serial,
+    })
+}
+
+/// A number as `str::parse` reads it; plain digits without its UTF-8 check
+/// and generic loop.
+fn parse_number<T: std::str::FromStr + TryFrom<u64>>(text: &[u8]) -> Option<T> {
+    match parse_dec64(text) {
+        Some(n) => T::try_from(n).ok(),
+        None => std::str::from_utf8(text).ok()?.parse().ok(),
+    }
+}
+
+/// The fields of a journald JSON line read without serde_json, for the
+/// lines journald writes: one flat object of string values, no
+/// whitespace, printable ASCII, no `\u` escape. [`FlatEntry::read`]
+/// declines every other line (serde_json then decides), and for each line
+/// it accepts it reads what serde_json reads, so that the answer is the
+/// same at a fraction of the cost (no UTF-8 check, no allocation).
+#[derive(Debug, Default, PartialEq)]
+struct FlatEntry<'a> {
+    message: Option<JsonString<'a>>,
+    source_time: Option<&'a [u8]>,
+    audit_id: Option<&'a [u8]>,
+}
+
+/// A JSON string's text between its quotes, as written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct JsonString<'a> {
+    raw: &'a [u8],
+    /// Whether it holds escapes (only the one-letter ones).
+    escaped: bool,
+}
+
+impl<'a> FlatEntry<'a> {
+    fn read(line: &'a [u8]) -> Option<FlatEntry<'a>> {
+        // Control characters are not allowed in strings (or are whitespace
+        // outside them), and other bytes need a UTF-8 check: serde_json's.
+        let unusual = line
+            .iter()
+            .fold(false, |any, &b| any | !(0x20..0x7f).contains(&b));
+        if unusual {
+            return None;
+        }
+        let mut rest = line.strip_prefix(b"{")?;
+        let mut entry = FlatEntry::default();
+        loop {
+            let (key, after) = json_string(rest)?;
+            let (value, after) = json_string(after.strip_prefix(b":")?)?;
+            // A duplicate field is an error to serde; an escaped key could
+            // spell a field's name.
+            let slot = match key {
+                JsonString { escaped: true, .. } => return None,
+                JsonString {
+                    raw: b"MESSAGE", ..
+                } => {
+                    if entry.message.replace(value).is_some() {
+                        return None;
+                    }
+                    None
+                }
+                JsonString {
+                    raw: b"_SOURCE_REALTIME_TIMESTAMP",
+                    ..
+                } => Some(&mut entry.source_time),
+                JsonString {
+                    raw: b"_AUDIT_ID", ..
+                } => Some(&mut entry.audit_id),
+                _ => None,
+            };
+            if let Some(slot) = slot
+                && (value.escaped || slot.replace(value.raw).is_some())
+            {
+                return None;
+            }
+            match after.split_first()? {
+                (b',', next) => rest = next,
+                (b'}', []) => return Some(entry),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A JSON string at the start of `bytes` and what follows it; `None` for
+/// anything but a string with at most one-letter escapes.
+fn json_string(bytes: &[u8]) -> Option<(JsonString<'_>, &[u8])> {
+    let inner = bytes.strip_prefix(b"\"")?;
+    let mut escaped = false;
+    let mut at = 0;
+    loop {
+        at = quote_or_backslash(inner, at)?;
+        if inner[at] == b'"' {
+            let string = JsonString {
+                raw: &inner[..at],
+                escaped,
+            };
+            return Some((string, &inner[at + 1..]));
+        }
+        if !matches!(
+            inner.get(at + 1)?,
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't'
+        ) {
+            return None;
+        }
+        escaped = true;
+        at += 2;
+    }
+}
+
+/// The first `"` or `\` at or after `from`: a word at a time over the first
+/// few words, as most strings of a journald line are shorter than a SIMD
+/// search's set-up, then SIMD (MESSAGE is long).
+fn quote_or_backslash(bytes: &[u8], mut from: usize) -> Option<usize> {
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    const BACKSLASHES: u64 = 0x5c5c_5c5c_5c5c_5c5c;
+    let words_end = from.saturating_add(32);
+    while from < bytes.len() {
+        if from >= words_end {
+            return memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|i| from + i);
+        }
+        // Zeros past the end are neither.
+        let word = word_at(bytes, from);
+        let found = zero_bytes(word ^ QUOTES) | zero_bytes(word ^ BACKSLASHES);
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    None
+}
+
+/// Decodes a string [`json_string`] accepted into `out`.
+fn unescape_simple(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut rest = raw;
+    while let Some(i) = memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..i]);
+        out.push(match rest.get(i + 1) {
+            Some(b'b') => 0x08,
+            Some(b'f') => 0x0c,
+            Some(b'n') => b'\n',
+            Some(b'r') => b'\r',
+            Some(b't') => b'\t',
+            Some(&other) => other,
+            None => break,
+        });
+        rest = rest.get(i + 2..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
 }
 
 #[derive(serde::Deserialize)]
@@ -529,7 +704,13 @@ fn parse_dec32(b: &[u8]) -> Option<u32> {
     parse_dec64(b).and_then(|n| u32::try_from(n).ok())
 }
 
+#[inline]
 fn parse_hex32(b: &[u8]) -> Option<u32> {
+    if let Some(word) = b.first_chunk::<8>()
+        && b.len() == 8
+    {
+        return hex8(u64::from_be_bytes(*word));
+    }
     if b.is_empty() || b.len() > 8 {
         return None;
     }
@@ -542,6 +723,32 @@ fn parse_hex32(b: &[u8]) -> Option<u32> {
         n = n << 4 | u32::from(digit);
     }
     Some(n)
+}
+
+/// Eight hex digits, the first in the top byte, all at once: the kernel
+/// writes `arch=` and `code=` with eight, and a digit at a time they are a
+/// chain of dependent table loads.
+fn hex8(word: u64) -> Option<u32> {
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    if word & TOP != 0 {
+        return None;
+    }
+    // With every byte below 0x80, adding at most 0x50 carries into no
+    // other byte: each byte's top bit says whether it was >= the bound.
+    let at_least = |x: u64, low: u8| (x + ONES * u64::from(0x80 - low)) & TOP;
+    let within = |x: u64, low: u8, high: u8| at_least(x, low) & !at_least(x, high + 1);
+    let digits = within(word, b'0', b'9');
+    // Letters of either case, folded to lower case.
+    let letters = within(word | (ONES * 0x20), b'a', b'f');
+    if digits | letters != TOP {
+        return None;
+    }
+    // A digit's value is its low nibble; a letter's, its low nibble + 9.
+    let nibbles = (word & (ONES * 0x0f)) + (letters >> 7) * 9;
+    let pairs = (nibbles | nibbles >> 4) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
+    Some((quads | quads >> 16) as u32)
 }
 
 const NOT_HEX: u8 = 0xff;
@@ -1102,6 +1309,156 @@ mod tests {
         }
     }
 
+    /// MESSAGE decoded, `_SOURCE_REALTIME_TIMESTAMP` and `_AUDIT_ID`.
+    type Read = (Option<Vec<u8>>, Option<String>, Option<String>);
+
+    /// What serde_json reads from a line, in [`FlatEntry`]'s terms.
+    fn serde_entry(line: &[u8]) -> Option<Read> {
+        let entry = serde_json::from_slice::<JournalEntry<'_>>(line).ok()?;
+        let message = entry.message.map(|m| match m {
+            JournalMessage::Text(t) => t.as_bytes().to_vec(),
+            JournalMessage::Bytes(b) => b,
+        });
+        Some((
+            message,
+            entry.source_time.map(|t| t.into_owned()),
+            entry.audit_id.map(|t| t.into_owned()),
+        ))
+    }
+
+    #[test]
+    fn flat_journal_entries_read_as_serde_json_reads_them() {
+        let accepted: &[&[u8]] = &[
+            br#"{"_TRANSPORT":"audit","_AUDIT_ID":"12","_SOURCE_REALTIME_TIMESTAMP":"1795441404002000","MESSAGE":"SECCOMP auid=1 comm=\"a b\" exe=\"/x\\/y\\\\z\" pid=1"}"#,
+            br#"{"MESSAGE":"plain"}"#,
+            br#"{"MESSAGE":""}"#,
+            br#"{"MESSAGE":"\b\f\n\r\t\"\\\/"}"#,
+            br#"{"OTHER":"\"","MESSAGE":"x","MESSAGE2":"y"}"#,
+            br#"{"_AUDIT_ID":"x","MESSAGE":"m"}"#,
+            br#"{"_AUDIT_ID":"","_SOURCE_REALTIME_TIMESTAMP":"-5","MESSAGE":"m"}"#,
+            br#"{"A":"b"}"#,
+        ];
+        for &line in accepted {
+            let shown = String::from_utf8_lossy(line);
+            let flat = FlatEntry::read(line).unwrap_or_else(|| panic!("declined {shown}"));
+            let mut scratch = Vec::new();
+            let message = flat.message.map(|m| {
+                unescape_simple(m.raw, &mut scratch);
+                scratch.clone()
+            });
+            let want = serde_entry(line).unwrap_or_else(|| panic!("serde rejects {shown}"));
+            assert_eq!(
+                (
+                    message,
+                    flat.source_time
+                        .map(|t| String::from_utf8_lossy(t).into_owned()),
+                    flat.audit_id
+                        .map(|t| String::from_utf8_lossy(t).into_owned())
+                ),
+                want,
+                "{shown}"
+            );
+        }
+        // Declined: serde_json decides (some valid, some not).
+        let declined: &[&[u8]] = &[
+            br#"{ "MESSAGE":"x"}"#,
+            br#"{"MESSAGE":"x"} "#,
+            b"{\"MESSAGE\":\"x\"}\r",
+            br#"{"MESSAGE":"x","MESSAGE":"y"}"#,
+            br#"{"_AUDIT_ID":"1","_AUDIT_ID":"2","MESSAGE":"y"}"#,
+            br#"{"MESS\u0041GE":"x"}"#,
+            br#"{"MESSAGE":"\u00e9"}"#,
+            br#"{"MESSAGE":"\x"}"#,
+            br#"{"MESSAGE":[65,66]}"#,
+            br#"{"MESSAGE":null}"#,
+            br#"{"N":1,"MESSAGE":"x"}"#,
+            br#"{"_AUDIT_ID":"1\"","MESSAGE":"x"}"#,
+            "{\"MESSAGE\":\"é\"}".as_bytes(),
+            b"{\"MESSAGE\":\"a\tb\"}",
+            br#"{"MESSAGE":"x"}}"#,
+            br#"{"MESSAGE":"x",}"#,
+            br#"{"MESSAGE":"x""#,
+            br#"{"MESSAGE":"x\"#,
+            br#"{"MESSAGE""x"}"#,
+            br#"{}"#,
+            br#"{"#,
+        ];
+        for &line in declined {
+            assert_eq!(
+                FlatEntry::read(line),
+                None,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn parse_number_reads_as_str_parse_does() {
+        for text in [
+            "",
+            "0",
+            "+5",
+            "-5",
+            "007",
+            " 5",
+            "5 ",
+            "1a",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "000000000000000000001",
+        ] {
+            let bytes = text.as_bytes();
+            assert_eq!(parse_number::<i64>(bytes), text.parse().ok(), "{text}");
+            assert_eq!(parse_number::<u64>(bytes), text.parse().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn quote_or_backslash_matches_a_plain_search() {
+        let hay = br#"ab"cdefghij\klmnopq"rstuvwxyz0123\0123456789abcdefghijklmnopqrstuvwxyz"012345678901234567890123456789\"#;
+        for len in 0..=hay.len() {
+            for from in 0..=len {
+                let want = hay[from..len]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\')
+                    .map(|i| from + i);
+                assert_eq!(quote_or_backslash(&hay[..len], from), want, "{len} {from}");
+            }
+        }
+    }
+
+    #[test]
+    fn journal_lines_with_and_without_serde_agree() {
+        let lines: &[&[u8]] = &[
+            br#"{"_AUDIT_ID":"12","_SOURCE_REALTIME_TIMESTAMP":"1795441404002000","MESSAGE":"SECCOMP auid=1 uid=0 gid=0 ses=1 pid=7 comm=\"a\" exe=\"/x\" sig=0 arch=c000003e syscall=9 compat=0 ip=0x1 code=0x7ffc0000"}"#,
+            br#"{"MESSAGE":"audit: type=1326 audit(1.002:3): pid=7 arch=c000003e syscall=9 code=0x7ffc0000"}"#,
+            br#"{"MESSAGE":"SECCOMP auid=1 pid=7 arch=c000003e syscall=9"}"#,
+            br#"{"MESSAGE":"nothing here"}"#,
+        ];
+        for &line in lines {
+            let spaced = String::from_utf8_lossy(line).replacen('{', "{ ", 1);
+            let fast = parse(line);
+            assert!(FlatEntry::read(line).is_some());
+            assert!(FlatEntry::read(spaced.as_bytes()).is_none());
+            assert_eq!(fast, parse(spaced.as_bytes()), "{spaced}");
+        }
+        let r = record(lines[0]);
+        assert_eq!(r.comm, Some(Text::Quoted(b"a")));
+        assert_eq!(
+            r.stamp,
+            Some(AuditStamp {
+                secs: 1795441404,
+                millis: 2,
+                serial: 12
+            })
+        );
+    }
+
     #[test]
     fn journal_message_as_bytes() {
         let message = b"SECCOMP auid=1 pid=7 arch=c000003e syscall=9 code=0x7ffc0000";
@@ -1175,6 +1532,28 @@ mod tests {
         assert_eq!(parse_hex32(b"c000003E"), Some(0xc000_003e));
         assert_eq!(parse_hex32(b"c000003g"), None);
         assert_eq!(parse_hex32(b"123456789"), None);
+        // Eight digits take the word path: every byte at every place.
+        let table = |b: &[u8]| {
+            b.iter().try_fold(0u32, |n, &c| {
+                let digit = HEX_VALUES[usize::from(c)];
+                (digit != NOT_HEX).then_some(n << 4 | u32::from(digit))
+            })
+        };
+        for base in [*b"c000003e", *b"7FFC0000", *b"00000000", *b"fFfFfFfF"] {
+            assert_eq!(parse_hex32(&base), table(&base));
+            for at in 0..8 {
+                for byte in 0..=255u8 {
+                    let mut digits = base;
+                    digits[at] = byte;
+                    assert_eq!(
+                        parse_hex32(&digits),
+                        table(&digits),
+                        "{:?}",
+                        String::from_utf8_lossy(&digits)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
