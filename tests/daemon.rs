@@ -183,6 +183,7 @@ fn http(socket: &Path, method: &str, path: &str) -> (u16, String) {
 fn setup() -> (tempfile::TempDir, PathBuf) {
     require_root();
     require_program("runc", "runc");
+    remove_dead_tests_cgroups();
     let dir = temp_dir();
     let rootfs = busybox_rootfs(dir.path());
     let syscaller = build_program(dir.path(), "syscaller", &["-static", "-O1"]);
@@ -281,11 +282,15 @@ fn replicas_of_a_deployment_fold_into_one_profile() {
         .root
         .join(format!("recorder-tests-noise-{}", std::process::id()));
     std::fs::create_dir_all(&noise).unwrap();
-    let mut busy = Command::new("sh")
+    let busy = Command::new("sh")
         .args(["-c", "while true; do /bin/true; sleep 0.05; done"])
         .spawn()
         .unwrap();
     std::fs::write(noise.join("cgroup.procs"), busy.id().to_string()).unwrap();
+    let _noise = TestCgroup {
+        dir: noise.clone(),
+        load: Some(busy),
+    };
 
     let mut outputs = Vec::new();
     for i in 0..3 {
@@ -372,9 +377,6 @@ fn replicas_of_a_deployment_fold_into_one_profile() {
     assert_eq!(daemon.metric("recorder_slots{state=\"triage\"}"), 0.0);
     assert!(daemon.metric("recorder_cgroups_ignored") >= 1.0);
     assert_eq!(daemon.metric("recorder_slots{state=\"used\"}"), 0.0);
-    let _ = busy.kill();
-    let _ = busy.wait();
-    let _ = std::fs::remove_dir(&noise);
 }
 
 /// The same through containerd (`ctr run` with the CRI annotations).
@@ -999,13 +1001,18 @@ fn twenty_thousand_cgroups_leave_recordings_exact_and_no_slot_used() {
 
     let parent = cgroup2_mount().join(format!("recorder-test-many-{}", std::process::id()));
     std::fs::create_dir(&parent).unwrap();
-    let mut load = Command::new(&many)
+    let load = Command::new(&many)
         .arg(&parent)
         .arg("20000")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("starting many_cgroups");
+    let mut many_cgroups = TestCgroup {
+        dir: parent,
+        load: Some(load),
+    };
+    let load = many_cgroups.load.as_mut().unwrap();
     let mut ready = [0u8; 6];
     load.stdout
         .as_mut()
@@ -1049,10 +1056,58 @@ fn twenty_thousand_cgroups_leave_recordings_exact_and_no_slot_used() {
     assert!(names.contains("umask"), "{names:?}");
     assert_eq!(daemon.metric("recorder_slots{state=\"used\"}"), 0.0);
     assert_eq!(daemon.metric("recorder_slots{state=\"triage\"}"), 0.0);
+    drop(many_cgroups);
+}
 
-    drop(load.stdin.take());
-    let _ = load.wait();
-    remove_cgroup_tree(&parent);
+/// A cgroup tree a test made on the host, with the process that loads it:
+/// the process is stopped (its stdin closed, or killed) and the tree
+/// removed when dropped, also when the test fails. Twenty thousand
+/// cgroups left behind slow down everything that reads the cgroup tree
+/// later (a `trace --wait` then hears of a short-lived container too late).
+struct TestCgroup {
+    dir: PathBuf,
+    load: Option<std::process::Child>,
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        if let Some(mut load) = self.load.take() {
+            // A load reading its stdin ends when it closes; others are
+            // killed.
+            if load.stdin.take().is_none() {
+                let _ = load.kill();
+            }
+            let _ = load.wait();
+        }
+        remove_cgroup_tree(&self.dir);
+    }
+}
+
+/// Removes the cgroup trees tests of this file made that a killed run
+/// left (`recorder-test-many-PID`, `recorder-tests-noise-PID` with PID
+/// gone), so that one killed run does not slow every later one down.
+fn remove_dead_tests_cgroups() {
+    let root = cgroup2_mount();
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = ["recorder-test-many-", "recorder-tests-noise-"]
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!(
+                "note: removing {}, left by a test run that was killed",
+                entry.path().display()
+            );
+            remove_cgroup_tree(&entry.path());
+        }
+    }
 }
 
 /// `recorder record -o DIR/NAME.json -- PROGRAM`, the profile's text.
