@@ -32,7 +32,8 @@ const COMMANDS: [&str; 5] = ["record", "trace", "logs", "run", "daemon"];
 /// Syscalls glibc and Rust's runtime make on paths a run seldom takes, kept
 /// in every profile so that a rare path cannot fail with ENOSYS: memory
 /// (a large allocation maps, a free may unmap or advise), threads and their
-/// exit, signal delivery and a panic's abort, sleeping and the clock,
+/// exit, signal delivery and a panic's abort, sleeping and the clock (and
+/// the kernel's restart of a sleep or poll a stop and SIGCONT interrupted),
 /// writing a message.
 const RUNTIME_BASELINE: &[&str] = &[
     "brk",
@@ -51,6 +52,7 @@ const RUNTIME_BASELINE: &[&str] = &[
     "mremap",
     "munmap",
     "nanosleep",
+    "restart_syscall",
     "rt_sigaction",
     "rt_sigprocmask",
     "rt_sigreturn",
