@@ -244,12 +244,12 @@ fn load(global: &u64) -> u64 {
     unsafe { core::ptr::read_volatile(global) }
 }
 
-/// The hot path, run on every syscall of every process. A task whose last
-/// syscall on this CPU was its previous one (`task_key`, the address of its
-/// saved registers, as remembered) costs no call at all unless it is
-/// recorded; a recorded one costs one (the current task, whose compat flag
-/// and namespaces the recording needs); any other task costs that call
-/// too, once, to read its cgroup. The cgroup id, the compat flag, the pid
+/// The hot path, run on every syscall of every process. A task this CPU
+/// remembers (`task_key`) costs no call unless it is recorded; a recorded
+/// one costs none on tp_btf for a native syscall (its registers say so, see
+/// [`surely_native`]) and one elsewhere (the current task, for its compat
+/// flag and namespaces); a task the CPU does not remember costs that call
+/// once, to read its cgroup. The cgroup id, the compat flag, the pid
 /// namespace's level and the mount namespace are plain loads through the
 /// task pointer, under the RCU read lock the tracepoint holds. On CPUs where
 /// every call and return goes through a mitigation thunk, a call costs more
@@ -302,10 +302,7 @@ fn record(id: i64, regs: Regs, task_key: TaskKey) {
             // value.
             let slot = unsafe { &mut *slot };
             if slot.epoch == cache.epoch {
-                let known = Known {
-                    task: LazyTask::new(task, regs),
-                    outside_host_pidns: cache.task_outside_host_pidns != 0,
-                };
+                let known = Known::of(task, regs, cache);
                 mark_and_capture(slot, cache.slot_plus_one - 1, id, regs, known);
                 return;
             }
@@ -324,11 +321,7 @@ fn record(id: i64, regs: Regs, task_key: TaskKey) {
     };
     // SAFETY: as above.
     let slot = unsafe { &mut *slot };
-    let known = Known {
-        task: LazyTask::new(task, regs),
-        outside_host_pidns: cache.task_outside_host_pidns != 0,
-    };
-    mark_and_capture(slot, found - 1, id, regs, known);
+    mark_and_capture(slot, found - 1, id, regs, Known::of(task, regs, cache));
 }
 
 /// What the recorded path knows of the syscall's task without asking.
@@ -336,6 +329,18 @@ struct Known {
     task: LazyTask,
     /// The task is outside the host's pid namespace (as remembered).
     outside_host_pidns: bool,
+}
+
+impl Known {
+    /// What `cache` remembers of the current task, whose pointer `task` is
+    /// when it was asked for already (else null).
+    #[inline(always)]
+    fn of(task: *const u8, regs: Regs, cache: &CpuCache) -> Known {
+        Known {
+            task: LazyTask::new(task, regs),
+            outside_host_pidns: cache.task_outside_host_pidns != 0,
+        }
+    }
 }
 
 /// The current task, asked for when first needed: a recorded syscall needs
@@ -579,7 +584,7 @@ fn announce(cgroup_id: u64, slot: u32) {
 /// present: a read that faults leaves the part empty).
 #[inline(always)]
 fn read_args(event: &mut NewCgroupEvent) {
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let task = current_task();
     if task.is_null() {
         return;
     }
@@ -629,7 +634,7 @@ fn parent_tgid() -> u32 {
     if load(&MNT_NS_ON) == 0 {
         return 0;
     }
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let task = current_task();
     if task.is_null() {
         return 0;
     }
@@ -706,7 +711,7 @@ fn parent_mnt_ns() -> u64 {
     if load(&MNT_NS_ON) == 0 {
         return 0;
     }
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let task = current_task();
     if task.is_null() {
         return 0;
     }
@@ -805,12 +810,11 @@ fn surely_native(regs: Regs) -> bool {
         return false;
     }
     let [cs, user_cs, cx, ip, r11, flags] = &NATIVE_ENTRY;
-    let at = |offset: &u64| unsafe {
-        core::ptr::read_volatile(regs.wrapping_add(load(offset) as usize) as *const u64)
-    };
     let segment =
         unsafe { core::ptr::read_volatile(regs.wrapping_add(load(cs) as usize) as *const u16) };
-    u64::from(segment) == load(user_cs) && at(cx) == at(ip) && at(r11) == at(flags)
+    u64::from(segment) == load(user_cs)
+        && word_at(regs, cx) == word_at(regs, ip)
+        && word_at(regs, r11) == word_at(regs, flags)
 }
 
 /// Whether the current syscall entered through the 32-bit compat ABI,

@@ -181,8 +181,7 @@ pub(super) fn attach(
 /// stack it reuses. Attached before `sys_enter`, so that no syscall is seen
 /// before a change can be.
 fn attach_task_hooks(ebpf: &mut Ebpf) -> Result<(), AttachError> {
-    let name = program::TASK_CHANGED;
-    let p: &mut RawTracePoint = program_of(ebpf, name)?;
+    let p: &mut RawTracePoint = program_of(ebpf, program::TASK_CHANGED)?;
     p.load().map_err(AttachError::Load)?;
     for (_, hook) in program::TASK_CHANGE_HOOKS {
         p.attach(hook)
@@ -244,24 +243,20 @@ impl fmt::Display for HookFailures {
 
 fn attach_one(ebpf: &mut Ebpf, btf: Option<&Btf>, kind: AttachKind) -> Result<(), AttachError> {
     let program = kind.program();
-    let prog = ebpf
-        .program_mut(program)
-        .ok_or(AttachError::MissingProgram(program))?;
-    let wrong_type = |source| AttachError::WrongType { program, source };
     match kind {
         AttachKind::TpBtf => {
             let btf = btf.ok_or(AttachError::NoKernelBtf)?;
-            let p: &mut BtfTracePoint = prog.try_into().map_err(wrong_type)?;
+            let p: &mut BtfTracePoint = program_of(ebpf, program)?;
             p.load("sys_enter", btf).map_err(AttachError::Load)?;
             p.attach().map_err(AttachError::Attach)?;
         }
         AttachKind::RawTp => {
-            let p: &mut RawTracePoint = prog.try_into().map_err(wrong_type)?;
+            let p: &mut RawTracePoint = program_of(ebpf, program)?;
             p.load().map_err(AttachError::Load)?;
             p.attach("sys_enter").map_err(AttachError::Attach)?;
         }
         AttachKind::Tracepoint => {
-            let p: &mut TracePoint = prog.try_into().map_err(wrong_type)?;
+            let p: &mut TracePoint = program_of(ebpf, program)?;
             p.load().map_err(AttachError::Load)?;
             p.attach("raw_syscalls", "sys_enter")
                 .map_err(AttachError::Attach)?;

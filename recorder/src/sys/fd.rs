@@ -18,12 +18,21 @@ pub fn poll_readable<const N: usize>(
     fds: [BorrowedFd<'_>; N],
     timeout: Duration,
 ) -> io::Result<usize> {
+    poll_numbers_readable(fds.map(|fd| fd.as_raw_fd()), timeout)
+}
+
+/// poll(2) for `POLLIN` on descriptor numbers; how many are ready.
+fn poll_numbers_readable<const N: usize>(
+    fds: [std::os::fd::RawFd; N],
+    timeout: Duration,
+) -> io::Result<usize> {
     let mut polled = fds.map(|fd| libc::pollfd {
-        fd: fd.as_raw_fd(),
+        fd,
         events: libc::POLLIN,
         revents: 0,
     });
-    // SAFETY: an array of N valid pollfds, alive for the call.
+    // SAFETY: an array of N pollfds, alive for the call; poll(2) reports a
+    // number that is not an open descriptor as POLLNVAL.
     let n = check(unsafe { libc::poll(polled.as_mut_ptr(), N as libc::nfds_t, millis(timeout)) })?;
     Ok(n as usize)
 }
@@ -47,12 +56,5 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 /// descriptor another thread owns behind a lock. A number closed meanwhile
 /// makes poll(2) report POLLNVAL, not touch another file.
 pub fn poll_raw_readable(fd: std::os::fd::RawFd, timeout: Duration) -> io::Result<usize> {
-    let mut polled = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, alive for the call.
-    let n = check(unsafe { libc::poll(&mut polled, 1, millis(timeout)) })?;
-    Ok(n as usize)
+    poll_numbers_readable([fd], timeout)
 }
