@@ -31,9 +31,9 @@ use aya_ebpf::{
     EbpfContext,
     bindings::{BPF_NOEXIST, bpf_pidns_info},
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid,
         generated::{
-            bpf_get_current_ancestor_cgroup_id, bpf_get_current_task_btf,
+            bpf_get_current_ancestor_cgroup_id, bpf_get_current_comm, bpf_get_current_task_btf,
             bpf_get_ns_current_pid_tgid,
         },
     },
@@ -456,6 +456,28 @@ fn slot_of(cgroup_id: u64, generation: u64) -> (u32, u64) {
             return (slot_plus_one, cached.epoch);
         }
     }
+    let found = find_or_start_recording(cgroup_id) as u32;
+    let cached = CachedSlot {
+        entry: cache_entry(found, generation),
+        epoch: epoch_of(found),
+    };
+    let _ = CGROUP_SLOT.insert(&cgroup_id, &cached, 0);
+    (found, cached.epoch)
+}
+
+/// The slot (+ 1) of the recording of the current task's cgroup `cgroup_id`
+/// or of its deepest recorded ancestor, else the slot of a recording started
+/// for it (see [`start_new_cgroup`]), else [`NOT_RECORDED`].
+///
+/// A global function (`no_mangle`, never inlined), called only when the
+/// per-cgroup cache has no answer: the kernel verifies a global function
+/// once, on its own, where an inlined one is verified again for each way
+/// the program reaches it. This walk of up to 32 ancestors, with its
+/// branches at each level, was verified four times over and was most of the
+/// program's load time.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn find_or_start_recording(cgroup_id: u64) -> u64 {
     let mut found = NOT_RECORDED;
     let mut ignored = false;
     // Level 0 is the root cgroup, which is never recorded; the deepest match
@@ -479,12 +501,7 @@ fn slot_of(cgroup_id: u64, generation: u64) -> (u32, u64) {
     if found == NOT_RECORDED && !ignored {
         found = start_new_cgroup(cgroup_id);
     }
-    let cached = CachedSlot {
-        entry: cache_entry(found, generation),
-        epoch: epoch_of(found),
-    };
-    let _ = CGROUP_SLOT.insert(&cgroup_id, &cached, 0);
-    (found, cached.epoch)
+    u64::from(found)
 }
 
 /// Starts a recording for a cgroup created after the moment userspace chose
@@ -502,21 +519,43 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
         Some(min) if cgroup_id > *min => {}
         _ => return NOT_RECORDED,
     }
-    let slot = match FREE_SLOTS.pop() {
-        Ok(Some(slot)) => slot,
+    // One place announces either outcome: each inlined copy of `announce`
+    // is verified again.
+    let (announced, found) = match FREE_SLOTS.pop() {
+        Ok(Some(slot)) => match take_slot(cgroup_id, slot, flags) {
+            Taken::Ours => (slot, slot + 1),
+            Taken::Other(found) => return found,
+        },
         _ => {
             if ROOTS
                 .insert(&cgroup_id, &ROOT_IGNORED, BPF_NOEXIST as u64)
-                .is_ok()
+                .is_err()
             {
-                count(control::NEW_CGROUP_MISSED);
-                announce(cgroup_id, ROOT_IGNORED);
+                return NOT_RECORDED;
             }
-            return NOT_RECORDED;
+            count(control::NEW_CGROUP_MISSED);
+            (ROOT_IGNORED, NOT_RECORDED)
         }
     };
+    announce(cgroup_id, announced);
+    found
+}
+
+/// Who [`take_slot`] found recording the cgroup.
+enum Taken {
+    /// The free slot given to it.
+    Ours,
+    /// Another CPU's slot (+ 1), or [`NOT_RECORDED`]; the free slot went
+    /// back to the queue.
+    Other(u32),
+}
+
+/// Gives the free `slot` to `cgroup_id`'s recording, unless another CPU
+/// started one at the same moment.
+#[inline(always)]
+fn take_slot(cgroup_id: u64, slot: u32, flags: u64) -> Taken {
     let Some(value) = SLOTS.get_ptr_mut(slot) else {
-        return NOT_RECORDED;
+        return Taken::Other(NOT_RECORDED);
     };
     // Userspace cleared the bitmap before it queued the slot. This task is
     // the cgroup's first to make a syscall, which the runtime started: its
@@ -532,13 +571,12 @@ fn start_new_cgroup(cgroup_id: u64) -> u32 {
     if ROOTS.insert(&cgroup_id, &slot, BPF_NOEXIST as u64).is_err() {
         // Another CPU started this cgroup's recording at the same moment.
         let _ = FREE_SLOTS.push(slot, 0);
-        return match unsafe { ROOTS.get(&cgroup_id) } {
+        return Taken::Other(match unsafe { ROOTS.get(&cgroup_id) } {
             Some(winner) if *winner != ROOT_IGNORED => *winner + 1,
             _ => NOT_RECORDED,
-        };
+        });
     }
-    announce(cgroup_id, slot);
-    slot + 1
+    Taken::Ours
 }
 
 /// Adds one to a `CONTROL` counter.
@@ -562,16 +600,22 @@ fn announce(cgroup_id: u64, slot: u32) {
     };
     let event = entry.as_mut_ptr();
     // SAFETY: `event` points at a reserved record of the right size, ours
-    // until it is submitted; every field is written before.
+    // until it is submitted. Every field userspace reads is written here:
+    // `argv` and `env` beyond their lengths are not read, so the record is
+    // not zeroed first. (The ring buffer's pages are zeroed when the map is
+    // made and hold nothing but earlier records after; zeroing 800 bytes
+    // compiles to a byte loop the verifier walks once per byte, which was
+    // a third of the program's load time.)
     unsafe {
-        core::ptr::write_bytes(event, 0, 1);
         (*event).cgroup_id = cgroup_id;
         (*event).slot = slot;
         (*event).tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
         (*event).parent_tgid = parent_tgid();
-        if let Ok(comm) = bpf_get_current_comm() {
-            (*event).comm = comm;
-        }
+        (*event).argv_len = 0;
+        (*event).env_len = 0;
+        (*event)._pad = 0;
+        // Fills all 16 bytes: the name and zeros after it, or zeros.
+        bpf_get_current_comm((*event).comm.as_mut_ptr().cast(), 16);
         if load(&CMDLINE_ON) != 0 {
             read_args(&mut *event);
         }
