@@ -9,21 +9,8 @@ use aya_build::{Package, Toolchain};
 /// installs it with rust-src. Keep in step with xtask's `EBPF_TOOLCHAIN`.
 const EBPF_TOOLCHAIN: &str = "nightly-2026-05-20";
 
-/// Set (to anything) to build without the eBPF object, e.g. for fuzzing the
-/// parsers or checking other targets: the binary then says it cannot record.
-const SKIP_ENV: &str = "RECORDER_SKIP_EBPF";
-
 fn main() -> anyhow::Result<()> {
     git_commit();
-    println!("cargo:rerun-if-env-changed={SKIP_ENV}");
-    if std::env::var_os(SKIP_ENV).is_some() {
-        let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR").context("OUT_DIR")?);
-        for name in ["recorder", "noop"] {
-            std::fs::write(out_dir.join(name), []).context("writing an empty eBPF object")?;
-        }
-        println!("cargo:warning={SKIP_ENV} is set: built without the eBPF program");
-        return Ok(());
-    }
     let metadata = cargo_metadata::MetadataCommand::new()
         .no_deps()
         .exec()

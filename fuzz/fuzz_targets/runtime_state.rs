@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use recorder::container::identify::parse_runtime_call;
-use recorder::container::{oci_state, storage};
+use recorder_runtime::runtime_call::parse_runtime_call;
+use recorder_runtime::{oci_state, storage};
 
 /// A directory of this process's own, made once: a state root with one
 /// container, and a graph root.

@@ -116,28 +116,20 @@ struct FuzzTarget {
     /// The directories of real inputs that seed it (beside the corpus it
     /// grows under target/).
     seeds: &'static [&'static str],
-    /// Whether it fuzzes recorder itself rather than recorder-profile: it
-    /// then needs fuzz/'s `runtime-state` feature, and recorder built
-    /// without its eBPF object (RECORDER_SKIP_EBPF), which parsing does
-    /// not use.
-    needs_recorder: bool,
 }
 
 const FUZZ_TARGETS: &[FuzzTarget] = &[
     FuzzTarget {
         name: "parse_line",
         seeds: &["tests/data/logs"],
-        needs_recorder: false,
     },
     FuzzTarget {
         name: "read_profile",
         seeds: &["tests/data/corpus", "tests/data/reference", "profiles/base"],
-        needs_recorder: false,
     },
     FuzzTarget {
         name: "runtime_state",
         seeds: &[],
-        needs_recorder: true,
     },
 ];
 
@@ -151,11 +143,7 @@ fn fuzz_targets() -> anyhow::Result<()> {
 }
 
 fn fuzz(target: &FuzzTarget) -> anyhow::Result<()> {
-    let FuzzTarget {
-        name,
-        seeds,
-        needs_recorder,
-    } = *target;
+    let FuzzTarget { name, seeds } = *target;
     let root = workspace_root();
     let corpus = root.join("target/fuzz-corpus").join(name);
     std::fs::create_dir_all(&corpus).context("creating the fuzz corpus directory")?;
@@ -167,12 +155,8 @@ fn fuzz(target: &FuzzTarget) -> anyhow::Result<()> {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(&root)
         .arg(format!("+{EBPF_TOOLCHAIN}"))
-        .args(["fuzz", "run"]);
-    if needs_recorder {
-        cmd.args(["--features", "runtime-state"])
-            .env("RECORDER_SKIP_EBPF", "1");
-    }
-    cmd.arg(name)
+        .args(["fuzz", "run"])
+        .arg(name)
         .arg(&corpus)
         .args(seeds.iter().map(|s| root.join(s)))
         .arg("--")

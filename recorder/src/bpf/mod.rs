@@ -53,10 +53,6 @@ static PROGRAM_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR
 #[derive(Debug, thiserror::Error)]
 pub enum BpfError {
     #[error(
-        "this recorder was built without its eBPF program (RECORDER_SKIP_EBPF was set): rebuild it without that variable"
-    )]
-    NotBuilt,
-    #[error(
         "permission denied loading the eBPF program: run as root, or grant CAP_BPF and CAP_PERFMON (plus CAP_SYS_ADMIN on kernels before 5.8)"
     )]
     PermissionDenied,
@@ -385,9 +381,6 @@ impl SyscallRecorder {
     pub fn load_options(options: LoadOptions) -> Result<SyscallRecorder, BpfError> {
         let kind = options.attach;
         let capacity = options.slots.max(1);
-        if PROGRAM_OBJECT.is_empty() {
-            return Err(BpfError::NotBuilt);
-        }
         check_privileges()?;
         raise_memlock_limit();
         let clock = Instant::now();

@@ -16,6 +16,11 @@
 //! - the cgroup2 tree ([`cgroup_names`]): containers of any engine, by the
 //!   ids their cgroups are named after.
 //!
+//! The readers of the runtimes' own files ([`oci_state`], [`storage`],
+//! [`kubernetes`], and [`runtime_call`] for their command lines) are the
+//! `recorder-runtime` crate's, re-exported here: they need no eBPF
+//! toolchain, so they build and are fuzzed on their own.
+//!
 //! All paths hang off a [`HostLayout`], so tests can lay out any engine's
 //! files in a temporary directory.
 
@@ -25,10 +30,9 @@ pub mod default_runtime;
 pub mod derive;
 pub mod docker;
 pub mod identify;
-pub mod kubernetes;
 pub mod nerdctl;
-pub mod oci_state;
-pub mod storage;
+
+pub use recorder_runtime::{OciRuntime, kubernetes, oci_state, runtime_call, storage};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -92,28 +96,6 @@ impl HostLayout {
     pub fn cgroup_dir(&self, cgroup: &Path) -> PathBuf {
         self.cgroup2
             .join(cgroup.strip_prefix("/").unwrap_or(cgroup))
-    }
-}
-
-/// The OCI runtime that sets a container up and installs its seccomp filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OciRuntime {
-    Runc,
-    Crun,
-}
-
-impl OciRuntime {
-    pub fn name(self) -> &'static str {
-        match self {
-            OciRuntime::Runc => "runc",
-            OciRuntime::Crun => "crun",
-        }
-    }
-}
-
-impl fmt::Display for OciRuntime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::OciRuntime;
-use super::kubernetes::{self, KubernetesRole};
+use crate::OciRuntime;
+use crate::kubernetes::{self, KubernetesRole};
 
 /// One container as its runtime's state directory describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,7 +169,7 @@ fn read_one(dir: &Path, cgroup2: &Path) -> Option<RuntimeState> {
 impl BundleConfig {
     /// A bundle's config.json, or `None` (said at `-vv`) when it cannot be
     /// read.
-    pub(super) fn read(bundle: &Path) -> Option<BundleConfig> {
+    pub fn read(bundle: &Path) -> Option<BundleConfig> {
         let path = bundle.join("config.json");
         let text = fs::read_to_string(&path)
             .inspect_err(|e| log::debug!("reading {}: {e}", path.display()))
@@ -179,19 +179,22 @@ impl BundleConfig {
 
     /// What its annotations say of it in Kubernetes (crun keeps no copy of
     /// them in its state).
-    pub(super) fn kubernetes(&self) -> KubernetesRole {
+    pub fn kubernetes(&self) -> KubernetesRole {
         kubernetes::role(|key| self.annotation(key))
     }
 
-    pub(super) fn annotation(&self, key: &str) -> Option<&str> {
+    /// The spec's annotation `key`.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.get(key).map(String::as_str)
     }
 
-    pub(super) fn has_annotation_prefix(&self, prefix: &str) -> bool {
+    /// Whether any annotation's key starts with `prefix`.
+    pub fn has_annotation_prefix(&self, prefix: &str) -> bool {
         self.annotations.keys().any(|k| k.starts_with(prefix))
     }
 
-    pub(super) fn no_new_privileges(&self) -> Option<bool> {
+    /// The spec's `process.noNewPrivileges`.
+    pub fn no_new_privileges(&self) -> Option<bool> {
         self.process.as_ref().and_then(|p| p.no_new_privileges)
     }
 }
