@@ -10,8 +10,11 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::Command;
 
+use common::kernel::{start_in_cgroup, test_cgroup};
 use common::*;
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
+use recorder::bpf::{AttachKind, LoadOptions, Start, SyscallRecorder};
+use recorder::cgroup::Cgroup2Mount;
 
 fn require_x86_64() {
     assert_eq!(
@@ -162,6 +165,45 @@ fn int_0x80_from_64_bit_code_is_recorded_as_ia32_on_every_hook() {
         assert!(
             !names.contains("writev") && !names.contains("rt_sigaction"),
             "{hook}: ia32 numbers were taken for x86_64 calls: {names:?}"
+        );
+    }
+}
+
+/// The same as on kernels without `bpf_rdonly_cast` (before 6.2): raw_tp
+/// and the classic tracepoint then read the compat flag through the task
+/// they ask the kernel for, not through the one their CPU remembers.
+#[test]
+fn int_0x80_from_64_bit_code_is_ia32_without_the_task_cast() {
+    require_root();
+    require_x86_64();
+    let dir = temp_dir();
+    let program = build_program(dir.path(), "int80_from_64", &["-static", "-O2"]);
+    let mount = Cgroup2Mount::find().unwrap();
+    for kind in [AttachKind::RawTp, AttachKind::Tracepoint] {
+        let mut recorder = SyscallRecorder::load_options(LoadOptions {
+            attach: Some(kind),
+            task_cast: false,
+            ..LoadOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("loading with {kind}: {e}"));
+        let cgroup = test_cgroup(&mount, "int80-without-cast");
+        let id = recorder.start(cgroup.id(), Start::Now).unwrap();
+        let mut cmd = Command::new(&program);
+        start_in_cgroup(&mut cmd, cgroup.path(), None);
+        let status = cmd.status().unwrap();
+        assert!(status.success(), "{kind}: {status}");
+        let seen = recorder.stop(id).unwrap();
+        // ia32 20 is getpid and 13 time; x86_64 20 is writev and 13
+        // rt_sigaction, which the program never makes.
+        assert!(
+            seen.compat.contains(&20) && seen.compat.contains(&13),
+            "{kind}: the ia32 calls are missing: {:?}",
+            seen.compat
+        );
+        assert!(
+            !seen.native.contains(&20) && !seen.native.contains(&13),
+            "{kind}: ia32 numbers were taken for x86_64 calls: {:?}",
+            seen.native
         );
     }
 }

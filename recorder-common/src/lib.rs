@@ -679,6 +679,11 @@ pub struct CpuCache {
     /// CPU, cleared when the running task's cgroup is read, so that 0 names
     /// the task `task_cgroup_id` belongs to.
     pub switched: u64,
+    /// That task's `task_struct` address, kept as a number: raw_tp and the
+    /// classic tracepoint read its compat flag through it (typed again by
+    /// `bpf_rdonly_cast`, see `global::TASK_CAST_ON`) instead of asking the
+    /// kernel for the current task on every recorded syscall.
+    pub task: u64,
 }
 
 /// A `CGROUP_SLOT` value: [`cache_entry`] and the slot's epoch with it (see
@@ -689,6 +694,23 @@ pub struct CachedSlot {
     pub entry: u64,
     pub epoch: u64,
 }
+
+/// The eBPF program's call of the kfunc `bpf_rdonly_cast` as built: one
+/// instruction (`call`, `src_reg` `BPF_PSEUDO_KFUNC_CALL`), whose `imm` is
+/// a marker the loader replaces with the kfunc's id in the kernel's BTF
+/// (see [`global::TASK_CAST_ON`]). aya 0.14 cannot relocate kfunc calls, so
+/// the program writes the instruction itself. In memory order: code 0x85,
+/// registers 0x20, offset 0, then the 32-bit marker.
+pub const RDONLY_CAST_PLACEHOLDER: u64 = 0x85 | (0x20 << 8) | (RDONLY_CAST_MARKER << 32);
+
+/// The placeholder's `imm`: no BTF id is that large.
+pub const RDONLY_CAST_MARKER: u64 = 0x7eca_57ed;
+
+/// What the loader puts in the placeholder's place when the kernel lacks
+/// the kfunc: `r0 = r1` (code 0xbf, dst r0, src r1), which is what the
+/// verifier makes of the kfunc call anyway. Unreached then: `TASK_CAST_ON`
+/// is 0.
+pub const RDONLY_CAST_FALLBACK: u64 = 0xbf | (0x10 << 8);
 
 /// Indices in the `CONTROL` array map.
 ///
@@ -834,6 +856,17 @@ pub mod global {
     /// had them, and a tracer that changed them at the entry stop only
     /// sends the check to the task's flag.
     pub const NATIVE_ENTRY: &str = "NATIVE_ENTRY";
+    /// Non-zero when the kernel has the kfunc `bpf_rdonly_cast` (6.2 and
+    /// newer, with BTF): raw_tp and the classic tracepoint then read a
+    /// remembered task's compat flag through [`super::CpuCache::task`]
+    /// typed again as a `task_struct` ([`TASK_STRUCT_BTF_ID`]), which the
+    /// verifier turns into a plain move: no call where the registers cannot
+    /// be read without one. The program holds the kfunc's call as a
+    /// placeholder ([`super::RDONLY_CAST_PLACEHOLDER`]) that the loader
+    /// fills with the kfunc's BTF id, or turns into a move when it is 0.
+    pub const TASK_CAST_ON: &str = "TASK_CAST_ON";
+    /// The kernel BTF id of `struct task_struct`.
+    pub const TASK_STRUCT_BTF_ID: &str = "TASK_STRUCT_BTF_ID";
     /// Non-zero when recordings capture arguments (`--args`); 0 takes the
     /// capture out of the verified program entirely (the verifier drops
     /// the branch on a read-only constant).

@@ -21,6 +21,7 @@
 // `atomic_xadd`: see `args::insert`.
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
+#![feature(asm_experimental_arch)]
 
 mod args;
 
@@ -43,8 +44,8 @@ use aya_ebpf::{
 };
 use recorder_common::{
     CachedSlot, CpuCache, DEFAULT_SLOTS, EVENT_ARGV_BYTES, EVENT_ENV_BYTES, MAX_ROOTS,
-    NEW_CGROUPS_BYTES, NOT_RECORDED, NewCgroupEvent, Numbering, ROOT_IGNORED, SLOT_ACTIVE,
-    SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, Slot, cache_entry, control,
+    NEW_CGROUPS_BYTES, NOT_RECORDED, NewCgroupEvent, Numbering, RDONLY_CAST_PLACEHOLDER,
+    ROOT_IGNORED, SLOT_ACTIVE, SLOT_ARM_ON_EXEC, SLOT_IN_CONTAINER, Slot, cache_entry, control,
 };
 
 /// `BPF_F_NO_PREALLOC`: entries are allocated as they are inserted.
@@ -130,6 +131,10 @@ static HOST_PID_LEVEL: u64 = 0;
 static NATIVE_ENTRY_ON: u64 = 0;
 #[unsafe(no_mangle)]
 static NATIVE_ENTRY: [u64; 6] = [0; 6];
+#[unsafe(no_mangle)]
+static TASK_CAST_ON: u64 = 0;
+#[unsafe(no_mangle)]
+static TASK_STRUCT_BTF_ID: u64 = 0;
 #[unsafe(no_mangle)]
 static MM_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
@@ -285,6 +290,7 @@ fn record(id: i64, regs: Regs, task_key: TaskKey) {
         if let TaskKey::Regs(key) = task_key {
             cache.task_key = key;
         }
+        cache.task = task as u64;
         cache.task_outside_host_pidns =
             u64::from(load(&PID_LEVEL_ON) != 0 && outside_host_pidns(task));
         cache.switched = 0;
@@ -337,7 +343,7 @@ impl Known {
     #[inline(always)]
     fn of(task: *const u8, regs: Regs, cache: &CpuCache) -> Known {
         Known {
-            task: LazyTask::new(task, regs),
+            task: LazyTask::new(task, regs, cache.task),
             outside_host_pidns: cache.task_outside_host_pidns != 0,
         }
     }
@@ -348,15 +354,25 @@ impl Known {
 /// scope its pid namespace does not decide. On tp_btf the warm recorded
 /// path needs no task: where it does (an ia32 syscall, a container sharing
 /// the host's pid namespace) is a cold path, through the subprogram the
-/// call counts know. Elsewhere the registers cost a call to read, and the
-/// task is asked for once, at the start.
+/// call counts know. Elsewhere the registers cost a call to read, so the
+/// task is needed at the start: the one this CPU remembers (`remembered`,
+/// the task the cgroup id was read from), typed again without a call where
+/// the kernel has `bpf_rdonly_cast`, else asked for.
 struct LazyTask(*const u8);
 
 impl LazyTask {
     #[inline(always)]
-    fn new(task: *const u8, regs: Regs) -> LazyTask {
+    fn new(task: *const u8, regs: Regs, remembered: u64) -> LazyTask {
         match regs {
-            Regs::Raw(_) | Regs::Classic(_) if task.is_null() => LazyTask(current_task()),
+            Regs::Raw(_) | Regs::Classic(_) if task.is_null() => {
+                // A remembered task's address is never 0 (it was stored
+                // with its cgroup id); a load through 0 would read 0.
+                if load(&TASK_CAST_ON) != 0 {
+                    LazyTask(task_at(remembered))
+                } else {
+                    LazyTask(current_task())
+                }
+            }
             _ => LazyTask(task),
         }
     }
@@ -376,6 +392,33 @@ impl LazyTask {
 #[inline(always)]
 fn current_task() -> *const u8 {
     unsafe { bpf_get_current_task_btf() as *const u8 }
+}
+
+/// The task at address `task`, typed as a `task_struct` again:
+/// `bpf_rdonly_cast(task, TASK_STRUCT_BTF_ID)`, which the verifier replaces
+/// with a move, and whose result it lets the program read (each load
+/// guarded against faults, as a probe read would be) but not pass to
+/// helpers that need a trusted pointer. Only reached with `TASK_CAST_ON`.
+#[inline(always)]
+fn task_at(task: u64) -> *const u8 {
+    let typed: u64;
+    // SAFETY: one instruction, the kfunc call the loader completes (see
+    // `recorder_common::RDONLY_CAST_PLACEHOLDER`); like any call it takes
+    // r1 and r2, returns in r0 and clobbers r1 to r5. It touches no memory.
+    unsafe {
+        core::arch::asm!(
+            ".quad {call}",
+            call = const RDONLY_CAST_PLACEHOLDER,
+            inout("r1") task => _,
+            inout("r2") load(&TASK_STRUCT_BTF_ID) => _,
+            lateout("r0") typed,
+            lateout("r3") _,
+            lateout("r4") _,
+            lateout("r5") _,
+            options(nomem, nostack),
+        );
+    }
+    typed as *const u8
 }
 
 /// [`current_task`] off the warm paths (a task this CPU does not remember;

@@ -171,10 +171,7 @@ impl Btf {
 
     /// The id of the first typedef named `name`.
     pub fn typedef_id(&self, name: &str) -> Option<u32> {
-        self.types
-            .iter()
-            .position(|t| t.kind == KIND_TYPEDEF && self.name(t.name_off) == Some(name))
-            .map(|i| i as u32 + 1)
+        self.id_of(KIND_TYPEDEF, name)
     }
 
     /// This BTF cut after type `id`: the types up to it, each with its own
@@ -206,10 +203,20 @@ impl Btf {
 
     /// The id of the struct named `name` with members (not a forward
     /// declaration).
-    fn struct_id(&self, name: &str) -> Option<u32> {
+    pub fn struct_id(&self, name: &str) -> Option<u32> {
+        self.id_of(KIND_STRUCT, name)
+    }
+
+    /// The id of the function named `name` (a kfunc's, for a call).
+    pub fn func_id(&self, name: &str) -> Option<u32> {
+        self.id_of(KIND_FUNC, name)
+    }
+
+    /// The id of the first type of `kind` named `name`.
+    fn id_of(&self, kind: u32, name: &str) -> Option<u32> {
         self.types
             .iter()
-            .position(|t| t.kind == KIND_STRUCT && self.name(t.name_off) == Some(name))
+            .position(|t| t.kind == kind && self.name(t.name_off) == Some(name))
             .map(|i| i as u32 + 1)
     }
 

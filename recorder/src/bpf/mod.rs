@@ -18,6 +18,7 @@
 pub mod args;
 mod attach;
 pub mod hot_path;
+mod kfunc;
 mod mount_ns;
 mod new_cgroups;
 mod privileges;
@@ -39,6 +40,7 @@ pub use args::{ArgGlobals, ArgUse, ArgValues, ArgsError};
 pub use recorder_profile::capture::seen::Seen;
 
 pub use attach::{AttachError, AttachKind, HookFailure, HookFailures};
+pub use kfunc::{KfuncError, TaskCast};
 pub use mount_ns::{ArgsFields, HotPathFields, MountNsFields, own_pid_level};
 pub use new_cgroups::{FirstTask, NewCgroup, NewCgroups};
 pub use privileges::check_privileges;
@@ -60,6 +62,8 @@ pub enum BpfError {
     Load(#[source] Box<aya::EbpfError>),
     #[error("the eBPF object lacks {0} (rebuild recorder)")]
     Missing(&'static str),
+    #[error("completing the eBPF object's kfunc call (rebuild recorder)")]
+    Object(#[source] kfunc::KfuncError),
     #[error("eBPF map {name}")]
     Map {
         name: &'static str,
@@ -155,6 +159,10 @@ pub struct LoadOptions {
     pub slots: u32,
     /// Capture the arguments of the syscalls [`args`] lists.
     pub args: bool,
+    /// Read a remembered task through `bpf_rdonly_cast` where the kernel
+    /// has it ([`TaskCast`]); `false` loads the program as on a kernel
+    /// without it, which is how the tests check that path here.
+    pub task_cast: bool,
 }
 
 impl Default for LoadOptions {
@@ -163,6 +171,7 @@ impl Default for LoadOptions {
             attach: None,
             slots: DEFAULT_SLOTS,
             args: false,
+            task_cast: true,
         }
     }
 }
@@ -224,6 +233,11 @@ struct LoadSettings {
     pid_level: [u64; 2],
     native_entry_on: u64,
     native_entry: [u64; 6],
+    /// What completes the program's `bpf_rdonly_cast` call, where the
+    /// kernel has the kfunc.
+    task_cast: Option<TaskCast>,
+    task_cast_on: u64,
+    task_struct_btf_id: u64,
     host_pid_level: u64,
     /// Argument capture's constants, with `--args`.
     arg_globals: Option<ArgGlobals>,
@@ -236,9 +250,9 @@ impl LoadSettings {
     /// of the task fields the kernel side reads.
     fn of_host(
         kernel: Result<&Btf, &BtfError>,
-        slots: u32,
-        capture_args: bool,
+        options: &LoadOptions,
     ) -> Result<LoadSettings, BpfError> {
+        let (slots, capture_args) = (options.slots.max(1), options.args);
         let host = crate::arch::Arch::host();
         let table = host.table();
         let numbering = host.numbering();
@@ -246,6 +260,7 @@ impl LoadSettings {
         let mount_ns = MountNsFields::of_kernel(kernel.ok());
         let args = ArgsFields::of_kernel(kernel.ok());
         let hot = HotPathFields::of_kernel(kernel.ok());
+        let task_cast = TaskCast::of_kernel(kernel.ok()).filter(|_| options.task_cast);
         let arg_globals = if capture_args {
             Some(ArgGlobals::of_host(kernel.ok())?)
         } else {
@@ -272,6 +287,9 @@ impl LoadSettings {
             pid_level: hot.pid_level.unwrap_or_default(),
             native_entry_on: u64::from(hot.native_entry.is_some()),
             native_entry: hot.native_entry.unwrap_or_default(),
+            task_cast,
+            task_cast_on: u64::from(task_cast.is_some()),
+            task_struct_btf_id: task_cast.map_or(0, |c| u64::from(c.task_struct)),
             host_pid_level: own_pid_level(),
             args_on: u64::from(arg_globals.is_some()),
             arg_globals,
@@ -322,6 +340,8 @@ impl LoadSettings {
             .override_global(global::HOST_PID_LEVEL, &self.host_pid_level, true)
             .override_global(global::NATIVE_ENTRY_ON, &self.native_entry_on, true)
             .override_global(global::NATIVE_ENTRY, &self.native_entry, true)
+            .override_global(global::TASK_CAST_ON, &self.task_cast_on, true)
+            .override_global(global::TASK_STRUCT_BTF_ID, &self.task_struct_btf_id, true)
             .override_global(global::ARGS_ON, &self.args_on, true);
         if let Some(g) = &self.arg_globals {
             loader
@@ -353,7 +373,14 @@ fn load_object(settings: Receiver<LoadSettings>, loaded: SyncSender<Result<Ebpf,
         return;
     };
     values.apply(&mut loader);
-    let result = loader.load(PROGRAM_OBJECT).map_err(|e| {
+    let object = match kfunc::complete(PROGRAM_OBJECT, values.task_cast.map(|c| c.kfunc)) {
+        Ok(object) => object,
+        Err(e) => {
+            let _ = loaded.send(Err(BpfError::Object(e)));
+            return;
+        }
+    };
+    let result = loader.load(object.bytes()).map_err(|e| {
         if is_permission_error(&e) {
             BpfError::PermissionDenied
         } else {
@@ -389,7 +416,7 @@ impl SyscallRecorder {
         let (mut ebpf, attach, reads_mount_ns) = std::thread::scope(|s| {
             s.spawn(move || load_object(settings_rx, loaded_tx));
             let kernel_types = Btf::kernel();
-            let settings = LoadSettings::of_host(kernel_types.as_ref(), capacity, options.args)?;
+            let settings = LoadSettings::of_host(kernel_types.as_ref(), &options)?;
             let reads_mount_ns = settings.mnt_ns_on != 0;
             // On an error above this end is dropped and the loader thread
             // ends without loading, so the scope does not wait for a load.

@@ -213,6 +213,7 @@ async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         attach: options.attach,
         slots: options.max_recordings.saturating_add(TRIAGE_SLOTS),
         args: options.args,
+        ..LoadOptions::default()
     })?;
     log::debug!("hook: {}", recorder.attach_kind());
     let new_cgroups = recorder
