@@ -379,39 +379,47 @@ impl Bench {
     /// The kernel's accounting per program run, with bpf stats on (which
     /// adds its own timing cost, so wall times above are taken with it off).
     /// bpf_stats of our program against the empty one on the same hook,
-    /// for every hook, the runs of each interleaved so that drift in the
-    /// machine's speed touches all alike; then the calls on each warm path.
+    /// for every hook: each run measures the empty program, a recorded
+    /// process and another cgroup's process one right after the other, and
+    /// the ratios are taken within the run (their median is reported), so
+    /// that the machine's speed, which wanders in a VM by more than the
+    /// differences measured here, touches each ratio's two sides alike.
+    /// Then the calls on each warm path.
     fn kernel_run_times(&self) -> anyhow::Result<()> {
-        let runs = self.args.runs;
+        let runs = self.args.runs.max(7);
         let _stats = BpfStats::enable()?;
         println!("\n## Kernel run time per invocation (bpf_stats), every hook\n");
+        println!(
+            "Medians of {runs} runs; each run measures the three one after the other, and its ratios are its own.\n"
+        );
         println!(
             "| hook | empty program, ns/run | recorded process, ns/run | x empty | process in another cgroup, ns/run | x empty |"
         );
         println!("|---|---:|---:|---:|---:|---:|");
         for hook in Hook::ALL {
-            let mut empty = RunTime::default();
-            let mut recorded = RunTime::default();
+            let (mut empty, mut recorded, mut other) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..runs {
                 let (_, rt) = self.with_empty_program_on(hook, || self.bare_loop())?;
-                empty.add(rt);
+                empty.push(rt.per_call());
                 let mut cmd = self.pinned(&self.recorder);
                 cmd.args(["record", "--quiet", "--bpf-stats", "-o", "/dev/null"])
                     .args(["--attach", hook.name(), "--"])
                     .arg(&self.looper)
                     .args(self.looper_args(1));
                 let out = cmd.output().with_context(|| describe(&cmd))?;
-                recorded.add(parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))?);
+                recorded.push(parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))?.per_call());
+                other.push(self.other_cgroup_on(Some(hook), 1, true)?.1.per_call());
             }
-            let (_, unrecorded) = self.other_cgroup_on(Some(hook), runs, true)?;
-            let empty_ns = empty.per_call();
+            let ratios =
+                |ours: &[f64]| median(ours.iter().zip(&empty).map(|(o, e)| o / e).collect());
             println!(
-                "| {} | {empty_ns:.1} | {:.1} | {:.2} | {:.1} | {:.2} |",
+                "| {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} |",
                 hook.name(),
-                recorded.per_call(),
-                recorded.per_call() / empty_ns,
-                unrecorded.per_call(),
-                unrecorded.per_call() / empty_ns,
+                median(empty.clone()),
+                median(recorded.clone()),
+                ratios(&recorded),
+                median(other.clone()),
+                ratios(&other),
             );
         }
         println!(
