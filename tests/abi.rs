@@ -169,9 +169,10 @@ fn int_0x80_from_64_bit_code_is_recorded_as_ia32_on_every_hook() {
     }
 }
 
-/// The same as on kernels without `bpf_rdonly_cast` (before 6.2): raw_tp
-/// and the classic tracepoint then read the compat flag through the task
-/// they ask the kernel for, not through the one their CPU remembers.
+/// The same as on kernels without `bpf_rdonly_cast` (before 6.2): the
+/// compat flag is then read through the task the program asks the kernel
+/// for, not through the one its CPU remembers, and on tp_btf only where
+/// the saved registers do not show a native `syscall`.
 #[test]
 fn int_0x80_from_64_bit_code_is_ia32_without_the_task_cast() {
     require_root();
@@ -179,7 +180,7 @@ fn int_0x80_from_64_bit_code_is_ia32_without_the_task_cast() {
     let dir = temp_dir();
     let program = build_program(dir.path(), "int80_from_64", &["-static", "-O2"]);
     let mount = Cgroup2Mount::find().unwrap();
-    for kind in [AttachKind::RawTp, AttachKind::Tracepoint] {
+    for kind in AttachKind::ALL {
         let mut recorder = SyscallRecorder::load_options(LoadOptions {
             attach: Some(kind),
             task_cast: false,

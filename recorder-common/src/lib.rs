@@ -665,7 +665,7 @@ pub struct CpuCache {
     /// user registers (the top of its kernel stack: no two live tasks share
     /// it); 0 for none.
     pub task_key: u64,
-    /// [`control::TASK_CHANGES`] + 1 when `task_cgroup_id` was read: a new
+    /// [`map::TASK_CHANGES`] + 1 when `task_cgroup_id` was read: a new
     /// task (which may have a dead task's stack) or a cgroup migration since
     /// then makes the pair stale.
     pub task_stamp: u64,
@@ -723,29 +723,20 @@ pub const RDONLY_CAST_FALLBACK: u64 = 0xbf | (0x10 << 8);
 /// userspace keeps the one that turns out to be the container's and gives the
 /// others back.
 pub mod control {
-    /// Bumped by userspace when a recording starts for a cgroup that may
-    /// have cached answers (below it, "not recorded"), which invalidates
-    /// every [`super::CpuCache`] entry at once. Ending or dropping a
-    /// recording changes its slot's [`super::Slot::epoch`] instead.
-    pub const GENERATION: u32 = 0;
     /// [`super::Slot::flags`] for a slot the kernel side starts for a new
     /// cgroup; 0 starts none.
-    pub const NEW_CGROUP_FLAGS: u32 = 1;
+    pub const NEW_CGROUP_FLAGS: u32 = 0;
     /// Only cgroups with a larger id count as new. Cgroup ids (kernfs node
     /// ids) grow with every node created, so this is a point in time.
-    pub const NEW_CGROUP_MIN_ID: u32 = 2;
+    pub const NEW_CGROUP_MIN_ID: u32 = 1;
     /// Number of new cgroups that found [`super::map::FREE_SLOTS`] empty and
     /// went unrecorded (written without atomics: only "non-zero" matters).
-    pub const NEW_CGROUP_MISSED: u32 = 3;
+    pub const NEW_CGROUP_MISSED: u32 = 2;
     /// Number of [`super::NewCgroupEvent`]s the ring buffer had no room for
     /// (written without atomics: only "non-zero" matters).
-    pub const EVENTS_LOST: u32 = 4;
-    /// Bumped by the kernel side (atomically) whenever a task is created or
-    /// moved to another cgroup, which invalidates every CPU's remembered task
-    /// ([`super::CpuCache::task_key`]) at once.
-    pub const TASK_CHANGES: u32 = 5;
+    pub const EVENTS_LOST: u32 = 3;
     /// Number of entries in `CONTROL`.
-    pub const LEN: u32 = 6;
+    pub const LEN: u32 = 4;
 }
 
 /// Map and program names, shared so that a rename cannot split the two sides.
@@ -762,6 +753,22 @@ pub mod map {
     pub const CPU_CACHE: &str = "CPU_CACHE";
     /// Array of u64, see [`super::control`].
     pub const CONTROL: &str = "CONTROL";
+    /// The two words the hot path reads on every syscall, each a global
+    /// variable in a data section of its own, which aya makes a one-entry
+    /// array map named after the section (u64): read at a fixed address,
+    /// two instructions where an array lookup takes ten. Apart, so that
+    /// userspace writing one never overwrites the kernel side's atomic
+    /// adds to the other.
+    ///
+    /// Bumped by userspace when a recording starts for a cgroup that may
+    /// have cached answers (below it, "not recorded"), which invalidates
+    /// every [`super::CpuCache`] entry at once. Ending or dropping a
+    /// recording changes its slot's [`super::Slot::epoch`] instead.
+    pub const GENERATION: &str = ".data.generation";
+    /// Bumped by the kernel side (atomically) whenever a task is created or
+    /// moved to another cgroup, which invalidates every CPU's remembered task
+    /// ([`super::CpuCache::task_key`]) at once.
+    pub const TASK_CHANGES: &str = ".data.task_changes";
     /// Queue of slot indices (u32) userspace lends to the kernel side for
     /// recordings it starts by itself, see [`super::control`].
     pub const FREE_SLOTS: &str = "FREE_SLOTS";
@@ -900,7 +907,7 @@ pub mod program {
     /// `tracepoint/raw_syscalls/sys_enter`: needs tracefs.
     pub const CLASSIC: &str = "sys_enter_classic";
     /// `raw_tp` on [`TASK_CHANGE_HOOKS`]: bumps
-    /// [`super::control::TASK_CHANGES`]. Attached with `tp_btf` and
+    /// [`super::map::TASK_CHANGES`]. Attached with `tp_btf` and
     /// `raw_tp`.
     pub const TASK_CHANGED: &str = "task_changed";
     /// The same on the classic tracepoints, attached with `CLASSIC`.

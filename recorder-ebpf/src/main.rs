@@ -66,6 +66,16 @@ static CPU_CACHE: PerCpuArray<CpuCache> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static CONTROL: Array<u64> = Array::with_max_entries(control::LEN, 0);
 
+// The words the hot path reads on every syscall, each in a data section of
+// its own (see `recorder_common::map::GENERATION`): a fixed address, where
+// an array lookup stores the key, loads it back and checks it.
+#[unsafe(link_section = ".data.generation")]
+#[unsafe(no_mangle)]
+static mut GENERATION: u64 = 0;
+#[unsafe(link_section = ".data.task_changes")]
+#[unsafe(no_mangle)]
+static mut TASK_CHANGES: u64 = 0;
+
 #[map]
 static FREE_SLOTS: Queue<u32> = Queue::with_max_entries(DEFAULT_SLOTS, 0);
 
@@ -193,11 +203,9 @@ pub fn task_changed_classic(_ctx: TracePointContext) -> i32 {
 
 #[inline(always)]
 fn count_task_change() {
-    if let Some(changes) = CONTROL.get_ptr_mut(control::TASK_CHANGES) {
-        // SAFETY: an array value, which lives as long as the map; the add is
-        // atomic, as CPUs create tasks at the same moment.
-        unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(changes, 1) };
-    }
+    // SAFETY: a global variable (a map value, which lives as long as the
+    // program); the add is atomic, as CPUs create tasks at the same moment.
+    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(&raw mut TASK_CHANGES, 1) };
 }
 
 /// On `sched/sched_switch`, with `sys_enter_classic` only: another task
@@ -261,16 +269,12 @@ fn load(global: &u64) -> u64 {
 /// than the rest of the program.
 #[inline(always)]
 fn record(id: i64, regs: Regs, task_key: TaskKey) {
-    let Some(generation) = CONTROL.get(control::GENERATION) else {
-        return;
-    };
-    let generation = *generation;
+    // SAFETY: global variables, written by userspace (the generation) and
+    // atomically by `task_changed`; a word is read whole.
+    let generation = unsafe { core::ptr::read_volatile(&raw const GENERATION) };
     // Read before the task's cgroup: a change counted after this read makes
     // what is remembered below stale at the next syscall.
-    let Some(changes) = CONTROL.get(control::TASK_CHANGES) else {
-        return;
-    };
-    let stamp = unsafe { core::ptr::read_volatile(changes) } + 1;
+    let stamp = unsafe { core::ptr::read_volatile(&raw const TASK_CHANGES) } + 1;
     let Some(cache) = CPU_CACHE.get_ptr_mut(0) else {
         return;
     };
@@ -363,17 +367,17 @@ struct LazyTask(*const u8);
 impl LazyTask {
     #[inline(always)]
     fn new(task: *const u8, regs: Regs, remembered: u64) -> LazyTask {
+        if !task.is_null() {
+            return LazyTask(task);
+        }
+        // A remembered task's address is never 0 (it was stored with its
+        // cgroup id); a load through 0 would read 0.
+        if load(&TASK_CAST_ON) != 0 {
+            return LazyTask(task_at(remembered));
+        }
         match regs {
-            Regs::Raw(_) | Regs::Classic(_) if task.is_null() => {
-                // A remembered task's address is never 0 (it was stored
-                // with its cgroup id); a load through 0 would read 0.
-                if load(&TASK_CAST_ON) != 0 {
-                    LazyTask(task_at(remembered))
-                } else {
-                    LazyTask(current_task())
-                }
-            }
-            _ => LazyTask(task),
+            Regs::Raw(_) | Regs::Classic(_) => LazyTask(current_task()),
+            Regs::Btf(_) => LazyTask(task),
         }
     }
 
@@ -861,8 +865,10 @@ fn mark(slot: &mut Slot, id: i64, regs: Regs, known: Known) -> Option<usize> {
     // A zero mask disables compat detection; offset 0 is a valid place
     // (aarch64's thread_info.flags opens task_struct).
     let compat_mask = load(&COMPAT_MASK);
+    // With the remembered task at hand, its flag is one load; without it,
+    // tp_btf's registers spare the call for a native syscall.
     let compat = compat_mask != 0
-        && !surely_native(regs)
+        && (load(&TASK_CAST_ON) != 0 || !surely_native(regs))
         && is_compat(task.get(regs), load(&COMPAT_OFFSET), compat_mask);
     let numbering = Numbering {
         x32_bit: load(&X32_BIT),

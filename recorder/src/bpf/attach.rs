@@ -176,7 +176,7 @@ pub(super) fn attach(
 }
 
 /// Attaches the program that tells the hot path a task was created or
-/// moved between cgroups (see `recorder_common::control::TASK_CHANGES`):
+/// moved between cgroups (see `recorder_common::map::TASK_CHANGES`):
 /// without it, a CPU could take a new task for a dead one whose kernel
 /// stack it reuses. Attached before `sys_enter`, so that no syscall is seen
 /// before a change can be.

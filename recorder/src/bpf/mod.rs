@@ -184,6 +184,9 @@ pub struct SyscallRecorder {
     roots: HashMap<MapData, u64, u32>,
     slots: Array<MapData, Slot>,
     control: Array<MapData, u64>,
+    /// [`map::GENERATION`], written here; [`map::TASK_CHANGES`], read.
+    generation_word: Array<MapData, u64>,
+    task_changes: Array<MapData, u64>,
     /// One [`ArgSets`] per slot, with `--args`.
     arg_sets: Option<Array<MapData, ArgSets>>,
     free_slots: Queue<MapData, u32>,
@@ -437,6 +440,8 @@ impl SyscallRecorder {
         let roots = take_map(&mut ebpf, map::ROOTS)?;
         let slots = take_map(&mut ebpf, map::SLOTS)?;
         let control = take_map(&mut ebpf, map::CONTROL)?;
+        let generation_word = take_map(&mut ebpf, map::GENERATION)?;
+        let task_changes = take_map(&mut ebpf, map::TASK_CHANGES)?;
         let arg_sets = if options.args {
             Some(take_map(&mut ebpf, map::ARG_SETS)?)
         } else {
@@ -450,6 +455,8 @@ impl SyscallRecorder {
             roots,
             slots,
             control,
+            generation_word,
+            task_changes,
             arg_sets,
             free_slots,
             new_cgroups,
@@ -699,9 +706,9 @@ impl SyscallRecorder {
     /// program was loaded, as the kernel side counted them for the hot
     /// path's memory of tasks.
     pub fn task_changes(&self) -> Result<u64, BpfError> {
-        self.control
-            .get(&control::TASK_CHANGES, 0)
-            .map_err(|source| map_error(map::CONTROL, source))
+        self.task_changes
+            .get(&0, 0)
+            .map_err(|source| map_error(map::TASK_CHANGES, source))
     }
 
     /// The recording of a slot the kernel side took for `cgroup`, as a
@@ -838,7 +845,9 @@ impl SyscallRecorder {
     /// Invalidates every cached cgroup -> slot answer in the kernel.
     fn bump_generation(&mut self) -> Result<(), BpfError> {
         self.generation += 1;
-        self.set_control(control::GENERATION, self.generation)
+        self.generation_word
+            .set(0, self.generation, 0)
+            .map_err(|source| map_error(map::GENERATION, source))
     }
 }
 
