@@ -43,6 +43,9 @@ pub(crate) struct BenchArgs {
 enum Part {
     /// Cost per syscall, kernel run time, start-up.
     Syscalls,
+    /// Only the kernel run time (bpf_stats) on every hook and the warm
+    /// paths' calls: the quick check of a change to the eBPF program.
+    Kernel,
     /// `recorder logs` against grep on a generated 1 GiB log.
     Logs,
     /// `recorder daemon`: its cost to host processes, containers per
@@ -120,7 +123,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if matches!(only, None | Some(Part::Syscalls)) {
         bench.syscall_costs()?;
+    }
+    if matches!(only, None | Some(Part::Syscalls | Part::Kernel)) {
         bench.kernel_run_times()?;
+    }
+    if matches!(only, None | Some(Part::Syscalls)) {
         bench.start_up_cost()?;
     }
     if matches!(only, None | Some(Part::Daemon)) {
@@ -390,7 +397,7 @@ impl Bench {
         let _stats = BpfStats::enable()?;
         println!("\n## Kernel run time per invocation (bpf_stats), every hook\n");
         println!(
-            "Medians of {runs} runs; each run measures the three one after the other, and its ratios are its own.\n"
+            "Medians of {runs} runs (the lowest and highest ratio in brackets); each run measures the three one after the other, and its ratios are its own.\n"
         );
         println!(
             "| hook | empty program, ns/run | recorded process, ns/run | x empty | process in another cgroup, ns/run | x empty |"
@@ -410,10 +417,15 @@ impl Bench {
                 recorded.push(parse_bpf_stats(&String::from_utf8_lossy(&out.stderr))?.per_call());
                 other.push(self.other_cgroup_on(Some(hook), 1, true)?.1.per_call());
             }
-            let ratios =
-                |ours: &[f64]| median(ours.iter().zip(&empty).map(|(o, e)| o / e).collect());
+            // The median ratio, with the lowest and highest runs' beside it.
+            let ratios = |ours: &[f64]| {
+                let mut r: Vec<f64> = ours.iter().zip(&empty).map(|(o, e)| o / e).collect();
+                r.sort_by(f64::total_cmp);
+                let (low, high) = (r[0], r[r.len() - 1]);
+                format!("{:.2} ({low:.2}-{high:.2})", median(r))
+            };
             println!(
-                "| {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} |",
+                "| {} | {:.1} | {:.1} | {} | {:.1} | {} |",
                 hook.name(),
                 median(empty.clone()),
                 median(recorded.clone()),
