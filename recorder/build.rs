@@ -53,11 +53,19 @@ fn git_commit() {
         "cargo:rustc-env=RECORDER_GIT_COMMIT={}",
         commit.as_deref().unwrap_or("unknown")
     );
-    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        println!("cargo:rerun-if-changed={git_dir}/HEAD");
-        if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={git_dir}/{reference}");
+    // Where git keeps each file that names the commit: a worktree has its
+    // own HEAD but shares the branches' refs, which `--git-path` finds. A
+    // path that does not exist would make cargo rerun this script (and the
+    // eBPF build) on every build, so only those that exist are named.
+    let reference = git(&["symbolic-ref", "-q", "HEAD"]);
+    let files = ["HEAD", "packed-refs"]
+        .into_iter()
+        .chain(reference.as_deref());
+    for file in files {
+        if let Some(path) = git(&["rev-parse", "--path-format=absolute", "--git-path", file])
+            && std::path::Path::new(&path).exists()
+        {
+            println!("cargo:rerun-if-changed={path}");
         }
-        println!("cargo:rerun-if-changed={git_dir}/packed-refs");
     }
 }
