@@ -45,6 +45,30 @@ fn without_the_task_cast_a_recorded_task_costs_one_call_off_tp_btf() {
     }
 }
 
+/// A kernel that refuses the program's `bpf_rdonly_cast` call (kfuncs are
+/// no stable interface) gets the program without it: loaded, with the
+/// task asked for off tp_btf.
+#[test]
+fn a_refused_kfunc_call_loads_the_program_without_it() {
+    require_root();
+    require_program("bpftool", "bpftool");
+    assert!(
+        TaskCast::of_kernel(Btf::kernel().ok().as_ref()).is_some(),
+        "this test needs a kernel with the kfunc bpf_rdonly_cast (6.2 or newer, with BTF)"
+    );
+    for kind in AttachKind::ALL {
+        let recorder = SyscallRecorder::load_refusing_the_kfunc(LoadOptions {
+            attach: Some(kind),
+            ..LoadOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("loading with {kind} after the refusal: {e}"));
+        let id = recorder.program_id().expect("the loaded program's id");
+        let calls = hot_path_calls(id).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let recorded = u32::from(kind != AttachKind::TpBtf);
+        assert_eq!(calls, expected(recorded), "{kind}");
+    }
+}
+
 fn expected(recorded: u32) -> HotPathCalls {
     HotPathCalls {
         unrecorded: 0,

@@ -258,15 +258,16 @@ fn load(global: &u64) -> u64 {
 }
 
 /// The hot path, run on every syscall of every process. A task this CPU
-/// remembers (`task_key`) costs no call unless it is recorded; a recorded
-/// one costs none on tp_btf for a native syscall (its registers say so, see
-/// [`surely_native`]) and one elsewhere (the current task, for its compat
-/// flag and namespaces); a task the CPU does not remember costs that call
-/// once, to read its cgroup. The cgroup id, the compat flag, the pid
-/// namespace's level and the mount namespace are plain loads through the
-/// task pointer, under the RCU read lock the tracepoint holds. On CPUs where
-/// every call and return goes through a mitigation thunk, a call costs more
-/// than the rest of the program.
+/// remembers (`task_key`) costs no call, recorded or not: a recorded one's
+/// compat flag is read through the remembered task's address where the
+/// kernel has `bpf_rdonly_cast` ([`task_at`]); without it, tp_btf's
+/// registers show a native syscall ([`surely_native`]) and raw_tp and the
+/// classic tracepoint ask for the task (one call). A task the CPU does not
+/// remember costs that call once, to read its cgroup. The cgroup id, the
+/// compat flag, the pid namespace's level and the mount namespace are
+/// plain loads through the task pointer, under the RCU read lock the
+/// tracepoint holds. On CPUs where every call and return goes through a
+/// mitigation thunk, a call costs more than the rest of the program.
 #[inline(always)]
 fn record(id: i64, regs: Regs, task_key: TaskKey) {
     // SAFETY: global variables, written by userspace (the generation) and
@@ -353,15 +354,14 @@ impl Known {
     }
 }
 
-/// The current task, asked for when first needed: a recorded syscall needs
-/// it only for a compat flag its registers leave open, or a container
-/// scope its pid namespace does not decide. On tp_btf the warm recorded
-/// path needs no task: where it does (an ia32 syscall, a container sharing
-/// the host's pid namespace) is a cold path, through the subprogram the
-/// call counts know. Elsewhere the registers cost a call to read, so the
-/// task is needed at the start: the one this CPU remembers (`remembered`,
-/// the task the cgroup id was read from), typed again without a call where
-/// the kernel has `bpf_rdonly_cast`, else asked for.
+/// The current task of a recorded syscall, for its compat flag and for a
+/// container scope its pid namespace does not decide: the task this CPU
+/// remembers (`remembered`, the one its cgroup id was read from), typed
+/// again without a call where the kernel has `bpf_rdonly_cast`. Without
+/// the kfunc, tp_btf asks for the task only where the registers leave the
+/// ABI open (an ia32 syscall) or the scope needs it, through the cold
+/// subprogram the call counts know; raw_tp and the classic tracepoint,
+/// whose registers cost a call to read, ask for it at the start.
 struct LazyTask(*const u8);
 
 impl LazyTask {
@@ -892,8 +892,9 @@ fn mark(slot: &mut Slot, id: i64, regs: Regs, known: Known) -> Option<usize> {
 
 /// Whether the syscall's registers show a native `syscall` instruction (see
 /// `recorder_common::global::NATIVE_ENTRY`): on tp_btf, whose registers
-/// are plain loads; elsewhere reading them costs a call, and the task's
-/// flag is read instead.
+/// are plain loads, where the kernel lacks `bpf_rdonly_cast` (with it, the
+/// remembered task's flag is one load); elsewhere reading them costs a
+/// call, and the task's flag is read instead.
 #[inline(always)]
 fn surely_native(regs: Regs) -> bool {
     let Regs::Btf(regs) = regs else {

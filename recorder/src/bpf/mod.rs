@@ -213,6 +213,28 @@ pub struct SyscallRecorder {
 /// again. A program runs for well under a microsecond: this is ample.
 pub const SLOT_COOLING: Duration = Duration::from_millis(20);
 
+/// How the loader completes the program's kfunc call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KfuncFill {
+    /// With the kfunc's id in the kernel's BTF.
+    Kernel,
+    /// With an id the verifier refuses (`task_struct`'s, not a function's),
+    /// so that the tests can check what follows a refusal.
+    Refused,
+}
+
+impl KfuncFill {
+    fn apply(self, cast: TaskCast) -> TaskCast {
+        match self {
+            KfuncFill::Kernel => cast,
+            KfuncFill::Refused => TaskCast {
+                kfunc: cast.task_struct,
+                ..cast
+            },
+        }
+    }
+}
+
 /// What loading sets in the object: the values the kernel side reads from
 /// its read-only globals, and the size of the slot maps.
 struct LoadSettings {
@@ -254,6 +276,7 @@ impl LoadSettings {
     fn of_host(
         kernel: Result<&Btf, &BtfError>,
         options: &LoadOptions,
+        fill: KfuncFill,
     ) -> Result<LoadSettings, BpfError> {
         let (slots, capture_args) = (options.slots.max(1), options.args);
         let host = crate::arch::Arch::host();
@@ -263,7 +286,9 @@ impl LoadSettings {
         let mount_ns = MountNsFields::of_kernel(kernel.ok());
         let args = ArgsFields::of_kernel(kernel.ok());
         let hot = HotPathFields::of_kernel(kernel.ok());
-        let task_cast = TaskCast::of_kernel(kernel.ok()).filter(|_| options.task_cast);
+        let task_cast = TaskCast::of_kernel(kernel.ok())
+            .filter(|_| options.task_cast)
+            .map(|cast| fill.apply(cast));
         let arg_globals = if capture_args {
             Some(ArgGlobals::of_host(kernel.ok())?)
         } else {
@@ -407,8 +432,43 @@ impl SyscallRecorder {
         })
     }
 
-    /// Loads and attaches as `options` say.
+    /// Loads and attaches as `options` say. Where the kernel refuses the
+    /// program with its `bpf_rdonly_cast` call (which no kernel here did,
+    /// but kfuncs are not a stable interface), loads it again without.
     pub fn load_options(options: LoadOptions) -> Result<SyscallRecorder, BpfError> {
+        Self::load_falling_back(options, KfuncFill::Kernel)
+    }
+
+    /// [`Self::load_options`] as on a kernel that refuses the program's
+    /// `bpf_rdonly_cast` call, for the tests of what follows.
+    #[doc(hidden)]
+    pub fn load_refusing_the_kfunc(options: LoadOptions) -> Result<SyscallRecorder, BpfError> {
+        Self::load_falling_back(options, KfuncFill::Refused)
+    }
+
+    fn load_falling_back(
+        options: LoadOptions,
+        fill: KfuncFill,
+    ) -> Result<SyscallRecorder, BpfError> {
+        match Self::load_once(options, fill) {
+            Err(e @ (BpfError::Hook { .. } | BpfError::NoHook(_))) if options.task_cast => {
+                log::debug!(
+                    "loading with bpf_rdonly_cast failed ({:#}); loading without it",
+                    crate::messages::Chain(&e)
+                );
+                Self::load_once(
+                    LoadOptions {
+                        task_cast: false,
+                        ..options
+                    },
+                    fill,
+                )
+            }
+            result => result,
+        }
+    }
+
+    fn load_once(options: LoadOptions, fill: KfuncFill) -> Result<SyscallRecorder, BpfError> {
         let kind = options.attach;
         let capacity = options.slots.max(1);
         check_privileges()?;
@@ -419,7 +479,7 @@ impl SyscallRecorder {
         let (mut ebpf, attach, reads_mount_ns) = std::thread::scope(|s| {
             s.spawn(move || load_object(settings_rx, loaded_tx));
             let kernel_types = Btf::kernel();
-            let settings = LoadSettings::of_host(kernel_types.as_ref(), &options)?;
+            let settings = LoadSettings::of_host(kernel_types.as_ref(), &options, fill)?;
             let reads_mount_ns = settings.mnt_ns_on != 0;
             // On an error above this end is dropped and the loader thread
             // ends without loading, so the scope does not wait for a load.
