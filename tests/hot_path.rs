@@ -14,7 +14,7 @@ use common::containers::require_program;
 use common::*;
 use recorder::arch::btf::Btf;
 use recorder::bpf::hot_path::{HotPathCalls, hot_path_calls};
-use recorder::bpf::{AttachKind, LoadOptions, SyscallRecorder, TaskCast};
+use recorder::bpf::{AttachKind, BpfError, LoadOptions, SyscallRecorder, TaskCast};
 
 #[test]
 fn warm_paths_make_no_call() {
@@ -29,7 +29,8 @@ fn warm_paths_make_no_call() {
             AttachKind::TpBtf => 0,
             AttachKind::RawTp | AttachKind::Tracepoint => u32::from(!task_cast),
         };
-        assert_eq!(calls(kind, true), expected(recorded), "{kind}");
+        let loaded = SyscallRecorder::load_options(options_for(kind, true));
+        assert_eq!(calls(kind, loaded), expected(recorded), "{kind}");
     }
 }
 
@@ -41,7 +42,8 @@ fn without_the_task_cast_a_recorded_task_costs_one_call_off_tp_btf() {
     require_program("bpftool", "bpftool");
     for kind in AttachKind::ALL {
         let recorded = u32::from(kind != AttachKind::TpBtf);
-        assert_eq!(calls(kind, false), expected(recorded), "{kind}");
+        let loaded = SyscallRecorder::load_options(options_for(kind, false));
+        assert_eq!(calls(kind, loaded), expected(recorded), "{kind}");
     }
 }
 
@@ -57,15 +59,9 @@ fn a_refused_kfunc_call_loads_the_program_without_it() {
         "this test needs a kernel with the kfunc bpf_rdonly_cast (6.2 or newer, with BTF)"
     );
     for kind in AttachKind::ALL {
-        let recorder = SyscallRecorder::load_refusing_the_kfunc(LoadOptions {
-            attach: Some(kind),
-            ..LoadOptions::default()
-        })
-        .unwrap_or_else(|e| panic!("loading with {kind} after the refusal: {e}"));
-        let id = recorder.program_id().expect("the loaded program's id");
-        let calls = hot_path_calls(id).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let loaded = SyscallRecorder::load_refusing_the_kfunc(options_for(kind, true));
         let recorded = u32::from(kind != AttachKind::TpBtf);
-        assert_eq!(calls, expected(recorded), "{kind}");
+        assert_eq!(calls(kind, loaded), expected(recorded), "{kind}");
     }
 }
 
@@ -76,14 +72,18 @@ fn expected(recorded: u32) -> HotPathCalls {
     }
 }
 
-/// The warm paths' calls of the program loaded for `kind`.
-fn calls(kind: AttachKind, task_cast: bool) -> HotPathCalls {
-    let recorder = SyscallRecorder::load_options(LoadOptions {
+/// Loading on `kind`, with or without the task cast.
+fn options_for(kind: AttachKind, task_cast: bool) -> LoadOptions {
+    LoadOptions {
         attach: Some(kind),
         task_cast,
         ..LoadOptions::default()
-    })
-    .unwrap_or_else(|e| panic!("loading with {kind}: {e}"));
+    }
+}
+
+/// The warm paths' calls of the program `loaded` for `kind`.
+fn calls(kind: AttachKind, loaded: Result<SyscallRecorder, BpfError>) -> HotPathCalls {
+    let recorder = loaded.unwrap_or_else(|e| panic!("loading with {kind}: {e}"));
     let id = recorder.program_id().expect("the loaded program's id");
     hot_path_calls(id).unwrap_or_else(|e| panic!("{kind}: {e}"))
 }

@@ -679,10 +679,10 @@ pub struct CpuCache {
     /// CPU, cleared when the running task's cgroup is read, so that 0 names
     /// the task `task_cgroup_id` belongs to.
     pub switched: u64,
-    /// That task's `task_struct` address, kept as a number: raw_tp and the
-    /// classic tracepoint read its compat flag through it (typed again by
-    /// `bpf_rdonly_cast`, see `global::TASK_CAST_ON`) instead of asking the
-    /// kernel for the current task on every recorded syscall.
+    /// That task's `task_struct` address, kept as a number: every hook
+    /// reads its compat flag through it (typed again by `bpf_rdonly_cast`,
+    /// see `global::TASK_CAST_ON`) instead of asking the kernel for the
+    /// current task, or reading the registers, on every recorded syscall.
     pub task: u64,
 }
 
@@ -864,10 +864,10 @@ pub mod global {
     /// sends the check to the task's flag.
     pub const NATIVE_ENTRY: &str = "NATIVE_ENTRY";
     /// Non-zero when the kernel has the kfunc `bpf_rdonly_cast` (6.2 and
-    /// newer, with BTF): raw_tp and the classic tracepoint then read a
-    /// remembered task's compat flag through [`super::CpuCache::task`]
-    /// typed again as a `task_struct` ([`TASK_STRUCT_BTF_ID`]), which the
-    /// verifier turns into a plain move: no call where the registers cannot
+    /// newer, with BTF): every hook then reads a remembered task's compat
+    /// flag through [`super::CpuCache::task`] typed again as a
+    /// `task_struct` ([`TASK_STRUCT_BTF_ID`]), which the verifier turns
+    /// into a plain move: one load, and no call where the registers cannot
     /// be read without one. The program holds the kfunc's call as a
     /// placeholder ([`super::RDONLY_CAST_PLACEHOLDER`]) that the loader
     /// fills with the kfunc's BTF id, or turns into a move when it is 0.

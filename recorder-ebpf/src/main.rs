@@ -661,8 +661,9 @@ fn announce(cgroup_id: u64, slot: u32) {
         (*event).argv_len = 0;
         (*event).env_len = 0;
         (*event)._pad = 0;
-        // Fills all 16 bytes: the name and zeros after it, or zeros.
-        bpf_get_current_comm((*event).comm.as_mut_ptr().cast(), 16);
+        // Fills the whole array: the name and zeros after it, or zeros.
+        let comm = &mut (*event).comm;
+        bpf_get_current_comm(comm.as_mut_ptr().cast(), comm.len() as u32);
         if load(&CMDLINE_ON) != 0 {
             read_args(&mut *event);
         }

@@ -1,10 +1,9 @@
 //! The kfunc call the eBPF object holds as a placeholder, completed before
 //! the object is loaded.
 //!
-//! raw_tp and the classic tracepoint read a remembered task's compat flag
-//! through `bpf_rdonly_cast` (see `recorder_common::global::TASK_CAST_ON`),
-//! which the verifier turns into a move: no call on their recorded warm
-//! path. aya 0.14 cannot relocate kfunc calls, so the program writes the
+//! Every hook reads a remembered task's compat flag through
+//! `bpf_rdonly_cast` (see `recorder_common::global::TASK_CAST_ON`), which
+//! the verifier turns into a move: no call on the recorded warm path. aya 0.14 cannot relocate kfunc calls, so the program writes the
 //! instruction itself with a marker for the kfunc's BTF id
 //! ([`RDONLY_CAST_PLACEHOLDER`]), and [`complete`] puts the kernel's id in
 //! the marker's place, or, on a kernel without the kfunc, the move the

@@ -450,8 +450,11 @@ impl SyscallRecorder {
         options: LoadOptions,
         fill: KfuncFill,
     ) -> Result<SyscallRecorder, BpfError> {
-        match Self::load_once(options, fill) {
-            Err(e @ (BpfError::Hook { .. } | BpfError::NoHook(_))) if options.task_cast => {
+        // Whether the program held the call: without the kfunc there is
+        // nothing to load again without.
+        let mut with_task_cast = false;
+        match Self::load_once(options, fill, &mut with_task_cast) {
+            Err(e @ (BpfError::Hook { .. } | BpfError::NoHook(_))) if with_task_cast => {
                 log::debug!(
                     "loading with bpf_rdonly_cast failed ({:#}); loading without it",
                     crate::messages::Chain(&e)
@@ -462,13 +465,20 @@ impl SyscallRecorder {
                         ..options
                     },
                     fill,
+                    &mut with_task_cast,
                 )
             }
             result => result,
         }
     }
 
-    fn load_once(options: LoadOptions, fill: KfuncFill) -> Result<SyscallRecorder, BpfError> {
+    /// One load, which says in `with_task_cast` whether the program it
+    /// tried held the `bpf_rdonly_cast` call.
+    fn load_once(
+        options: LoadOptions,
+        fill: KfuncFill,
+        with_task_cast: &mut bool,
+    ) -> Result<SyscallRecorder, BpfError> {
         let kind = options.attach;
         let capacity = options.slots.max(1);
         check_privileges()?;
@@ -480,6 +490,7 @@ impl SyscallRecorder {
             s.spawn(move || load_object(settings_rx, loaded_tx));
             let kernel_types = Btf::kernel();
             let settings = LoadSettings::of_host(kernel_types.as_ref(), &options, fill)?;
+            *with_task_cast = settings.task_cast.is_some();
             let reads_mount_ns = settings.mnt_ns_on != 0;
             // On an error above this end is dropped and the loader thread
             // ends without loading, so the scope does not wait for a load.
